@@ -1,0 +1,17 @@
+//! `cadre completions`.
+
+use clap::{Args, CommandFactory};
+use clap_complete::Shell;
+
+/// Arguments of `cadre completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to print completions for.
+    pub shell: Shell,
+}
+
+pub fn run(a: CompletionsArgs) -> anyhow::Result<i32> {
+    let mut cmd = super::Cli::command();
+    clap_complete::generate(a.shell, &mut cmd, "cadre", &mut std::io::stdout());
+    Ok(0)
+}

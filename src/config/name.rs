@@ -1,0 +1,72 @@
+//! Specialist names: parsed once at the edge, then trusted.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A valid specialist name: `[a-z0-9][a-z0-9-]{0,62}`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SpecialistName(String);
+
+/// Why a string is not a specialist name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid specialist name `{name}`: names are 1-63 characters of a-z, 0-9 and `-`, starting with a letter or digit")]
+pub struct InvalidName {
+    pub name: String,
+}
+
+impl SpecialistName {
+    pub fn parse(s: &str) -> Result<Self, InvalidName> {
+        let b = s.as_bytes();
+        let ok = !b.is_empty()
+            && b.len() <= 63
+            && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+            && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-');
+        if ok { Ok(SpecialistName(s.to_owned())) } else { Err(InvalidName { name: s.to_owned() }) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for SpecialistName {
+    type Error = InvalidName;
+    fn try_from(s: String) -> Result<Self, InvalidName> {
+        SpecialistName::parse(&s)
+    }
+}
+
+impl From<SpecialistName> for String {
+    fn from(n: SpecialistName) -> String {
+        n.0
+    }
+}
+
+impl fmt::Display for SpecialistName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for SpecialistName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_and_rejects() {
+        for ok in ["numa", "tekton-core", "a", "0x", &"a".repeat(63)] {
+            assert!(SpecialistName::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "Bad Name", "-x", "Numa", "a_b", "a.b", &"a".repeat(64)] {
+            assert!(SpecialistName::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

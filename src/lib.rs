@@ -1,0 +1,15 @@
+//! # cadre
+//!
+//! Runs a team of AI specialists declared as TOML files. Data flows one way:
+//! config → prompt → plan → supervisor → registry.
+//!
+//! # Layout
+//! - [`config`]: `cadre.toml` and `specialists.d/*.toml` → typed specs and diagnostics.
+//! - [`protocol`]: socket request/reply types and the line codec.
+//! - [`provider`]: the model providers (Ollama, OpenAI-compatible, Anthropic).
+
+pub mod cli;
+pub mod config;
+pub mod protocol;
+pub mod provider;
+pub mod registry;

@@ -1,0 +1,114 @@
+//! Providers: the path from a specialist to its model.
+//!
+//! One trait, three wire formats (`ollama`, `openai`, `anthropic`). A chat is
+//! a stream of [`ChatEvent`]s: text chunks, then exactly one [`ChatEvent::Done`].
+//! Dropping the stream cancels the upstream HTTP request, which is how a
+//! client that disconnects stops the model working for nobody.
+
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Params;
+use crate::protocol::ErrorCode;
+
+/// Who said a message in the conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+/// One message of history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    pub content: String,
+}
+
+/// What a specialist asks of its provider.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRequest {
+    pub model: String,
+    /// The rendered system prompt.
+    pub system: String,
+    /// History, then the user's new message last.
+    pub messages: Vec<Message>,
+    pub params: Params,
+    /// Ask the provider to stream. Non-streaming still yields one chunk then `Done`.
+    pub stream: bool,
+}
+
+/// Token counts as the provider reported them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+/// The end of a chat.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Completion {
+    /// The whole answer text.
+    pub content: String,
+    /// The model that answered, as the provider named it.
+    pub model: String,
+    pub usage: Usage,
+    /// Provider-reported generation time in ms, when it says.
+    pub provider_ms: Option<u64>,
+}
+
+/// One step of a chat.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChatEvent {
+    Chunk(String),
+    Done(Completion),
+}
+
+/// Why a chat failed; each maps to one protocol error code.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProviderError {
+    /// Could not reach the provider at all.
+    #[error("provider {provider} unavailable at {url}: {reason}")]
+    Unavailable { provider: String, url: String, reason: String },
+    /// The provider answered with an error status; `message` is its own words.
+    #[error("provider {provider} returned HTTP {status}: {message}")]
+    Http { provider: String, status: u16, message: String },
+    /// A timeout elapsed (`phase` is connect, first token or total).
+    #[error("provider {provider} timed out ({phase} after {after_ms} ms)")]
+    Timeout { provider: String, phase: &'static str, after_ms: u64 },
+    /// The provider's answer did not follow its wire format.
+    #[error("provider {provider} sent a malformed response: {reason}")]
+    Malformed { provider: String, reason: String },
+}
+
+impl ProviderError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ProviderError::Unavailable { .. } => ErrorCode::ProviderUnavailable,
+            ProviderError::Http { .. } | ProviderError::Malformed { .. } => ErrorCode::ProviderError,
+            ProviderError::Timeout { .. } => ErrorCode::Timeout,
+        }
+    }
+}
+
+/// Reachability of a provider, as `health` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderHealth {
+    pub name: String,
+    pub kind: String,
+    pub reachable: bool,
+    /// Why it is not reachable (never contains a secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// A model provider. Implementations hold one pooled HTTP client.
+pub trait Provider: Send + Sync + 'static {
+    /// Start a chat. Timeouts and retries-before-first-token are applied inside.
+    fn chat(&self, req: ChatRequest) -> BoxStream<'static, Result<ChatEvent, ProviderError>>;
+    /// Check reachability (cached by the implementation for a few seconds).
+    fn health(&self) -> BoxFuture<'static, ProviderHealth>;
+}
