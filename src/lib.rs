@@ -13,3 +13,4 @@ pub mod config;
 pub mod protocol;
 pub mod provider;
 pub mod registry;
+pub mod specialist;

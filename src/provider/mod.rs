@@ -112,3 +112,13 @@ pub trait Provider: Send + Sync + 'static {
     /// Check reachability (cached by the implementation for a few seconds).
     fn health(&self) -> BoxFuture<'static, ProviderHealth>;
 }
+
+/// Build the provider a resolved config describes (one pooled client inside).
+/// The supervisor keeps one per distinct [`ResolvedProvider`], so specialists
+/// sharing a provider share its connection pool.
+///
+/// STUB: issue 5 implements it.
+pub fn build(cfg: &crate::config::ResolvedProvider) -> std::sync::Arc<dyn Provider> {
+    let _ = cfg;
+    todo!("issue 5")
+}
