@@ -6,10 +6,15 @@
 //! # Layout
 //! - [`config`]: `cadre.toml` and `specialists.d/*.toml` → typed specs and diagnostics.
 //! - [`protocol`]: socket request/reply types and the line codec.
+//! - [`specialist`]: one listener per specialist, its connections, counters and drain.
+//! - [`client`]: a small async client of the socket protocol (CLI and tests).
+//! - [`plan`]: desired vs running specialists → keep/start/reload/restart/stop.
 //! - [`provider`]: the model providers (Ollama, OpenAI-compatible, Anthropic).
 
 pub mod cli;
+pub mod client;
 pub mod config;
+pub mod plan;
 pub mod protocol;
 pub mod provider;
 pub mod registry;

@@ -1,0 +1,1 @@
+//! Desired vs running specialists → actions (filled in next commit).
