@@ -6,14 +6,19 @@
 //! # Layout
 //! - [`config`]: `cadre.toml` and `specialists.d/*.toml` → typed specs and diagnostics.
 //! - [`protocol`]: socket request/reply types and the line codec.
+//! - [`specialist`]: one listener per specialist, its connections, counters and drain.
+//! - [`client`]: a small async client of the socket protocol (CLI and tests).
+//! - [`plan`]: desired vs running specialists → keep/start/reload/restart/stop.
 //! - [`provider`]: the model providers (Ollama, OpenAI-compatible, Anthropic).
 //! - [`supervisor`]: owns the running specialists, applies plans, keeps the registry in step.
 //! - [`watch`]: file events → debounced reconcile triggers.
 //! - [`control`]: the daemon's control socket and its client.
 
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod control;
+pub mod plan;
 pub mod protocol;
 pub mod provider;
 pub mod registry;
