@@ -72,13 +72,25 @@ pub enum ChatEvent {
 pub enum ProviderError {
     /// Could not reach the provider at all.
     #[error("provider {provider} unavailable at {url}: {reason}")]
-    Unavailable { provider: String, url: String, reason: String },
+    Unavailable {
+        provider: String,
+        url: String,
+        reason: String,
+    },
     /// The provider answered with an error status; `message` is its own words.
     #[error("provider {provider} returned HTTP {status}: {message}")]
-    Http { provider: String, status: u16, message: String },
+    Http {
+        provider: String,
+        status: u16,
+        message: String,
+    },
     /// A timeout elapsed (`phase` is connect, first token or total).
     #[error("provider {provider} timed out ({phase} after {after_ms} ms)")]
-    Timeout { provider: String, phase: &'static str, after_ms: u64 },
+    Timeout {
+        provider: String,
+        phase: &'static str,
+        after_ms: u64,
+    },
     /// The provider's answer did not follow its wire format.
     #[error("provider {provider} sent a malformed response: {reason}")]
     Malformed { provider: String, reason: String },
@@ -88,7 +100,9 @@ impl ProviderError {
     pub fn code(&self) -> ErrorCode {
         match self {
             ProviderError::Unavailable { .. } => ErrorCode::ProviderUnavailable,
-            ProviderError::Http { .. } | ProviderError::Malformed { .. } => ErrorCode::ProviderError,
+            ProviderError::Http { .. } | ProviderError::Malformed { .. } => {
+                ErrorCode::ProviderError
+            }
             ProviderError::Timeout { .. } => ErrorCode::Timeout,
         }
     }
