@@ -51,14 +51,17 @@ pub fn utf8(bytes: &[u8]) -> Result<&str, Problem> {
         // The valid prefix is UTF-8 by definition; position it as text.
         let prefix = std::str::from_utf8(valid).unwrap_or("");
         let p = source::position(prefix, prefix.len());
+        let key = source::key_at_line(prefix, p.line);
+        let within = key
+            .as_ref()
+            .map(|k| format!(" in `{k}`"))
+            .unwrap_or_default();
+        let offset = e.valid_up_to();
         Problem {
             line: p.line,
             column: p.column,
-            key: source::key_at_line(prefix, p.line),
-            message: format!(
-                "file is not valid UTF-8 (invalid byte at offset {})",
-                e.valid_up_to()
-            ),
+            key,
+            message: format!("file is not valid UTF-8{within} (invalid byte at offset {offset})"),
             source_line: Some(p.source_line),
         }
     })
@@ -131,7 +134,12 @@ fn problem(src: &str, raw: &str, span: Option<std::ops::Range<usize>>) -> Proble
     match line_key {
         Some(k) if serde_error => Problem::at(pos, Some(k.clone()), format!("`{k}`: {raw}")),
         k if serde_error => Problem::at(pos, k, raw.to_owned()),
-        k => Problem::at(pos, k, format!("TOML syntax error: {raw}")),
+        Some(k) => Problem::at(
+            pos,
+            Some(k.clone()),
+            format!("TOML syntax error at `{k}`: {raw}"),
+        ),
+        None => Problem::at(pos, None, format!("TOML syntax error: {raw}")),
     }
 }
 
