@@ -6,6 +6,8 @@
 //! # Layout
 //! - [`config`]: `cadre.toml` and `specialists.d/*.toml` → typed specs and diagnostics.
 //! - [`protocol`]: socket request/reply types and the line codec.
+//! - [`prompt`]: minijinja templates → the system prompt a provider receives.
+//! - [`schema`]: JSON Schemas of the config files, generated from [`config`]'s types.
 //! - [`specialist`]: one listener per specialist, its connections, counters and drain.
 //! - [`client`]: a small async client of the socket protocol (CLI and tests).
 //! - [`plan`]: desired vs running specialists → keep/start/reload/restart/stop.
@@ -19,9 +21,11 @@ pub mod client;
 pub mod config;
 pub mod control;
 pub mod plan;
+pub mod prompt;
 pub mod protocol;
 pub mod provider;
 pub mod registry;
+pub mod schema;
 pub mod specialist;
 pub mod supervisor;
 pub mod watch;

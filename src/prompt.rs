@@ -1,0 +1,182 @@
+//! Templates → system prompt (DESIGN §3). A minijinja environment over
+//! `templates/` in strict-undefined mode: a typo in a template is an error
+//! caught by `cadre check`, never a silently empty line in a prompt. The
+//! context holds only what the files say (no environment, no clock), so a
+//! render is a pure function of the project.
+
+use std::path::{Path, PathBuf};
+
+use minijinja::value::Serde;
+use minijinja::{Environment, ErrorKind, UndefinedBehavior, context};
+use serde::Serialize;
+
+use crate::config::{Health, Params, Personality};
+
+/// The template used when a specialist and cadre.toml name none.
+pub const DEFAULT_TEMPLATE: &str = "specialist.md.j2";
+
+/// The shipped default template, used when a project has no `templates/specialist.md.j2`
+/// so that a lone `specialists.d/` still works.
+pub const BUILTIN_DEFAULT: &str = include_str!("../templates/specialist.md.j2");
+
+/// `specialist` in a template: the specialist's whole config.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpecialistContext {
+    pub name: String,
+    pub component: String,
+    pub title: String,
+    pub description: String,
+    pub model: String,
+    pub provider: String,
+    pub port: Option<u16>,
+    pub personality: Personality,
+    pub params: Params,
+    pub health: Option<Health>,
+}
+
+/// One colleague in `team`: enough to know whom to refer a question to.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamMember {
+    pub name: String,
+    pub component: String,
+    pub title: String,
+    pub role: String,
+    pub description: String,
+    pub port: Option<u16>,
+}
+
+/// Why a prompt did not render.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    /// The specialist's own template does not exist.
+    #[error("template `{template}` not found in {dir}")]
+    NotFound { template: String, dir: String },
+    /// A template failed to parse or render.
+    #[error("template `{template}` line {line}: {message}")]
+    Template {
+        /// The template the error is in (may be an included one).
+        template: String,
+        /// 1-based line in that template (0 when unknown).
+        line: usize,
+        /// The undefined variable, when that is the problem (`specialist.personality.rol`).
+        variable: Option<String>,
+        message: String,
+    },
+}
+
+/// Renders system prompts from one templates directory.
+pub struct Prompter {
+    env: Environment<'static>,
+    dir: PathBuf,
+}
+
+impl Prompter {
+    pub fn new(templates: &Path) -> Prompter {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // The default config always builds; keep minijinja's defaults if it ever does not.
+        if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .build()
+        {
+            env.set_syntax(syntax);
+        }
+        let files = minijinja::path_loader(templates);
+        env.set_loader(move |name| match files(name)? {
+            Some(src) => Ok(Some(src)),
+            None if name == DEFAULT_TEMPLATE => Ok(Some(BUILTIN_DEFAULT.into())),
+            None => Ok(None),
+        });
+        Prompter {
+            env,
+            dir: templates.to_path_buf(),
+        }
+    }
+
+    /// Where a template named `name` lives on disk.
+    pub fn path_of(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// The source of template `name` as the loader sees it (for showing an error's line).
+    pub fn source_of(&self, name: &str) -> Option<String> {
+        std::fs::read_to_string(self.path_of(name))
+            .ok()
+            .or_else(|| (name == DEFAULT_TEMPLATE).then(|| BUILTIN_DEFAULT.to_owned()))
+    }
+
+    /// The system prompt of `specialist` using `template`, with `team` as its colleagues.
+    pub fn render(
+        &self,
+        template: &str,
+        specialist: &SpecialistContext,
+        team: &[TeamMember],
+    ) -> Result<String, RenderError> {
+        let tmpl = self.env.get_template(template).map_err(|e| {
+            if e.kind() == ErrorKind::TemplateNotFound && e.name().is_none_or(|n| n == template) {
+                RenderError::NotFound {
+                    template: template.to_owned(),
+                    dir: self.dir.display().to_string(),
+                }
+            } else {
+                convert(template, &e)
+            }
+        })?;
+        let text = tmpl
+            .render(context! { specialist => Serde(specialist), team => Serde(team) })
+            .map_err(|e| convert(template, &e))?;
+        Ok(tidy(&text))
+    }
+}
+
+/// The undefined variable named in a minijinja detail ("`specialist.x` is undefined").
+fn undefined_variable(e: &minijinja::Error) -> Option<String> {
+    if e.kind() != ErrorKind::UndefinedError {
+        return None;
+    }
+    let d = e.detail()?;
+    crate::config::suggest::quoted(d)
+        .first()
+        .map(|s| (*s).to_owned())
+}
+
+fn convert(template: &str, e: &minijinja::Error) -> RenderError {
+    let variable = undefined_variable(e);
+    let mut message = match e.detail() {
+        Some(d) => format!("{}: {d}", e.kind()),
+        None => e.kind().to_string(),
+    };
+    if let Some(v) = &variable
+        && !message.contains(v.as_str())
+    {
+        message.push_str(&format!(" (`{v}`)"));
+    }
+    RenderError::Template {
+        template: e.name().unwrap_or(template).to_owned(),
+        line: e.line().unwrap_or(0),
+        variable,
+        message,
+    }
+}
+
+/// Collapse runs of blank lines and trim the ends: templates stay readable
+/// without making prompts ragged.
+fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0;
+    for line in text.trim().lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank += 1;
+            if blank > 1 {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
