@@ -32,8 +32,8 @@ pub use steps::{Step, StepKind};
 
 /// How often the whole desired state is re-read even without events.
 pub const RESYNC: Duration = Duration::from_secs(30);
-/// How often running listeners are probed for liveness.
-const PROBE: Duration = Duration::from_secs(2);
+/// How often running specialists are checked for a dead accept loop.
+const PROBE: Duration = Duration::from_secs(1);
 
 /// What the supervisor needs to run.
 #[derive(Debug, Clone)]

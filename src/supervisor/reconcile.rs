@@ -162,11 +162,11 @@ impl Supervisor {
         Some(desired)
     }
 
-    fn actual(&self) -> Vec<Spec> {
+    fn actual(&self) -> Vec<(Arc<Spec>, u16)> {
         self.slots
             .values()
             .filter(|s| s.running())
-            .map(|s| (*s.spec).clone())
+            .map(|s| (s.spec.clone(), s.port))
             .collect()
     }
 
@@ -585,65 +585,30 @@ impl Supervisor {
         }
     }
 
-    /// Detect listeners that died (task failed or panicked): a refused
-    /// connect twice in a row means nobody accepts on the port any more.
+    /// Notice specialists whose accept loop ended on its own (failed or
+    /// panicked) and schedule their restart with backoff.
     pub(super) async fn probe(&mut self) {
-        let targets: Vec<(SpecialistName, std::net::SocketAddr)> = self
-            .slots
-            .iter()
-            .filter_map(|(n, s)| {
-                s.handle
-                    .as_ref()
-                    .filter(|_| s.running())
-                    .map(|h| (n.clone(), connect_addr(h.local_addr())))
-            })
-            .collect();
-        if targets.is_empty() {
-            return;
-        }
-        let probes = targets.into_iter().map(|(n, addr)| async move {
-            let refused = matches!(
-                tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(addr)).await,
-                Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused
-            );
-            (n, refused)
-        });
-        let results = futures::future::join_all(probes).await;
         let mut died = false;
-        for (name, refused) in results {
-            let Some(slot) = self.slots.get_mut(&name) else {
-                continue;
-            };
-            if !slot.running() {
-                continue;
-            }
-            if !refused {
-                slot.refused = 0;
-                if slot.failures > 0 && slot.since.elapsed() >= STABLE {
+        for (name, slot) in self.slots.iter_mut() {
+            let finished = slot.running() && slot.handle.as_ref().is_some_and(|h| h.is_finished());
+            if !finished {
+                if slot.running() && slot.failures > 0 && slot.since.elapsed() >= STABLE {
                     slot.failures = 0;
                 }
                 continue;
             }
-            slot.refused += 1;
-            if slot.refused < 2 {
-                continue;
-            }
-            slot.refused = 0;
             if let Some(h) = slot.handle.take() {
                 self.drains.spawn(async move {
                     h.drain(Duration::ZERO).await;
                     None
                 });
             }
-            slot.fail("its listener stopped accepting connections".into());
+            slot.fail("its listener stopped".into());
             let retry = super::slot::backoff(slot.failures);
             let ev = ReconcileEvent::new(
                 EventKind::Failed,
                 name.as_str(),
-                format!(
-                    "its listener stopped accepting connections; restarting in {}s",
-                    retry.as_secs()
-                ),
+                format!("its listener stopped; restarting in {}s", retry.as_secs()),
             );
             log_and_send(&self.events, ev);
             died = true;
@@ -744,17 +709,4 @@ impl Supervisor {
 fn log_and_send(tx: &tokio::sync::broadcast::Sender<ReconcileEvent>, ev: ReconcileEvent) {
     super::log_event(&ev);
     let _ = tx.send(ev);
-}
-
-/// Where to connect to reach a listener (an unspecified bind means loopback).
-fn connect_addr(addr: std::net::SocketAddr) -> std::net::SocketAddr {
-    let mut a = addr;
-    if a.ip().is_unspecified() {
-        a.set_ip(if a.is_ipv4() {
-            std::net::Ipv4Addr::LOCALHOST.into()
-        } else {
-            std::net::Ipv6Addr::LOCALHOST.into()
-        });
-    }
-    a
 }

@@ -40,8 +40,6 @@ pub(super) struct Slot {
     pub retry_at: Option<Instant>,
     /// Identifies the instance, so a late "drained" report for an old one is ignored.
     pub token: u64,
-    /// Consecutive refused liveness probes.
-    pub refused: u32,
 }
 
 /// First retry after 1 s, doubling to 60 s.
@@ -66,7 +64,6 @@ impl Slot {
             failures: 0,
             retry_at: None,
             token,
-            refused: 0,
         }
     }
 
