@@ -38,7 +38,11 @@ pub enum Request {
     Start {
         names: Vec<String>,
     },
-    Plan,
+    Plan {
+        /// Take the desired state from this specialists.d instead of the daemon's own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dir: Option<PathBuf>,
+    },
     Reload,
     Ping,
 }
@@ -173,7 +177,10 @@ async fn handle(sup: &SupervisorHandle, req: Request) -> (Response, bool) {
             Ok(steps) => (ok(steps, format!("started {}", names.join(", "))), false),
             Err(e) => (Response::err(e.to_string()), false),
         },
-        Request::Plan => match sup.plan().await {
+        Request::Plan { dir } => match sup
+            .plan(dir.map(|d| crate::config::ProjectPaths::from_specialists_dir(&d)))
+            .await
+        {
             Ok(steps) => (ok(steps, "plan".into()), false),
             Err(e) => (Response::err(e.to_string()), false),
         },
@@ -252,7 +259,7 @@ mod tests {
             }
         );
         assert_eq!(
-            serde_json::to_string(&Request::Plan).unwrap(),
+            serde_json::to_string(&Request::Plan { dir: None }).unwrap(),
             r#"{"cmd":"plan"}"#
         );
         assert!(serde_json::from_str::<Request>(r#"{"cmd":"explode"}"#).is_err());

@@ -1,6 +1,8 @@
 //! `cadre plan`: what `up` would change, as `kubectl diff` does it: exit 0
 //! no changes, 1 changes, 2 error. Against the running daemon when there is
 //! one (through its control socket), otherwise against nothing running.
+//! The desired state is always `--dir`: pointing it at a checkout under
+//! review shows what applying that checkout would change in the running team.
 
 use std::path::Path;
 use std::time::Duration;
@@ -61,20 +63,11 @@ fn plan(g: &Global) -> anyhow::Result<(&'static str, Vec<Step>)> {
     let state = StateDir::resolve(g.state_dir.as_deref())?;
     let dir = std::fs::canonicalize(&g.dir)
         .map_err(|e| anyhow::anyhow!("specialists directory {}: {e}", g.dir.display()))?;
-    match control::request(state.path(), &Request::Plan, Duration::from_secs(30)) {
-        Ok(resp) => {
-            if let Some(owner) = &resp.owner
-                && owner != &dir
-            {
-                anyhow::bail!(
-                    "the daemon on state dir {} runs {}, not {}",
-                    state.path().display(),
-                    owner.display(),
-                    dir.display()
-                );
-            }
-            Ok(("daemon", resp.steps))
-        }
+    let req = Request::Plan {
+        dir: Some(dir.clone()),
+    };
+    match control::request(state.path(), &req, Duration::from_secs(30)) {
+        Ok(resp) => Ok(("daemon", resp.steps)),
         Err(ControlError::NotRunning(_)) => Ok(("none", plan_from_nothing(&dir)?)),
         Err(e) => Err(e.into()),
     }

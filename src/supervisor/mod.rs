@@ -79,6 +79,7 @@ enum Command {
         reply: oneshot::Sender<Result<Vec<Step>, String>>,
     },
     Plan {
+        paths: Option<ProjectPaths>,
         reply: oneshot::Sender<Result<Vec<Step>, String>>,
     },
     Snapshot {
@@ -136,9 +137,11 @@ impl SupervisorHandle {
             .map_err(SupervisorError::Refused)
     }
 
-    /// The plan a reconcile would apply now (keeps included).
-    pub async fn plan(&self) -> Result<Vec<Step>, SupervisorError> {
-        self.ask(|reply| Command::Plan { reply })
+    /// The plan a reconcile would apply now (keeps included). With `paths`,
+    /// the desired state comes from that project instead (a checkout under
+    /// review), still diffed against what runs here.
+    pub async fn plan(&self, paths: Option<ProjectPaths>) -> Result<Vec<Step>, SupervisorError> {
+        self.ask(|reply| Command::Plan { paths, reply })
             .await?
             .map_err(SupervisorError::Refused)
     }
@@ -300,8 +303,8 @@ impl Supervisor {
                 let res = self.operator_start(names).await;
                 let _ = reply.send(res);
             }
-            Command::Plan { reply } => {
-                let res = self.plan().await;
+            Command::Plan { paths, reply } => {
+                let res = self.plan(paths).await;
                 let _ = reply.send(res);
             }
             Command::Snapshot { reply } => {

@@ -36,7 +36,10 @@ pub fn describe(d: &Diagnostic) -> String {
 
 impl Supervisor {
     async fn load(&self) -> Option<Loaded> {
-        let paths = self.opts.paths.clone();
+        self.load_from(self.opts.paths.clone()).await
+    }
+
+    async fn load_from(&self, paths: crate::config::ProjectPaths) -> Option<Loaded> {
         match tokio::task::spawn_blocking(move || crate::config::load(&paths)).await {
             Ok(l) => Some(l),
             Err(e) => {
@@ -200,9 +203,13 @@ impl Supervisor {
     }
 
     /// The plan as a reconcile would apply it now, keeps included.
-    pub(super) async fn plan(&mut self) -> Result<Vec<Step>, String> {
+    pub(super) async fn plan(
+        &mut self,
+        paths: Option<crate::config::ProjectPaths>,
+    ) -> Result<Vec<Step>, String> {
+        let paths = paths.unwrap_or_else(|| self.opts.paths.clone());
         let loaded = self
-            .load()
+            .load_from(paths)
             .await
             .ok_or("loading the configuration failed")?;
         if !loaded.project_ok {
