@@ -174,3 +174,40 @@ async fn editor_save_patterns_converge_on_the_final_content() {
         d.log()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_cadre_toml_keeps_everything_and_a_corrupt_registry_heals() {
+    let server = ollama::OllamaServer::start(ollama::Behaviour::default()).await;
+    let p = Project::new([46260, 46279], &server.base_url);
+    p.write("keep", "Kept prompt.", None);
+    let mut d = p.up();
+    p.wait_ready(&["keep"], &mut d);
+    let port = p.port_of("keep").unwrap();
+
+    let project = p.tmp.path().join("cadre.toml");
+    let good = std::fs::read_to_string(&project).unwrap();
+    std::fs::write(&project, "[ports\nrange = 1\n").unwrap();
+    assert!(
+        poll(WITHIN, || p.status_of("keep").is_some_and(|r| r["state"] == "config_error")),
+        "{:#?}\n{}",
+        p.status(),
+        d.log()
+    );
+    assert!(p.status_of("keep").unwrap()["last_error"].as_str().unwrap().contains("cadre.toml"));
+    let mut c = Conn::open(port).unwrap();
+    assert_eq!(c.chat("still?")["type"], "response");
+    assert!(last_system_prompt(&server.requests()).contains("Kept prompt."));
+    std::fs::write(&project, good).unwrap();
+    assert!(poll(WITHIN, || p.status_of("keep").is_some_and(|r| r["state"] == "ready")));
+
+    // A registry file mangled behind our back is rebuilt on the next reconcile (SIGHUP forces one).
+    std::fs::write(p.state.join("registry.json"), "{ not json").unwrap();
+    d.signal("HUP");
+    assert!(
+        poll(WITHIN, || p.status_of("keep").is_some_and(|r| r["state"] == "ready" && r["port"] == port)),
+        "{:#?}\n{}",
+        p.status(),
+        d.log()
+    );
+    assert_eq!(c.ask(json!({"type": "ping"}))["type"], "pong");
+}
