@@ -88,10 +88,12 @@ impl Prompter {
             None if name == DEFAULT_TEMPLATE => Ok(Some(BUILTIN_DEFAULT.into())),
             None => Ok(None),
         });
-        Prompter {
-            env,
-            dir: templates.to_path_buf(),
-        }
+        // `./templates/x` reads better as `templates/x` in diagnostics.
+        let dir = templates
+            .strip_prefix(".")
+            .unwrap_or(templates)
+            .to_path_buf();
+        Prompter { env, dir }
     }
 
     /// Where a template named `name` lives on disk.
@@ -125,7 +127,7 @@ impl Prompter {
         })?;
         let text = tmpl
             .render(context! { specialist => Serde(specialist), team => Serde(team) })
-            .map_err(|e| convert(template, &e))?;
+            .map_err(|e| with_suggestion(convert(template, &e), specialist))?;
         Ok(tidy(&text))
     }
 }
@@ -158,6 +160,33 @@ fn convert(template: &str, e: &minijinja::Error) -> RenderError {
         variable,
         message,
     }
+}
+
+/// For `specialist.personality.rol`, suggest the nearest existing key of `specialist.personality`.
+fn with_suggestion(mut e: RenderError, specialist: &SpecialistContext) -> RenderError {
+    if let RenderError::Template {
+        variable: Some(v),
+        message,
+        ..
+    } = &mut e
+    {
+        let mut parts: Vec<&str> = v.split('.').collect();
+        let Some(last) = parts.pop() else { return e };
+        if parts.first() != Some(&"specialist") {
+            return e;
+        }
+        let mut node = serde_json::to_value(specialist).unwrap_or_default();
+        for p in &parts[1..] {
+            node = node.get(p).cloned().unwrap_or_default();
+        }
+        if let Some(obj) = node.as_object()
+            && let Some(s) = crate::config::suggest::nearest(last, obj.keys().map(String::as_str))
+        {
+            parts.push(s);
+            message.push_str(&format!(", did you mean `{}`?", parts.join(".")));
+        }
+    }
+    e
 }
 
 /// Collapse runs of blank lines and trim the ends: templates stay readable

@@ -533,7 +533,7 @@ fn render_diagnostic(
                 column,
                 key: variable,
                 message: format!(
-                    "{message} in template `{template}` line {line} (rendering `{}`)",
+                    "template `{template}` line {line}, rendering `{}`: {message}",
                     c.name
                 ),
                 source_line,
