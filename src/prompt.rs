@@ -143,7 +143,24 @@ fn undefined_variable(e: &minijinja::Error) -> Option<String> {
         .map(|s| (*s).to_owned())
 }
 
+/// The innermost template error: an error inside an included or extended
+/// template arrives wrapped in the outer template's error.
+fn innermost(e: &minijinja::Error) -> &minijinja::Error {
+    let mut cur = e;
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        if let Some(inner) = s.downcast_ref::<minijinja::Error>()
+            && inner.name().is_some()
+        {
+            cur = inner;
+        }
+        src = s.source();
+    }
+    cur
+}
+
 fn convert(template: &str, e: &minijinja::Error) -> RenderError {
+    let e = innermost(e);
     let variable = undefined_variable(e);
     let mut message = match e.detail() {
         Some(d) => format!("{}: {d}", e.kind()),
@@ -208,4 +225,104 @@ fn tidy(text: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> SpecialistContext {
+        SpecialistContext {
+            name: "numa".into(),
+            component: "numa".into(),
+            title: "Numa".into(),
+            description: String::new(),
+            model: "m".into(),
+            provider: "ollama".into(),
+            port: Some(45016),
+            personality: Personality {
+                role: "guide".into(),
+                ..Personality::default()
+            },
+            params: Params::default(),
+            health: None,
+        }
+    }
+
+    fn member(name: &str) -> TeamMember {
+        TeamMember {
+            name: name.into(),
+            component: name.into(),
+            title: name.to_uppercase(),
+            role: "r".into(),
+            description: String::new(),
+            port: None,
+        }
+    }
+
+    #[test]
+    fn builtin_default_renders_role_and_team() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Prompter::new(dir.path());
+        let out = p
+            .render(
+                DEFAULT_TEMPLATE,
+                &ctx(),
+                &[member("apollo"), member("engram")],
+            )
+            .unwrap();
+        assert!(out.starts_with("You are Numa, guide."), "{out}");
+        assert!(
+            out.contains("- apollo: APOLLO, r\n- engram: ENGRAM, r\n"),
+            "{out}"
+        );
+        assert!(!out.contains("\n\n\n"));
+    }
+
+    #[test]
+    fn strict_undefined_names_variable_line_and_suggestion() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("t.j2"),
+            "line one\n{{ specialist.titel }}\n",
+        )
+        .unwrap();
+        let e = Prompter::new(dir.path())
+            .render("t.j2", &ctx(), &[])
+            .unwrap_err();
+        match e {
+            RenderError::Template {
+                template,
+                line,
+                variable,
+                message,
+            } => {
+                assert_eq!((template.as_str(), line), ("t.j2", 2));
+                assert_eq!(variable.as_deref(), Some("specialist.titel"));
+                assert!(
+                    message.contains("did you mean `specialist.title`?"),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_template_and_included_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Prompter::new(dir.path());
+        assert!(matches!(
+            p.render("nope.j2", &ctx(), &[]),
+            Err(RenderError::NotFound { .. })
+        ));
+        std::fs::write(dir.path().join("outer.j2"), "{% include \"inner.j2\" %}").unwrap();
+        std::fs::write(dir.path().join("inner.j2"), "ok\n{{ nothing }}").unwrap();
+        match p.render("outer.j2", &ctx(), &[]).unwrap_err() {
+            RenderError::Template { template, line, .. } => {
+                assert_eq!((template.as_str(), line), ("inner.j2", 2))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }
