@@ -1,7 +1,7 @@
 //! Configuration: `cadre.toml` and `specialists.d/*.toml` → validated [`Spec`]s plus diagnostics.
 //!
 //! - [`types`]: the on-disk types (also the JSON Schemas); [`spec`]: the resolved form.
-//! - [`load`]: the whole directory → [`Loaded`]; [`files`] decides which files count.
+//! - [`mod@load`]: the whole directory → [`Loaded`]; [`files`] decides which files count.
 //! - [`parse`]: bytes → types with located problems ([`source`] positions, [`suggest`] typos).
 //! - [`prompts`]: rendering every prompt against the team.
 //! - [`resolve`]: defaults and providers; [`generation`]: the behaviour hash.
