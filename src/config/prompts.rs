@@ -106,15 +106,24 @@ fn render_diagnostic(
             template,
             line,
             variable,
+            span,
             message,
         } => {
-            let source_line = prompter
-                .source_of(&template)
-                .and_then(|s| source::line_text(&s, line));
-            let column = match (&variable, &source_line) {
-                (Some(v), Some(l)) => l.find(v.as_str()).map_or(1, |i| l[..i].chars().count() + 1),
-                _ => 1,
+            let text = prompter.source_of(&template);
+            let source_line = text.as_deref().and_then(|s| source::line_text(s, line));
+            // Prefer the variable's own position on the line, then the error's span.
+            let by_variable = match (&variable, &source_line) {
+                (Some(v), Some(l)) => l.find(v.as_str()).map(|i| l[..i].chars().count() + 1),
+                _ => None,
             };
+            let by_span = match (&span, &text) {
+                (Some(r), Some(t)) => {
+                    let p = source::position(t, r.start);
+                    (p.line == line).then_some(p.column)
+                }
+                _ => None,
+            };
+            let column = by_variable.or(by_span).unwrap_or(1);
             let p = Problem {
                 line,
                 column,
