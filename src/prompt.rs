@@ -60,6 +60,8 @@ pub enum RenderError {
         line: usize,
         /// The undefined variable, when that is the problem (`specialist.personality.rol`).
         variable: Option<String>,
+        /// Byte range of the offending expression in that template, when known.
+        span: Option<std::ops::Range<usize>>,
         message: String,
     },
 }
@@ -88,10 +90,12 @@ impl Prompter {
             None if name == DEFAULT_TEMPLATE => Ok(Some(BUILTIN_DEFAULT.into())),
             None => Ok(None),
         });
-        Prompter {
-            env,
-            dir: templates.to_path_buf(),
-        }
+        // `./templates/x` reads better as `templates/x` in diagnostics.
+        let dir = templates
+            .strip_prefix(".")
+            .unwrap_or(templates)
+            .to_path_buf();
+        Prompter { env, dir }
     }
 
     /// Where a template named `name` lives on disk.
@@ -125,7 +129,7 @@ impl Prompter {
         })?;
         let text = tmpl
             .render(context! { specialist => Serde(specialist), team => Serde(team) })
-            .map_err(|e| convert(template, &e))?;
+            .map_err(|e| with_suggestion(convert(template, &e), specialist))?;
         Ok(tidy(&text))
     }
 }
@@ -141,7 +145,24 @@ fn undefined_variable(e: &minijinja::Error) -> Option<String> {
         .map(|s| (*s).to_owned())
 }
 
+/// The innermost template error: an error inside an included or extended
+/// template arrives wrapped in the outer template's error.
+fn innermost(e: &minijinja::Error) -> &minijinja::Error {
+    let mut cur = e;
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        if let Some(inner) = s.downcast_ref::<minijinja::Error>()
+            && inner.name().is_some()
+        {
+            cur = inner;
+        }
+        src = s.source();
+    }
+    cur
+}
+
 fn convert(template: &str, e: &minijinja::Error) -> RenderError {
+    let e = innermost(e);
     let variable = undefined_variable(e);
     let mut message = match e.detail() {
         Some(d) => format!("{}: {d}", e.kind()),
@@ -156,8 +177,36 @@ fn convert(template: &str, e: &minijinja::Error) -> RenderError {
         template: e.name().unwrap_or(template).to_owned(),
         line: e.line().unwrap_or(0),
         variable,
+        span: e.range(),
         message,
     }
+}
+
+/// For `specialist.personality.rol`, suggest the nearest existing key of `specialist.personality`.
+fn with_suggestion(mut e: RenderError, specialist: &SpecialistContext) -> RenderError {
+    if let RenderError::Template {
+        variable: Some(v),
+        message,
+        ..
+    } = &mut e
+    {
+        let mut parts: Vec<&str> = v.split('.').collect();
+        let Some(last) = parts.pop() else { return e };
+        if parts.first() != Some(&"specialist") {
+            return e;
+        }
+        let mut node = serde_json::to_value(specialist).unwrap_or_default();
+        for p in &parts[1..] {
+            node = node.get(p).cloned().unwrap_or_default();
+        }
+        if let Some(obj) = node.as_object()
+            && let Some(s) = crate::config::suggest::nearest(last, obj.keys().map(String::as_str))
+        {
+            parts.push(s);
+            message.push_str(&format!(", did you mean `{}`?", parts.join(".")));
+        }
+    }
+    e
 }
 
 /// Collapse runs of blank lines and trim the ends: templates stay readable
@@ -179,4 +228,105 @@ fn tidy(text: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> SpecialistContext {
+        SpecialistContext {
+            name: "numa".into(),
+            component: "numa".into(),
+            title: "Numa".into(),
+            description: String::new(),
+            model: "m".into(),
+            provider: "ollama".into(),
+            port: Some(45016),
+            personality: Personality {
+                role: "guide".into(),
+                ..Personality::default()
+            },
+            params: Params::default(),
+            health: None,
+        }
+    }
+
+    fn member(name: &str) -> TeamMember {
+        TeamMember {
+            name: name.into(),
+            component: name.into(),
+            title: name.to_uppercase(),
+            role: "r".into(),
+            description: String::new(),
+            port: None,
+        }
+    }
+
+    #[test]
+    fn builtin_default_renders_role_and_team() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Prompter::new(dir.path());
+        let out = p
+            .render(
+                DEFAULT_TEMPLATE,
+                &ctx(),
+                &[member("apollo"), member("engram")],
+            )
+            .unwrap();
+        assert!(out.starts_with("You are Numa, guide."), "{out}");
+        assert!(
+            out.contains("- apollo: APOLLO, r\n- engram: ENGRAM, r\n"),
+            "{out}"
+        );
+        assert!(!out.contains("\n\n\n"));
+    }
+
+    #[test]
+    fn strict_undefined_names_variable_line_and_suggestion() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("t.j2"),
+            "line one\n{{ specialist.titel }}\n",
+        )
+        .unwrap();
+        let e = Prompter::new(dir.path())
+            .render("t.j2", &ctx(), &[])
+            .unwrap_err();
+        match e {
+            RenderError::Template {
+                template,
+                line,
+                variable,
+                message,
+                ..
+            } => {
+                assert_eq!((template.as_str(), line), ("t.j2", 2));
+                assert_eq!(variable.as_deref(), Some("specialist.titel"));
+                assert!(
+                    message.contains("did you mean `specialist.title`?"),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_template_and_included_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Prompter::new(dir.path());
+        assert!(matches!(
+            p.render("nope.j2", &ctx(), &[]),
+            Err(RenderError::NotFound { .. })
+        ));
+        std::fs::write(dir.path().join("outer.j2"), "{% include \"inner.j2\" %}").unwrap();
+        std::fs::write(dir.path().join("inner.j2"), "ok\n{{ nothing }}").unwrap();
+        match p.render("outer.j2", &ctx(), &[]).unwrap_err() {
+            RenderError::Template { template, line, .. } => {
+                assert_eq!((template.as_str(), line), ("inner.j2", 2))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -77,3 +77,21 @@ fn schema_rejects_what_cadre_rejects() {
     )));
     assert!(!p.is_valid(&as_json("[providers.local]\nkind = \"nope\"\n")));
 }
+
+#[test]
+fn unknown_schema_is_a_usage_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_cadre"))
+        .args(["schema", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn completions_print_a_script() {
+    let script = cadre(&["completions", "bash"]);
+    assert!(
+        script.contains("cadre") && script.contains("check"),
+        "{script}"
+    );
+}

@@ -78,43 +78,66 @@ fn join(table: &str, key: &str) -> String {
     }
 }
 
+/// What one line of a TOML file does, as far as locating keys needs.
+struct Line<'a> {
+    offset: usize,
+    text: &'a str,
+    /// The dotted key the line assigns (with its table) or the table it opens.
+    key: Option<String>,
+}
+
+/// Whether a line leaves a multi-line string open: an odd count of a delimiter.
+fn toggles(line: &str, delim: &str) -> bool {
+    line.matches(delim).count() % 2 == 1
+}
+
+/// Every line with the key it assigns; lines inside multi-line strings assign nothing,
+/// so a prompt that says `port = 1` never counts as the `port` key.
+fn scan(src: &str) -> Vec<Line<'_>> {
+    let mut table = String::new();
+    let mut open: Option<&str> = None;
+    let mut offset = 0;
+    let mut out = Vec::new();
+    for raw in src.split_inclusive('\n') {
+        let text = raw.trim_end_matches(['\n', '\r']);
+        let mut key = None;
+        match open {
+            Some(d) => {
+                if toggles(text, d) {
+                    open = None;
+                }
+            }
+            None => {
+                if let Some(h) = header(text) {
+                    table = h;
+                    key = Some(table.clone());
+                } else if let Some(k) = assigned_key(text) {
+                    key = Some(join(&table, &k));
+                }
+                open = ["\"\"\"", "'''"].into_iter().find(|d| toggles(text, d));
+            }
+        }
+        out.push(Line { offset, text, key });
+        offset += raw.len();
+    }
+    out
+}
+
 /// The dotted key that 1-based `line` assigns or opens, with its table prefix.
 /// A heuristic over the text (good for the line-per-key files people write).
 pub fn key_at_line(src: &str, line: usize) -> Option<String> {
-    let mut table = String::new();
-    for (i, l) in src.lines().enumerate() {
-        if let Some(h) = header(l) {
-            table = h;
-            if i + 1 == line {
-                return Some(table);
-            }
-            continue;
-        }
-        if i + 1 == line {
-            return assigned_key(l).map(|k| join(&table, &k));
-        }
-    }
-    None
+    scan(src).into_iter().nth(line.checked_sub(1)?)?.key
 }
 
 /// Where the dotted `key` is written in `src`: 1-based line and the column of the key.
 pub fn locate_key(src: &str, key: &str) -> Option<Position> {
-    let mut table = String::new();
-    let mut offset = 0;
-    for l in src.split_inclusive('\n') {
-        if let Some(h) = header(l) {
-            table = h;
-            if table == key {
-                return Some(position(src, offset + (l.len() - l.trim_start().len())));
-            }
-        } else if let Some(k) = assigned_key(l)
-            && join(&table, &k) == key
-        {
-            return Some(position(src, offset + (l.len() - l.trim_start().len())));
-        }
-        offset += l.len();
-    }
-    None
+    let l = scan(src)
+        .into_iter()
+        .find(|l| l.key.as_deref() == Some(key))?;
+    Some(position(
+        src,
+        l.offset + (l.text.len() - l.text.trim_start().len()),
+    ))
 }
 
 #[cfg(test)]
@@ -133,6 +156,9 @@ mod tests {
         assert_eq!(locate_key(src, "personality.role").unwrap().line, 3);
         assert_eq!(locate_key(src, "a").unwrap().line, 1);
         assert!(locate_key(src, "role").is_none());
+        let src = "prompt = \"\"\"\nport = 1\n\"\"\"\nport = 2\n";
+        assert_eq!(locate_key(src, "port").unwrap().line, 4);
+        assert_eq!(key_at_line(src, 2), None);
         let p = position("é\nx", 100);
         assert_eq!((p.line, p.column), (2, 2));
     }
