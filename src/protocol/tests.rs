@@ -129,7 +129,7 @@ async fn reader_splits_lines_and_limits_size() {
     );
     assert_eq!(r.next_line().await.unwrap(), None);
 
-    let big = vec![b'x'; 100];
+    let big = [b'x'; 100];
     let mut r = LineReader::with_max(&big[..], 99);
     assert_eq!(r.next_line().await.unwrap(), Some(Line::TooLarge));
     let mut exact = vec![b'y'; 99];
