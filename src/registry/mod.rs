@@ -1,13 +1,50 @@
 //! The registry (DESIGN §4): who runs where, in one JSON file that many
 //! processes read and change at once, under `flock`, atomically replaced.
 //!
-//! STUB: the signatures are the contract; issue 3 implements the bodies.
+//! # Layout
+//! - [`state_dir`]: where the files live (0700 directory).
+//! - `lock`: bounded `flock` waits that name the holder on timeout.
+//! - `atomic`: temp file + fsync + rename + directory fsync.
+//! - [`proc`]: process identity (pid + start time) and liveness.
+//! - `ports`: binding granted ports with SO_REUSEADDR.
+//! - `corrupt`: telling valid, corrupt and newer files apart; moving aside.
+//! - [`events`]: the append-only `events.jsonl`.
+//! - [`txn`]: what a transaction closure sees, including port allocation.
+//!
+//! Every call here blocks (file locks, fsync): from async code, run it in
+//! `tokio::task::spawn_blocking`.
 
-use std::collections::BTreeMap;
-use std::net::TcpListener;
+mod atomic;
+mod corrupt;
+mod error;
+pub mod events;
+mod lock;
+mod ports;
+pub mod proc;
+pub mod state_dir;
+pub mod txn;
+
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+pub use error::{LockHolder, RegistryError};
+pub use events::{Event, EventKind};
+pub use proc::ProcessId;
+pub use state_dir::StateDir;
+pub use txn::Txn;
+
+use corrupt::Loaded;
+use lock::{LockGuard, Mode};
+
+/// The file format version this cadre reads and writes.
+pub const VERSION: u32 = 1;
+
+/// How long a transaction waits for the lock by default. Transactions
+/// take milliseconds; ten seconds means a holder is stuck.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Lifecycle of a specialist as the registry records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +87,16 @@ pub struct Entry {
     pub updated_at: String,
 }
 
+impl Entry {
+    /// The owning process's identity.
+    pub fn owner_process(&self) -> ProcessId {
+        ProcessId {
+            pid: self.pid,
+            start: self.pid_start,
+        }
+    }
+}
+
 /// The whole file: `{ "version": 1, "specialists": { NAME: entry } }`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegistryData {
@@ -57,91 +104,250 @@ pub struct RegistryData {
     pub specialists: BTreeMap<String, Entry>,
 }
 
-/// Errors of the registry.
-#[derive(Debug, thiserror::Error)]
-pub enum RegistryError {
-    #[error("{0}")]
-    Todo(String),
-}
-
-/// The identity of a live process: pid plus start time, so pid reuse is detected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProcessId {
-    pub pid: u32,
-    pub start: u64,
-}
-
-impl ProcessId {
-    /// This process.
-    pub fn current() -> ProcessId {
-        todo!("issue 3")
+impl Default for RegistryData {
+    fn default() -> Self {
+        RegistryData {
+            version: VERSION,
+            specialists: BTreeMap::new(),
+        }
     }
 }
 
-/// The resolved state directory (created 0700).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StateDir(pub PathBuf);
-
-impl StateDir {
-    /// `--state-dir`, else `$CADRE_STATE_DIR`, else `$XDG_STATE_HOME/cadre`, else `~/.local/state/cadre`.
-    pub fn resolve(flag: Option<&Path>) -> Result<StateDir, RegistryError> {
-        let _ = flag;
-        todo!("issue 3")
-    }
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-/// A handle on the registry of one state directory.
+/// A handle on the registry of one state directory. Cheap to clone; holds
+/// no lock between calls.
 #[derive(Debug, Clone)]
 pub struct Registry {
     dir: StateDir,
-}
-
-/// What a transaction closure can do beyond editing the data.
-pub struct Txn<'a> {
-    pub data: &'a mut RegistryData,
-}
-
-impl Txn<'_> {
-    /// Grant a port inside this transaction and return its bound listener
-    /// (SO_REUSEADDR set). `pinned`: granted if no live entry holds it and it
-    /// binds, else an error naming the port. Otherwise the lowest free port of
-    /// `range` (inclusive) that binds.
-    pub fn allocate(
-        &mut self,
-        host: &str,
-        pinned: Option<u16>,
-        range: [u16; 2],
-    ) -> Result<TcpListener, RegistryError> {
-        let _ = (host, pinned, range);
-        todo!("issue 3")
-    }
+    lock_timeout: Duration,
+    events_cap: u64,
 }
 
 impl Registry {
+    /// Ensures the directory exists (0700); touches no registry file.
     pub fn open(dir: StateDir) -> Result<Registry, RegistryError> {
-        Ok(Registry { dir })
+        dir.ensure()?;
+        Ok(Registry {
+            dir,
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            events_cap: events::EVENTS_CAP_BYTES,
+        })
+    }
+
+    /// Bound on the wait for the lock (default [`DEFAULT_LOCK_TIMEOUT`]).
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Registry {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// Size at which `events.jsonl` rotates (default 1 MiB).
+    pub fn with_events_cap(mut self, bytes: u64) -> Registry {
+        self.events_cap = bytes;
+        self
     }
 
     pub fn state_dir(&self) -> &StateDir {
         &self.dir
     }
 
-    /// One transaction: exclusive lock, read (reclaiming dead owners' entries),
-    /// run `f`, write atomically if `f` succeeded. Blocking: call from
+    /// Path of `registry.json`.
+    pub fn file_path(&self) -> PathBuf {
+        self.dir.path().join("registry.json")
+    }
+
+    /// One transaction: exclusive lock, read (reclaiming dead owners'
+    /// entries), run `f`, write atomically if `f` succeeded and changed
+    /// anything. If `f` fails nothing of its changes is written (reclaims
+    /// still are). A corrupt file is moved aside first (see
+    /// [`Txn::recovered_from`]); a newer-version file is an error.
+    ///
+    /// Blocking (lock wait up to the timeout, fsync): call from
     /// `spawn_blocking` in async code.
     pub fn transact<T, E>(&self, f: impl FnOnce(&mut Txn<'_>) -> Result<T, E>) -> Result<T, E>
     where
         E: From<RegistryError>,
     {
-        let _ = f;
-        todo!("issue 3")
+        let dir = self.dir.path();
+        let _guard = LockGuard::acquire(&lock::lock_path(dir), Mode::Exclusive, self.lock_timeout)?;
+        let me = ProcessId::current();
+        let now = now_rfc3339();
+        let mut log = Vec::new();
+        let path = self.file_path();
+
+        let (on_disk, recovered) = match corrupt::load(&path)? {
+            Loaded::Missing => (None, None),
+            Loaded::Valid(d) => (Some(d), None),
+            Loaded::Corrupt { reason } => {
+                let moved = corrupt::move_aside(&path)?;
+                tracing::warn!(
+                    path = %path.display(),
+                    moved_to = %moved.display(),
+                    %reason,
+                    "corrupt registry moved aside; starting empty, live owners re-register"
+                );
+                log.push(event(
+                    &now,
+                    EventKind::Corrupt,
+                    me,
+                    None,
+                    Some(format!(
+                        "{} moved to {}: {reason}",
+                        path.display(),
+                        moved.display()
+                    )),
+                ));
+                (None, Some(moved))
+            }
+        };
+        let mut data = on_disk.clone().unwrap_or_default();
+        for (entry, why) in reclaim(&mut data) {
+            log.push(event(&now, EventKind::Reclaim, me, Some(&entry), Some(why)));
+        }
+        let before = data.clone();
+
+        let mut txn = Txn {
+            data: &mut data,
+            me,
+            now: now.clone(),
+            granted: Default::default(),
+            recovered,
+        };
+        let result = f(&mut txn);
+        drop(txn);
+        let after = match &result {
+            Ok(_) => {
+                log.extend(diff(&before, &data, &now, me));
+                data
+            }
+            Err(_) => before,
+        };
+        self.commit(&path, on_disk.as_ref(), after, &log)?;
+        result
     }
 
-    /// A consistent snapshot under a shared lock. Blocking.
-    pub fn read(&self) -> Result<RegistryData, RegistryError> {
-        todo!("issue 3")
+    fn commit(
+        &self,
+        path: &Path,
+        on_disk: Option<&RegistryData>,
+        mut after: RegistryData,
+        log: &[Event],
+    ) -> Result<(), RegistryError> {
+        after.version = VERSION;
+        let unchanged = match on_disk {
+            Some(d) => *d == after,
+            None => after.specialists.is_empty(),
+        };
+        if !unchanged {
+            let mut bytes =
+                serde_json::to_vec_pretty(&after).map_err(|source| RegistryError::Serialize {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+            bytes.push(b'\n');
+            atomic::replace(path, &bytes)?;
+        }
+        // The registry is the truth; a failed log append must not undo a
+        // committed transaction.
+        if let Err(e) = events::append(self.dir.path(), log, self.events_cap) {
+            tracing::warn!("{e}");
+        }
+        Ok(())
     }
+
+    /// A consistent snapshot under a shared lock, without entries whose
+    /// owner is gone (so a dead specialist is never reported). A corrupt
+    /// file is moved aside by a short exclusive transaction first. Blocking.
+    pub fn read(&self) -> Result<RegistryData, RegistryError> {
+        for _ in 0..2 {
+            let loaded = {
+                let lock = lock::lock_path(self.dir.path());
+                let _guard = LockGuard::acquire(&lock, Mode::Shared, self.lock_timeout)?;
+                corrupt::load(&self.file_path())?
+            };
+            let mut data = match loaded {
+                Loaded::Missing => RegistryData::default(),
+                Loaded::Valid(d) => d,
+                Loaded::Corrupt { .. } => {
+                    self.transact(|_| Ok::<_, RegistryError>(()))?;
+                    continue;
+                }
+            };
+            reclaim(&mut data);
+            return Ok(data);
+        }
+        // A second corruption between our two reads: report as empty view
+        // of the fresh file rather than loop.
+        Ok(RegistryData::default())
+    }
+
+    /// The event log, oldest first (includes the rotated file). Blocking.
+    pub fn events(&self) -> Result<Vec<Event>, RegistryError> {
+        let lock = lock::lock_path(self.dir.path());
+        let _guard = LockGuard::acquire(&lock, Mode::Shared, self.lock_timeout)?;
+        events::read_all(self.dir.path())
+    }
+}
+
+/// Remove entries whose owner is gone; returns them with the reason.
+fn reclaim(data: &mut RegistryData) -> Vec<(Entry, String)> {
+    let mut alive: HashMap<u32, Option<ProcessId>> = HashMap::new();
+    let mut gone = Vec::new();
+    data.specialists.retain(|_, e| {
+        let now = *alive.entry(e.pid).or_insert_with(|| ProcessId::of(e.pid));
+        let why = match now {
+            None => format!("owner pid {} is gone", e.pid),
+            Some(p) if e.pid_start != 0 && p.start != e.pid_start => format!(
+                "pid {} was reused (start time {} != recorded {})",
+                e.pid, p.start, e.pid_start
+            ),
+            Some(_) => return true,
+        };
+        gone.push((e.clone(), why));
+        false
+    });
+    gone
+}
+
+/// Register/deregister events between the data before and after `f`.
+fn diff(before: &RegistryData, after: &RegistryData, now: &str, me: ProcessId) -> Vec<Event> {
+    let mut out = Vec::new();
+    for (name, e) in &after.specialists {
+        let changed = match before.specialists.get(name) {
+            None => true,
+            Some(old) => old.pid != e.pid || old.pid_start != e.pid_start || old.port != e.port,
+        };
+        if changed {
+            out.push(event(now, EventKind::Register, me, Some(e), None));
+        }
+    }
+    for (name, e) in &before.specialists {
+        if !after.specialists.contains_key(name) {
+            out.push(event(now, EventKind::Deregister, me, Some(e), None));
+        }
+    }
+    out
+}
+
+fn event(
+    now: &str,
+    kind: EventKind,
+    me: ProcessId,
+    e: Option<&Entry>,
+    detail: Option<String>,
+) -> Event {
+    Event {
+        at: now.to_string(),
+        kind,
+        by_pid: me.pid,
+        name: e.map(|e| e.name.clone()),
+        pid: e.map(|e| e.pid),
+        port: e.map(|e| e.port),
+        detail,
+    }
+}
+
+/// Now, RFC 3339 UTC.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }

@@ -1,0 +1,111 @@
+//! Typed registry errors. Each names what a user needs to act on: the path,
+//! the port, the pid holding the lock.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Errors of the registry.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// `registry.json` was written by a newer cadre; rewriting it would lose
+    /// what that version stored, so it is left untouched.
+    #[error(
+        "{path}: registry version {found} is newer than this cadre supports (version {supported}); refusing to read or rewrite it"
+    )]
+    NewerVersion {
+        path: PathBuf,
+        found: u64,
+        supported: u32,
+    },
+
+    /// The lock was not granted within the bounded wait.
+    #[error("{path}: timed out after {waited:?} waiting for the registry lock; {holder}")]
+    LockTimeout {
+        path: PathBuf,
+        waited: Duration,
+        holder: LockHolder,
+    },
+
+    /// A pinned port is already granted to a live registry entry.
+    #[error("pinned port {port} is already held by specialist `{name}` (pid {pid})")]
+    PortHeld { port: u16, name: String, pid: u32 },
+
+    /// A pinned port could not be bound: another program holds it.
+    #[error("pinned port {port} on {host} is in use by another program: {source}")]
+    PinnedPortInUse {
+        host: String,
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Every port of the range is held by an entry or by a foreign program.
+    #[error("no free port in range {start}-{end} on {host}")]
+    NoFreePort { host: String, start: u16, end: u16 },
+
+    /// The range is empty or reversed.
+    #[error("invalid port range {start}-{end}: need 1 <= start <= end")]
+    InvalidRange { start: u16, end: u16 },
+
+    /// The host of an allocation does not resolve to an address.
+    #[error("cannot resolve host `{host}`: {source}")]
+    Host {
+        host: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// No state directory could be derived from the flag, env or home.
+    #[error(
+        "cannot find a state directory: pass --state-dir, or set CADRE_STATE_DIR, XDG_STATE_HOME or HOME"
+    )]
+    NoStateDir,
+
+    /// A file operation failed; `path` is the file or directory involved.
+    #[error("{path}: {op}: {source}")]
+    Io {
+        path: PathBuf,
+        op: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Serializing the registry failed (should not happen with these types).
+    #[error("{path}: cannot serialize registry: {source}")]
+    Serialize {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl RegistryError {
+    pub(crate) fn io(path: impl Into<PathBuf>, op: &'static str, source: std::io::Error) -> Self {
+        RegistryError::Io {
+            path: path.into(),
+            op,
+            source,
+        }
+    }
+}
+
+/// Who held the lock when a wait timed out, as recorded by the holder itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockHolder {
+    /// An exclusive holder recorded its pid and when it took the lock.
+    Known { pid: u32, held_for: Duration },
+    /// Nobody recorded itself: a reader (shared lock) or a cadre older than
+    /// the holder record.
+    Unknown,
+}
+
+impl std::fmt::Display for LockHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LockHolder::Known { pid, held_for } => {
+                write!(f, "held by pid {pid} for {:.1}s", held_for.as_secs_f64())
+            }
+            LockHolder::Unknown => write!(f, "holder unknown (a reader holds a shared lock)"),
+        }
+    }
+}
