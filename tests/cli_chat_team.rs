@@ -147,7 +147,7 @@ async fn team_answers_each_as_it_arrives_with_a_summary() {
     let started = std::time::Instant::now();
     let out = cadre(
         &state,
-        &["team", "hello team", "--timeout", "2", "--json"],
+        &["team", "hello team", "--timeout", "4", "--json"],
         "",
     )
     .await;

@@ -196,3 +196,38 @@ proptest! {
         prop_assert_eq!(decode(&line).unwrap(), req);
     }
 }
+
+proptest! {
+    /// Any byte stream splits into lines equal to its newline-separated
+    /// pieces (blank ones skipped), or stops at the first oversized one.
+    #[test]
+    fn reader_never_panics_and_splits_like_split(bytes in proptest::collection::vec(
+        prop_oneof![Just(b'\n'), Just(b'\r'), Just(b' '), any::<u8>()], 0..300)) {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let got = rt.block_on(async {
+            let mut r = LineReader::with_max(&bytes[..], 16);
+            let mut out = Vec::new();
+            while let Some(line) = r.next_line().await.unwrap() {
+                let stop = line == Line::TooLarge;
+                out.push(line);
+                if stop {
+                    break;
+                }
+            }
+            out
+        });
+        let mut want = Vec::new();
+        for piece in bytes.split(|&b| b == b'\n') {
+            let piece = piece.strip_suffix(b"\r").unwrap_or(piece);
+            if piece.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            if piece.len() > 16 {
+                want.push(Line::TooLarge);
+                break;
+            }
+            want.push(Line::Line(piece.to_vec()));
+        }
+        prop_assert_eq!(got, want);
+    }
+}
