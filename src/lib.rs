@@ -9,13 +9,17 @@
 //! - [`specialist`]: one listener per specialist, its connections, counters and drain.
 //! - [`client`]: a small async client of the socket protocol (CLI and tests).
 //! - [`plan`]: desired vs running specialists → keep/start/reload/restart/stop.
+//! - [`prompt`]: minijinja templates → the system prompt a provider receives.
+//! - [`schema`]: JSON Schemas of the config files, generated from [`config`]'s types.
 //! - [`provider`]: the model providers (Ollama, OpenAI-compatible, Anthropic).
 
 pub mod cli;
 pub mod client;
 pub mod config;
 pub mod plan;
+pub mod prompt;
 pub mod protocol;
 pub mod provider;
 pub mod registry;
+pub mod schema;
 pub mod specialist;
