@@ -232,3 +232,45 @@ pub async fn chat_once(
     let mut c = Client::connect(host, port, timeout).await?;
     c.chat(chat, on_chunk).await
 }
+
+/// One member of a team request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+}
+
+/// How one member of a team request ended.
+#[derive(Debug)]
+pub enum TeamOutcome {
+    Answered(Answer),
+    Failed(ClientError),
+    TimedOut,
+}
+
+/// Send `chat` to every target at once; yields `(name, outcome)` in order of
+/// arrival. Each target has its own `timeout` (connect included), so a slow or
+/// failing one never delays the others.
+pub fn team(
+    targets: Vec<Target>,
+    chat: ChatBody,
+    timeout: Duration,
+) -> impl futures::Stream<Item = (String, TeamOutcome)> {
+    targets
+        .into_iter()
+        .map(|t| {
+            let body = chat.clone();
+            async move {
+                let ask = chat_once(&t.host, t.port, body, timeout, |_| {});
+                let outcome = match tokio::time::timeout(timeout, ask).await {
+                    Ok(Ok(answer)) => TeamOutcome::Answered(answer),
+                    Ok(Err(err)) if err.is_timeout() => TeamOutcome::TimedOut,
+                    Ok(Err(err)) => TeamOutcome::Failed(err),
+                    Err(_) => TeamOutcome::TimedOut,
+                };
+                (t.name, outcome)
+            }
+        })
+        .collect::<futures::stream::FuturesUnordered<_>>()
+}

@@ -61,6 +61,12 @@ pub struct Action {
     /// The spec to run after this action (start, reload, restart; keep when known).
     #[serde(skip)]
     pub spec: Option<Arc<Spec>>,
+    /// A keep whose rendered prompt changed only because the team changed
+    /// (a colleague added, removed or retitled: every prompt lists the team).
+    /// The supervisor swaps `spec` in like a reload, but it is not reported
+    /// as a change of this specialist.
+    #[serde(skip)]
+    pub refresh: bool,
 }
 
 impl Action {
@@ -96,6 +102,16 @@ const NOT_COMPARED: &[&str] = &[
 pub fn plan(desired: &[Spec], actual: &[Actual], failed: &[SpecialistName]) -> Vec<Action> {
     let desired: BTreeMap<&SpecialistName, &Spec> = desired.iter().map(|s| (&s.name, s)).collect();
     let actual: BTreeMap<&SpecialistName, &Actual> = actual.iter().map(|a| (&a.name, a)).collect();
+    // The team as every prompt lists it: enabled desired specs, plus broken
+    // files' specialists, which keep running on their last good spec.
+    let mut want = roster(desired.values().copied().filter(|s| s.enabled));
+    want.extend(roster(
+        actual
+            .values()
+            .filter(|a| failed.contains(&a.name))
+            .map(|a| &*a.spec),
+    ));
+    let team_changed = want != roster(actual.values().map(|a| &*a.spec));
     let mut names: Vec<&SpecialistName> = desired.keys().chain(actual.keys()).copied().collect();
     names.sort();
     names.dedup();
@@ -106,6 +122,7 @@ pub fn plan(desired: &[Spec], actual: &[Actual], failed: &[SpecialistName]) -> V
             kind,
             changed,
             spec,
+            refresh: false,
         };
         match (desired.get(name), actual.get(name)) {
             (None, Some(a)) if failed.contains(name) => {
@@ -123,13 +140,31 @@ pub fn plan(desired: &[Spec], actual: &[Actual], failed: &[SpecialistName]) -> V
             (Some(d), Some(_)) if !d.enabled => {
                 out.push(action(ActionKind::Stop, vec!["enabled".into()], None));
             }
-            (Some(d), Some(a)) => out.push(compare(name, d, a)),
+            (Some(d), Some(a)) => out.push(compare(name, d, a, team_changed)),
         }
     }
     out
 }
 
-fn compare(name: &SpecialistName, desired: &Spec, actual: &Actual) -> Action {
+type Roster<'a> = BTreeMap<&'a str, [&'a str; 4]>;
+
+fn roster<'a>(specs: impl Iterator<Item = &'a Spec>) -> Roster<'a> {
+    specs
+        .map(|s| {
+            (
+                s.name.as_str(),
+                [
+                    s.component.as_str(),
+                    s.title.as_str(),
+                    s.personality.role.as_str(),
+                    s.description.as_str(),
+                ],
+            )
+        })
+        .collect()
+}
+
+fn compare(name: &SpecialistName, desired: &Spec, actual: &Actual, team_changed: bool) -> Action {
     let mut changed = Vec::new();
     let mut restart = false;
     if desired.host != actual.spec.host {
@@ -146,8 +181,11 @@ fn compare(name: &SpecialistName, desired: &Spec, actual: &Actual) -> Action {
     let new = serde_json::to_value(desired).unwrap_or(Value::Null);
     diff("", &old, &new, &mut fields);
     fields.retain(|f| !NOT_COMPARED.contains(&f.split('.').next().unwrap_or("")));
-    // A template edit changes only the rendered prompt.
-    if fields.is_empty() && desired.system_prompt != actual.spec.system_prompt {
+    // Only the rendered prompt differs: the team changed (a quiet refresh),
+    // or else a template was edited (a reload worth reporting).
+    let prompt_only = fields.is_empty() && desired.system_prompt != actual.spec.system_prompt;
+    let refresh = prompt_only && team_changed && !actual.operator_stopped;
+    if prompt_only && !team_changed {
         fields.push("system_prompt".to_owned());
     }
     changed.extend(fields);
@@ -161,21 +199,18 @@ fn compare(name: &SpecialistName, desired: &Spec, actual: &Actual) -> Action {
         ActionKind::Keep
     };
     // An operator-stopped specialist stays stopped; it picks up the new spec when started.
-    let kind = if actual.operator_stopped {
-        ActionKind::Keep
+    let (kind, changed) = if actual.operator_stopped {
+        (ActionKind::Keep, Vec::new())
     } else {
-        kind
+        (kind, changed)
     };
-    let changed = if actual.operator_stopped && kind == ActionKind::Keep {
-        Vec::new()
-    } else {
-        changed
-    };
+    let refresh = refresh && kind == ActionKind::Keep;
     Action {
         name: name.clone(),
         kind,
         changed,
         spec: Some(Arc::new(desired.clone())),
+        refresh,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Each kind of bad input gets its documented error (or a close), and the
-//! specialist keeps serving other clients meanwhile.
+//! specialist keeps serving other clients meanwhile; also the connection
+//! limit, drain and a client leaving mid-chat.
 
 mod support;
 
@@ -189,5 +190,33 @@ async fn client_leaving_mid_chat_cancels_the_provider_request() {
         assert!(std::time::Instant::now() < deadline, "chat not cancelled");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    h.drain(Duration::from_secs(1)).await;
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_wait_for_a_free_slot() {
+    let ollama = OllamaServer::start(Behaviour::default()).await;
+    let mut l = limits();
+    l.max_connections = 2;
+    let h = start(spec("numa", &ollama.base_url, "p"), l);
+    let port = h.local_addr().port();
+    let mut a = Raw::connect(port).await;
+    let mut b = Raw::connect(port).await;
+    for r in [&mut a, &mut b] {
+        r.send(b"{\"type\":\"ping\"}\n").await;
+        assert_eq!(r.recv().await.unwrap()["type"], "pong");
+    }
+    let mut c = Raw::connect(port).await; // sits in the backlog
+    c.send(b"{\"type\":\"ping\"}\n").await;
+    use tokio::io::AsyncBufReadExt;
+    let mut line = String::new();
+    let waited =
+        tokio::time::timeout(Duration::from_millis(300), c.stream.read_line(&mut line)).await;
+    assert!(
+        waited.is_err(),
+        "third connection served beyond the limit: {line}"
+    );
+    drop(a);
+    assert_eq!(c.recv().await.unwrap()["type"], "pong");
     h.drain(Duration::from_secs(1)).await;
 }

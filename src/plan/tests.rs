@@ -197,3 +197,42 @@ fn operator_stopped_stays_stopped() {
 fn nothing_running_nothing_desired() {
     assert!(plan(&[], &[], &[name("x")]).is_empty());
 }
+
+#[test]
+fn a_new_colleague_refreshes_prompts_quietly() {
+    let numa = spec("numa");
+    let apollo = spec("apollo");
+    let mut numa2 = numa.clone();
+    numa2.personality.prompt = "new".into();
+    numa2.system_prompt = "rendered new + team with hermes".into();
+    let mut apollo2 = apollo.clone();
+    apollo2.system_prompt = "rendered p + team with hermes".into();
+    let actions = plan(
+        &[apollo2, spec("hermes"), numa2],
+        &[running(&numa, 1), running(&apollo, 2)],
+        &[],
+    );
+    assert_eq!(
+        show(&actions),
+        [
+            "keep apollo",
+            "start hermes",
+            "reload numa (personality.prompt)"
+        ]
+    );
+    assert!(actions[0].refresh);
+    assert_eq!(
+        actions[0].spec.as_ref().unwrap().system_prompt,
+        "rendered p + team with hermes"
+    );
+    assert!(!actions[2].refresh);
+    let changes: Vec<_> = actions
+        .iter()
+        .filter(|a| a.is_change())
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        changes,
+        ["start hermes", "reload numa (personality.prompt)"]
+    );
+}

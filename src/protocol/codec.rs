@@ -67,14 +67,21 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
                 return Ok(Some(Line::Line(line)));
             }
             self.scanned = self.buf.len();
-            if self.buf.len() > self.max {
+            // One byte of slack for a `\r` before the newline.
+            if self.buf.len() > self.max + 1 {
                 return Ok(Some(Line::TooLarge));
             }
             if self.eof {
-                let rest = std::mem::take(&mut self.buf);
+                let mut rest = std::mem::take(&mut self.buf);
                 self.scanned = 0;
+                if rest.last() == Some(&b'\r') {
+                    rest.pop();
+                }
                 if rest.iter().all(u8::is_ascii_whitespace) {
                     return Ok(None);
+                }
+                if rest.len() > self.max {
+                    return Ok(Some(Line::TooLarge));
                 }
                 return Ok(Some(Line::Line(rest)));
             }
@@ -95,7 +102,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             if self.eof {
                 return Ok(());
             }
-            if self.buf.len() > self.max {
+            if self.buf.len() > self.max + 1 {
                 return std::future::pending().await;
             }
             self.fill().await?;

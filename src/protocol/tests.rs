@@ -129,7 +129,7 @@ async fn reader_splits_lines_and_limits_size() {
     );
     assert_eq!(r.next_line().await.unwrap(), None);
 
-    let big = vec![b'x'; 100];
+    let big = [b'x'; 100];
     let mut r = LineReader::with_max(&big[..], 99);
     assert_eq!(r.next_line().await.unwrap(), Some(Line::TooLarge));
     let mut exact = vec![b'y'; 99];
@@ -194,5 +194,40 @@ proptest! {
     fn valid_requests_round_trip(req in arb_request()) {
         let line = serde_json::to_vec(&req.to_json()).unwrap();
         prop_assert_eq!(decode(&line).unwrap(), req);
+    }
+}
+
+proptest! {
+    /// Any byte stream splits into lines equal to its newline-separated
+    /// pieces (blank ones skipped), or stops at the first oversized one.
+    #[test]
+    fn reader_never_panics_and_splits_like_split(bytes in proptest::collection::vec(
+        prop_oneof![Just(b'\n'), Just(b'\r'), Just(b' '), any::<u8>()], 0..300)) {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let got = rt.block_on(async {
+            let mut r = LineReader::with_max(&bytes[..], 16);
+            let mut out = Vec::new();
+            while let Some(line) = r.next_line().await.unwrap() {
+                let stop = line == Line::TooLarge;
+                out.push(line);
+                if stop {
+                    break;
+                }
+            }
+            out
+        });
+        let mut want = Vec::new();
+        for piece in bytes.split(|&b| b == b'\n') {
+            let piece = piece.strip_suffix(b"\r").unwrap_or(piece);
+            if piece.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            if piece.len() > 16 {
+                want.push(Line::TooLarge);
+                break;
+            }
+            want.push(Line::Line(piece.to_vec()));
+        }
+        prop_assert_eq!(got, want);
     }
 }
