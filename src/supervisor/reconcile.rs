@@ -181,6 +181,7 @@ impl Supervisor {
         let applied = match self.absorb(&loaded) {
             Some(desired) => {
                 let plan = steps::compute(&desired, &self.actual());
+                self.refresh(&desired, &plan);
                 let changes: Vec<Step> = plan
                     .into_iter()
                     .filter(|s| s.action != StepKind::Keep)
@@ -515,6 +516,24 @@ impl Supervisor {
                 );
                 log_and_send(&self.events, ev);
                 false
+            }
+        }
+    }
+
+    /// Team changes re-render every prompt: swap them in without a report.
+    fn refresh(&mut self, desired: &[Spec], plan: &[Step]) {
+        for step in plan.iter().filter(|s| s.refresh && s.action == StepKind::Keep) {
+            let Some(spec) = desired.iter().find(|s| s.name.as_str() == step.name) else {
+                continue;
+            };
+            let spec = Arc::new(spec.clone());
+            let serving = self.serving(&spec);
+            if let Some(slot) = self.slots.get_mut(&spec.name)
+                && let Some(handle) = &slot.handle
+            {
+                handle.reload(serving);
+                slot.spec = spec;
+                tracing::debug!(specialist = %step.name, "team changed: prompt refreshed");
             }
         }
     }

@@ -42,6 +42,10 @@ pub struct Step {
     /// Dotted field paths that changed (reload/restart), e.g. `personality.prompt`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changed: Vec<String>,
+    /// A keep whose rendered prompt changed only because the team changed:
+    /// applied silently as a reload, never reported as a change.
+    #[serde(skip)]
+    pub refresh: bool,
 }
 
 impl Step {
@@ -84,6 +88,7 @@ pub fn compute(desired: &[Spec], actual: &[(Arc<Spec>, u16)]) -> Vec<Step> {
                 ActionKind::Stop => StepKind::Stop,
             },
             changed: a.changed,
+            refresh: a.refresh,
         })
         .collect()
 }
