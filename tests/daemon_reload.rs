@@ -188,23 +188,34 @@ async fn a_broken_cadre_toml_keeps_everything_and_a_corrupt_registry_heals() {
     let good = std::fs::read_to_string(&project).unwrap();
     std::fs::write(&project, "[ports\nrange = 1\n").unwrap();
     assert!(
-        poll(WITHIN, || p.status_of("keep").is_some_and(|r| r["state"] == "config_error")),
+        poll(WITHIN, || p
+            .status_of("keep")
+            .is_some_and(|r| r["state"] == "config_error")),
         "{:#?}\n{}",
         p.status(),
         d.log()
     );
-    assert!(p.status_of("keep").unwrap()["last_error"].as_str().unwrap().contains("cadre.toml"));
+    assert!(
+        p.status_of("keep").unwrap()["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("cadre.toml")
+    );
     let mut c = Conn::open(port).unwrap();
     assert_eq!(c.chat("still?")["type"], "response");
     assert!(last_system_prompt(&server.requests()).contains("Kept prompt."));
     std::fs::write(&project, good).unwrap();
-    assert!(poll(WITHIN, || p.status_of("keep").is_some_and(|r| r["state"] == "ready")));
+    assert!(poll(WITHIN, || p
+        .status_of("keep")
+        .is_some_and(|r| r["state"] == "ready")));
 
     // A registry file mangled behind our back is rebuilt on the next reconcile (SIGHUP forces one).
     std::fs::write(p.state.join("registry.json"), "{ not json").unwrap();
     d.signal("HUP");
     assert!(
-        poll(WITHIN, || p.status_of("keep").is_some_and(|r| r["state"] == "ready" && r["port"] == port)),
+        poll(WITHIN, || p
+            .status_of("keep")
+            .is_some_and(|r| r["state"] == "ready" && r["port"] == port)),
         "{:#?}\n{}",
         p.status(),
         d.log()

@@ -85,7 +85,7 @@ async fn the_shipped_team_serves_answers_concurrently_and_plans_a_review() {
     }
     let took = started.elapsed();
     eprintln!("18 concurrent chats with 500 ms provider latency took {took:?}");
-    assert!(took < Duration::from_secs(4), "not concurrent: {took:?}");
+    assert!(took < Duration::from_secs(2), "not concurrent: {took:?}");
 
     // Review a checkout: numa's prompt edited, a new file added.
     let review = tempfile::tempdir().unwrap();
@@ -128,21 +128,14 @@ async fn the_shipped_team_serves_answers_concurrently_and_plans_a_review() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert!(
-        lines.contains(&"reload numa (personality.prompt)"),
+    // Exactly these two: the other 17 prompts only re-render their team list.
+    let mut lines: Vec<&str> = stdout.lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        ["reload numa (personality.prompt)", "start newbie"],
         "{stdout}"
     );
-    assert!(lines.contains(&"start newbie"), "{stdout}");
-    // Adding a colleague changes everyone's rendered team list, and nothing else.
-    for l in &lines {
-        assert!(
-            *l == "reload numa (personality.prompt)"
-                || *l == "start newbie"
-                || l.ends_with("(system_prompt)"),
-            "unexpected plan line {l:?} in\n{stdout}"
-        );
-    }
 
     // The running daemon's own dir: no changes, exit 0.
     let out = p.cadre(&["plan"]);

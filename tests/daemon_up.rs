@@ -47,6 +47,19 @@ async fn up_serves_adds_removes_and_moves_specialists_then_exits_cleanly() {
         "gamma never answered:\n{}",
         d.log()
     );
+    // The others' prompts now name their new colleague (a silent refresh).
+    let alpha = p.port_of("alpha").unwrap();
+    assert!(
+        poll(WITHIN, || {
+            Conn::open(alpha).unwrap().chat("who is on the team?")["type"] == "response"
+                && daemon_support::last_system_prompt(&server.requests()).contains("gamma")
+        }),
+        "alpha's prompt never listed gamma"
+    );
+    assert!(
+        !d.log().contains("reload alpha"),
+        "a team change was reported as a reload"
+    );
 
     // Delete a file: port closed, entry gone.
     let beta = p.port_of("beta").unwrap();

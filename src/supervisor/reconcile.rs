@@ -522,7 +522,10 @@ impl Supervisor {
 
     /// Team changes re-render every prompt: swap them in without a report.
     fn refresh(&mut self, desired: &[Spec], plan: &[Step]) {
-        for step in plan.iter().filter(|s| s.refresh && s.action == StepKind::Keep) {
+        for step in plan
+            .iter()
+            .filter(|s| s.refresh && s.action == StepKind::Keep)
+        {
             let Some(spec) = desired.iter().find(|s| s.name.as_str() == step.name) else {
                 continue;
             };
