@@ -222,3 +222,33 @@ async fn a_broken_cadre_toml_keeps_everything_and_a_corrupt_registry_heals() {
     );
     assert_eq!(c.ask(json!({"type": "ping"}))["type"], "pong");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_files_claiming_one_port_change_neither() {
+    let server = ollama::OllamaServer::start(ollama::Behaviour::default()).await;
+    let p = Project::new([46280, 46299], &server.base_url);
+    p.write("left", "Left.", Some(46281));
+    p.write("right", "Right.", Some(46282));
+    let mut d = p.up();
+    p.wait_ready(&["left", "right"], &mut d);
+
+    p.write("right", "Right moved.", Some(46281));
+    assert!(
+        poll(WITHIN, || ["left", "right"].iter().all(|n| p
+            .status_of(n)
+            .is_some_and(|r| r["state"] == "config_error"))),
+        "{:#?}\n{}",
+        p.status(),
+        d.log()
+    );
+    assert_eq!(p.port_of("left"), Some(46281));
+    assert_eq!(p.port_of("right"), Some(46282));
+    let err = p.status_of("right").unwrap()["last_error"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(err.contains("46281"), "{err}");
+    let mut c = Conn::open(46282).unwrap();
+    assert_eq!(c.chat("which?")["type"], "response");
+    assert!(last_system_prompt(&server.requests()).contains("Right."));
+}

@@ -231,3 +231,49 @@ async fn operator_stop_and_start_through_the_control_socket() {
     assert_eq!(d.wait(Duration::from_secs(20)), Some(0));
     assert_eq!(p.registry()["specialists"], json!({}));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_that_fails_is_retried_with_backoff_without_touching_the_others() {
+    let server = ollama::OllamaServer::start(ollama::Behaviour::default()).await;
+    let p = Project::new([46300, 46319], &server.base_url);
+    // A foreign program holds the pinned port.
+    let squatter = std::net::TcpListener::bind("127.0.0.1:46305").unwrap();
+    p.write("fine", "Fine.", None);
+    p.write("blocked", "Blocked.", Some(46305));
+    let mut d = p.up();
+    assert!(
+        poll(WITHIN, || {
+            d.assert_running();
+            p.status_of("fine").is_some_and(|r| r["state"] == "ready")
+                && p.status_of("blocked")
+                    .is_some_and(|r| r["state"] == "failed")
+        }),
+        "{:#?}\n{}",
+        p.status(),
+        d.log()
+    );
+    assert!(
+        p.status_of("blocked").unwrap()["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("46305")
+    );
+    // Retried (1 s, then 2 s, …) while the port stays taken.
+    assert!(
+        poll(WITHIN, || d.log().matches("failed blocked").count() >= 2),
+        "{}",
+        d.log()
+    );
+
+    drop(squatter);
+    assert!(
+        poll(Duration::from_secs(20), || pings(46305)
+            && p.status_of("blocked")
+                .is_some_and(|r| r["state"] == "ready")),
+        "{:#?}\n{}",
+        p.status(),
+        d.log()
+    );
+    assert!(d.log().contains("retry"), "{}", d.log());
+    assert!(pings(p.port_of("fine").unwrap()));
+}

@@ -89,7 +89,10 @@ impl Supervisor {
         for d in loaded.errors() {
             match &d.specialist {
                 Some(n) => {
-                    errors.entry(n.clone()).or_insert_with(|| describe(d));
+                    // Two files pinning one port: both are reported, neither changes.
+                    for name in std::iter::once(n).chain(&d.related) {
+                        errors.entry(name.clone()).or_insert_with(|| describe(d));
+                    }
                 }
                 None => {
                     let key = d.file.display().to_string();
