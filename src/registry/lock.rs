@@ -47,8 +47,9 @@ impl LockGuard {
         };
         let started = Instant::now();
         // Start with short sleeps: a transaction is usually sub-millisecond
-        // on tmpfs and a few ms on disk; back off to 5 ms so 16 waiters do
-        // not burn the CPU the holder needs.
+        // on tmpfs and a few ms on disk; back off to 2 ms so 16 waiters do
+        // not burn the CPU the holder needs, yet the lock is not left idle
+        // for long after a release.
         let mut pause = Duration::from_micros(50);
         loop {
             match flock(&file, op) {
@@ -65,7 +66,7 @@ impl LockGuard {
                 });
             }
             std::thread::sleep(pause.min(timeout - waited));
-            pause = (pause * 2).min(Duration::from_millis(5));
+            pause = (pause * 2).min(Duration::from_millis(2));
         }
         let mut guard = LockGuard { file, mode };
         if mode == Mode::Exclusive {
