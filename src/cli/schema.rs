@@ -1,18 +1,32 @@
-//! `cadre schema`.
+//! `cadre schema`: the JSON Schemas editors use, generated from the config types.
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use super::Global;
+
+/// Which file a schema describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    /// `specialists.d/*.toml`.
+    Specialist,
+    /// `cadre.toml`.
+    Project,
+}
 
 /// Arguments of `cadre schema`.
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
-    /// Which schema: `specialist` or `project`.
-    #[arg(default_value = "specialist")]
-    pub which: String,
+    /// Which schema: `specialist` (specialists.d/*.toml) or `project` (cadre.toml).
+    #[arg(value_enum, default_value = "specialist")]
+    pub which: SchemaKind,
 }
 
 pub fn run(g: &Global, a: SchemaArgs) -> anyhow::Result<i32> {
-    let _ = (g, a);
-    anyhow::bail!("`cadre schema` is not implemented yet")
+    let _ = g;
+    let text = match a.which {
+        SchemaKind::Specialist => crate::schema::specialist(),
+        SchemaKind::Project => crate::schema::project(),
+    };
+    print!("{text}");
+    Ok(0)
 }

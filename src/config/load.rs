@@ -1,13 +1,20 @@
 //! Loading a project directory: every valid specialist AND one diagnostic per
 //! problem. Loading never stops at the first bad file.
 //!
-//! STUB: the signatures are the contract; issue 2 implements the bodies.
+//! The steps live in their own modules: [`super::files`] (which files count),
+//! [`super::parse`] (bytes → types), [`super::resolve`] (defaults and
+//! providers), [`crate::prompt`] (rendering) and [`super::generation`].
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{ProjectFile, Spec, SpecialistName};
+use super::parse::{self, Problem};
+use super::{
+    ProjectFile, Spec, SpecialistFile, SpecialistName, files, generation, resolve, source, suggest,
+};
+use crate::prompt::{Prompter, RenderError, SpecialistContext, TeamMember};
 
 /// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -33,6 +40,45 @@ pub struct Diagnostic {
     pub source_line: Option<String>,
     /// The specialist this problem belongs to (file stem), when it belongs to one.
     pub specialist: Option<SpecialistName>,
+    /// Other specialists the same problem blocks (two files pinning one port).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<SpecialistName>,
+}
+
+impl Diagnostic {
+    fn new(
+        severity: Severity,
+        file: &Path,
+        specialist: Option<&SpecialistName>,
+        p: Problem,
+    ) -> Diagnostic {
+        Diagnostic {
+            severity,
+            file: file.to_path_buf(),
+            line: p.line,
+            column: p.column,
+            key: p.key,
+            message: p.message,
+            source_line: p.source_line,
+            specialist: specialist.cloned(),
+            related: Vec::new(),
+        }
+    }
+
+    /// An error in `file`, belonging to `specialist` when given.
+    pub fn error(file: &Path, specialist: Option<&SpecialistName>, p: Problem) -> Diagnostic {
+        Diagnostic::new(Severity::Error, file, specialist, p)
+    }
+
+    /// A warning in `file`, belonging to `specialist` when given.
+    pub fn warning(file: &Path, specialist: Option<&SpecialistName>, p: Problem) -> Diagnostic {
+        Diagnostic::new(Severity::Warning, file, specialist, p)
+    }
+
+    /// Whether this problem concerns `name` (as owner or as a related specialist).
+    pub fn concerns(&self, name: &SpecialistName) -> bool {
+        self.specialist.as_ref() == Some(name) || self.related.contains(name)
+    }
 }
 
 /// Where a project lives on disk.
@@ -76,6 +122,20 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+    }
+
+    /// Every diagnostic concerning `name`.
+    pub fn diagnostics_for<'a>(
+        &'a self,
+        name: &'a SpecialistName,
+    ) -> impl Iterator<Item = &'a Diagnostic> + 'a {
+        self.diagnostics.iter().filter(move |d| d.concerns(name))
+    }
+
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
         self.diagnostics
             .iter()
@@ -84,15 +144,401 @@ impl Loaded {
 
     /// Names of specialists whose file exists but failed (parse, validate or render).
     pub fn failed_names(&self) -> Vec<SpecialistName> {
-        let mut v: Vec<_> = self.errors().filter_map(|d| d.specialist.clone()).collect();
+        let mut v: Vec<_> = self
+            .errors()
+            .flat_map(|d| d.specialist.iter().chain(d.related.iter()).cloned())
+            .collect();
         v.sort();
         v.dedup();
         v
     }
 }
 
+/// A file that parsed and resolved, waiting for its prompt.
+struct Candidate {
+    name: SpecialistName,
+    file: PathBuf,
+    src: String,
+    template: String,
+    /// True when the template came from `[defaults] template` (errors then point at cadre.toml).
+    template_from_defaults: bool,
+    spec: Spec,
+}
+
 /// Load everything under `paths`. Pure function of the files.
 pub fn load(paths: &ProjectPaths) -> Loaded {
-    let _ = paths;
-    todo!("issue 2")
+    let mut diagnostics = Vec::new();
+    let (project, project_ok, project_src) = load_project(&paths.project_file, &mut diagnostics);
+
+    let mut candidates = Vec::new();
+    for path in files::specialist_files(&paths.specialists, &mut diagnostics) {
+        if let Some(c) = load_one(
+            &path,
+            &project,
+            &project_src,
+            &paths.project_file,
+            &mut diagnostics,
+        ) {
+            candidates.push(c);
+        }
+    }
+    candidates.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let mut failed = duplicate_ports(&candidates, &mut diagnostics);
+    render_all(
+        paths,
+        &project_src,
+        &mut candidates,
+        &mut failed,
+        &mut diagnostics,
+    );
+
+    let specs = candidates
+        .into_iter()
+        .filter(|c| !failed.contains(&c.name))
+        .map(|c| c.spec)
+        .collect();
+    diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    Loaded {
+        project,
+        project_ok,
+        specs,
+        diagnostics,
+    }
+}
+
+/// `cadre.toml`, or defaults when absent; a broken one yields defaults, diagnostics and `ok = false`.
+fn load_project(file: &Path, diags: &mut Vec<Diagnostic>) -> (ProjectFile, bool, String) {
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return (ProjectFile::default(), true, String::new());
+        }
+        Err(e) => {
+            let p = Problem {
+                line: 0,
+                column: 0,
+                key: None,
+                message: format!("cannot read: {e}"),
+                source_line: None,
+            };
+            diags.push(Diagnostic::error(file, None, p));
+            return (ProjectFile::default(), false, String::new());
+        }
+    };
+    let src = match parse::utf8(&bytes) {
+        Ok(s) => s.to_owned(),
+        Err(p) => {
+            diags.push(Diagnostic::error(file, None, p));
+            return (ProjectFile::default(), false, String::new());
+        }
+    };
+    match parse::toml::<ProjectFile>(&src) {
+        Ok(project) => {
+            let [first, last] = project.ports.range;
+            if first > last || first == 0 {
+                let msg = format!(
+                    "`ports.range` [{first}, {last}] must be [first, last] with 0 < first <= last"
+                );
+                diags.push(Diagnostic::error(
+                    file,
+                    None,
+                    Problem::at_key(&src, "ports.range", msg),
+                ));
+                return (ProjectFile::default(), false, src);
+            }
+            (project, true, src)
+        }
+        Err(p) => {
+            diags.push(Diagnostic::error(file, None, p));
+            (ProjectFile::default(), false, src)
+        }
+    }
+}
+
+/// Parse and resolve one specialist file (everything but the prompt).
+fn load_one(
+    path: &Path,
+    project: &ProjectFile,
+    project_src: &str,
+    project_file: &Path,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Candidate> {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let name = match SpecialistName::parse(stem) {
+        Ok(n) => n,
+        Err(e) => {
+            let p = Problem::at(
+                None,
+                Some("name".into()),
+                format!("{e} (the file name is the specialist's name)"),
+            );
+            diags.push(Diagnostic::error(path, None, p));
+            return None;
+        }
+    };
+    let fail = |diags: &mut Vec<Diagnostic>, p: Problem| {
+        diags.push(Diagnostic::error(path, Some(&name), p))
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            fail(
+                diags,
+                Problem {
+                    line: 0,
+                    column: 0,
+                    key: None,
+                    message: format!("cannot read: {e}"),
+                    source_line: None,
+                },
+            );
+            return None;
+        }
+    };
+    let src = match parse::utf8(&bytes) {
+        Ok(s) => s.to_owned(),
+        Err(p) => {
+            return {
+                fail(diags, p);
+                None
+            };
+        }
+    };
+    let file: SpecialistFile = match parse::toml(&src) {
+        Ok(f) => f,
+        Err(p) => {
+            return {
+                fail(diags, p);
+                None
+            };
+        }
+    };
+
+    let mut ok = true;
+    let provider_name = file
+        .provider
+        .clone()
+        .unwrap_or_else(|| project.defaults.provider.clone());
+    let provider = resolve::provider(&provider_name, project, file.timeouts.as_ref());
+    if provider.is_none() {
+        let names = resolve::provider_names(project);
+        let mut msg = format!(
+            "unknown provider `{provider_name}`: not a built-in ({}) nor a [providers.*] entry of cadre.toml",
+            resolve::BUILTIN_PROVIDERS.join(", ")
+        );
+        if let Some(s) = suggest::nearest(&provider_name, names.iter().copied()) {
+            msg.push_str(&format!("; did you mean `{s}`?"));
+        }
+        if file.provider.is_some() {
+            fail(diags, Problem::at_key(&src, "provider", msg));
+        } else {
+            let p = Problem::at_key(
+                project_src,
+                "defaults.provider",
+                format!("{msg} (used by `{name}`)"),
+            );
+            diags.push(Diagnostic::error(project_file, Some(&name), p));
+        }
+        ok = false;
+    }
+    let [first, last] = project.ports.range;
+    if let Some(port) = file.port
+        && !(first..=last).contains(&port)
+    {
+        let msg = format!(
+            "`port` {port} is outside the port range {first}-{last} ([ports] range in cadre.toml)"
+        );
+        fail(diags, Problem::at_key(&src, "port", msg));
+        ok = false;
+    }
+    let provider = provider.filter(|_| ok)?;
+
+    let template_from_defaults = file.template.is_none();
+    let template = file
+        .template
+        .clone()
+        .unwrap_or_else(|| project.defaults.template.clone());
+    let spec = Spec {
+        name: name.clone(),
+        file: path.to_path_buf(),
+        component: file.component,
+        title: file.title,
+        description: file.description,
+        model: file.model.unwrap_or_else(|| project.defaults.model.clone()),
+        provider,
+        host: project.listen.host.clone(),
+        port: file.port,
+        template: template.clone(),
+        enabled: file.enabled,
+        personality: file.personality,
+        params: resolve::params(&project.defaults.params, &file.params),
+        health: file.health,
+        system_prompt: String::new(),
+        generation: String::new(),
+    };
+    Some(Candidate {
+        name,
+        file: path.to_path_buf(),
+        src,
+        template,
+        template_from_defaults,
+        spec,
+    })
+}
+
+/// Enabled specialists pinning the same port: one diagnostic per port naming every file; all of them fail.
+fn duplicate_ports(candidates: &[Candidate], diags: &mut Vec<Diagnostic>) -> Vec<SpecialistName> {
+    let mut by_port: BTreeMap<u16, Vec<&Candidate>> = BTreeMap::new();
+    for c in candidates.iter().filter(|c| c.spec.enabled) {
+        if let Some(port) = c.spec.port {
+            by_port.entry(port).or_default().push(c);
+        }
+    }
+    let mut failed = Vec::new();
+    for (port, group) in by_port.into_iter().filter(|(_, g)| g.len() > 1) {
+        let located: Vec<String> = group
+            .iter()
+            .map(|c| {
+                let line = source::locate_key(&c.src, "port").map_or(0, |p| p.line);
+                format!("{}:{line}", c.file.display())
+            })
+            .collect();
+        let msg = format!(
+            "port {port} is pinned by {} files: {}",
+            group.len(),
+            located.join(" and ")
+        );
+        let first = group[0];
+        let mut d = Diagnostic::error(
+            &first.file,
+            Some(&first.name),
+            Problem::at_key(&first.src, "port", msg),
+        );
+        d.related = group[1..].iter().map(|c| c.name.clone()).collect();
+        failed.extend(group.iter().map(|c| c.name.clone()));
+        diags.push(d);
+    }
+    failed
+}
+
+/// Render every candidate's prompt against the enabled team; failures join `failed`.
+fn render_all(
+    paths: &ProjectPaths,
+    project_src: &str,
+    candidates: &mut [Candidate],
+    failed: &mut Vec<SpecialistName>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let prompter = Prompter::new(&paths.templates);
+    let roster: Vec<TeamMember> = candidates
+        .iter()
+        .filter(|c| c.spec.enabled)
+        .map(|c| TeamMember {
+            name: c.name.to_string(),
+            component: c.spec.component.clone(),
+            title: c.spec.title.clone(),
+            role: c.spec.personality.role.clone(),
+            description: c.spec.description.clone(),
+            port: c.spec.port,
+        })
+        .collect();
+    for c in candidates.iter_mut() {
+        let team: Vec<TeamMember> = roster
+            .iter()
+            .filter(|m| m.name != c.name.as_str())
+            .cloned()
+            .collect();
+        let s = &c.spec;
+        let ctx = SpecialistContext {
+            name: c.name.to_string(),
+            component: s.component.clone(),
+            title: s.title.clone(),
+            description: s.description.clone(),
+            model: s.model.clone(),
+            provider: s.provider.name.clone(),
+            port: s.port,
+            personality: s.personality.clone(),
+            params: s.params.clone(),
+            health: s.health.clone(),
+        };
+        match prompter.render(&c.template, &ctx, &team) {
+            Ok(prompt) => {
+                let s = &mut c.spec;
+                s.generation = generation::generation(
+                    &s.component,
+                    &s.title,
+                    &s.description,
+                    &s.model,
+                    &s.provider,
+                    &s.params,
+                    &prompt,
+                );
+                s.system_prompt = prompt;
+            }
+            Err(e) => {
+                diags.push(render_diagnostic(
+                    &prompter,
+                    c,
+                    &paths.project_file,
+                    project_src,
+                    e,
+                ));
+                failed.push(c.name.clone());
+            }
+        }
+    }
+}
+
+fn render_diagnostic(
+    prompter: &Prompter,
+    c: &Candidate,
+    project_file: &Path,
+    project_src: &str,
+    e: RenderError,
+) -> Diagnostic {
+    match e {
+        RenderError::NotFound { template, .. } => {
+            let msg = format!(
+                "template `{template}` not found in {} (needed by `{}`)",
+                prompter.path_of("").display(),
+                c.name
+            );
+            if c.template_from_defaults {
+                let p = Problem::at_key(project_src, "defaults.template", msg);
+                Diagnostic::error(project_file, Some(&c.name), p)
+            } else {
+                Diagnostic::error(
+                    &c.file,
+                    Some(&c.name),
+                    Problem::at_key(&c.src, "template", msg),
+                )
+            }
+        }
+        RenderError::Template {
+            template,
+            line,
+            variable,
+            message,
+        } => {
+            let source_line = prompter
+                .source_of(&template)
+                .and_then(|s| source::line_text(&s, line));
+            let column = match (&variable, &source_line) {
+                (Some(v), Some(l)) => l.find(v.as_str()).map_or(1, |i| l[..i].chars().count() + 1),
+                _ => 1,
+            };
+            let p = Problem {
+                line,
+                column,
+                key: variable,
+                message: format!(
+                    "template `{template}` line {line}, rendering `{}`: {message}",
+                    c.name
+                ),
+                source_line,
+            };
+            Diagnostic::error(&prompter.path_of(&template), Some(&c.name), p)
+        }
+    }
 }

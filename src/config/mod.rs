@@ -1,9 +1,23 @@
 //! Configuration: `cadre.toml` and `specialists.d/*.toml` → validated [`Spec`]s plus diagnostics.
+//!
+//! - [`types`]: the on-disk types (also the JSON Schemas); [`spec`]: the resolved form.
+//! - [`load`]: the whole directory → [`Loaded`]; [`files`] decides which files count.
+//! - [`parse`]: bytes → types with located problems ([`source`] positions, [`suggest`] typos).
+//! - [`resolve`]: defaults and providers; [`generation`]: the behaviour hash.
+//! - [`report`]: diagnostics as text, JSON or GitHub annotations; [`warnings`]: check-time warnings.
 
+pub mod files;
+pub mod generation;
 pub mod load;
 pub mod name;
+pub mod parse;
+pub mod report;
+pub mod resolve;
+pub mod source;
 pub mod spec;
+pub mod suggest;
 pub mod types;
+pub mod warnings;
 
 pub use load::{Diagnostic, Loaded, ProjectPaths, Severity, load};
 pub use name::SpecialistName;

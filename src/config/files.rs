@@ -1,0 +1,67 @@
+//! Which files in `specialists.d/` are specialists: `*.toml`, minus dotfiles
+//! and editor leftovers, so saving in an editor never starts a ghost.
+
+use std::path::{Path, PathBuf};
+
+use super::load::Diagnostic;
+use super::parse::Problem;
+
+/// Whether a file name is an editor leftover or otherwise not a specialist.
+pub fn ignored(file_name: &str) -> bool {
+    file_name.starts_with('.')
+        || file_name.starts_with('#')
+        || file_name.ends_with('~')
+        || file_name.ends_with('#')
+        || file_name.ends_with(".swp")
+        || file_name.ends_with(".tmp")
+        || !file_name.ends_with(".toml")
+}
+
+/// The specialist files in `dir`, sorted; an unreadable directory is one diagnostic.
+pub fn specialist_files(dir: &Path, diags: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            let p = Problem {
+                line: 0,
+                column: 0,
+                key: None,
+                message: format!("cannot read the specialists directory: {e}"),
+                source_line: None,
+            };
+            diags.push(Diagnostic::error(dir, None, p));
+            return Vec::new();
+        }
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file() || t.is_symlink()))
+        .filter(|e| !ignored(&e.file_name().to_string_lossy()))
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ignored;
+
+    #[test]
+    fn leftovers_are_ignored() {
+        for f in [
+            ".numa.toml.swp",
+            "numa.toml~",
+            ".hidden.toml",
+            "#numa.toml#",
+            "numa.toml.tmp",
+            "README.md",
+            "numa.toml.bak",
+        ] {
+            assert!(ignored(f), "{f}");
+        }
+        for f in ["numa.toml", "Bad Name.toml"] {
+            assert!(!ignored(f), "{f}");
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! Templates → system prompt (DESIGN §3). A minijinja environment over
+//! `templates/` in strict-undefined mode: a typo in a template is an error
+//! caught by `cadre check`, never a silently empty line in a prompt. The
+//! context holds only what the files say (no environment, no clock), so a
+//! render is a pure function of the project.
+
+use std::path::{Path, PathBuf};
+
+use minijinja::value::Serde;
+use minijinja::{Environment, ErrorKind, UndefinedBehavior, context};
+use serde::Serialize;
+
+use crate::config::{Health, Params, Personality};
+
+/// The template used when a specialist and cadre.toml name none.
+pub const DEFAULT_TEMPLATE: &str = "specialist.md.j2";
+
+/// The shipped default template, used when a project has no `templates/specialist.md.j2`
+/// so that a lone `specialists.d/` still works.
+pub const BUILTIN_DEFAULT: &str = include_str!("../templates/specialist.md.j2");
+
+/// `specialist` in a template: the specialist's whole config.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpecialistContext {
+    pub name: String,
+    pub component: String,
+    pub title: String,
+    pub description: String,
+    pub model: String,
+    pub provider: String,
+    pub port: Option<u16>,
+    pub personality: Personality,
+    pub params: Params,
+    pub health: Option<Health>,
+}
+
+/// One colleague in `team`: enough to know whom to refer a question to.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamMember {
+    pub name: String,
+    pub component: String,
+    pub title: String,
+    pub role: String,
+    pub description: String,
+    pub port: Option<u16>,
+}
+
+/// Why a prompt did not render.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    /// The specialist's own template does not exist.
+    #[error("template `{template}` not found in {dir}")]
+    NotFound { template: String, dir: String },
+    /// A template failed to parse or render.
+    #[error("template `{template}` line {line}: {message}")]
+    Template {
+        /// The template the error is in (may be an included one).
+        template: String,
+        /// 1-based line in that template (0 when unknown).
+        line: usize,
+        /// The undefined variable, when that is the problem (`specialist.personality.rol`).
+        variable: Option<String>,
+        message: String,
+    },
+}
+
+/// Renders system prompts from one templates directory.
+pub struct Prompter {
+    env: Environment<'static>,
+    dir: PathBuf,
+}
+
+impl Prompter {
+    pub fn new(templates: &Path) -> Prompter {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // The default config always builds; keep minijinja's defaults if it ever does not.
+        if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .build()
+        {
+            env.set_syntax(syntax);
+        }
+        let files = minijinja::path_loader(templates);
+        env.set_loader(move |name| match files(name)? {
+            Some(src) => Ok(Some(src)),
+            None if name == DEFAULT_TEMPLATE => Ok(Some(BUILTIN_DEFAULT.into())),
+            None => Ok(None),
+        });
+        // `./templates/x` reads better as `templates/x` in diagnostics.
+        let dir = templates
+            .strip_prefix(".")
+            .unwrap_or(templates)
+            .to_path_buf();
+        Prompter { env, dir }
+    }
+
+    /// Where a template named `name` lives on disk.
+    pub fn path_of(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// The source of template `name` as the loader sees it (for showing an error's line).
+    pub fn source_of(&self, name: &str) -> Option<String> {
+        std::fs::read_to_string(self.path_of(name))
+            .ok()
+            .or_else(|| (name == DEFAULT_TEMPLATE).then(|| BUILTIN_DEFAULT.to_owned()))
+    }
+
+    /// The system prompt of `specialist` using `template`, with `team` as its colleagues.
+    pub fn render(
+        &self,
+        template: &str,
+        specialist: &SpecialistContext,
+        team: &[TeamMember],
+    ) -> Result<String, RenderError> {
+        let tmpl = self.env.get_template(template).map_err(|e| {
+            if e.kind() == ErrorKind::TemplateNotFound && e.name().is_none_or(|n| n == template) {
+                RenderError::NotFound {
+                    template: template.to_owned(),
+                    dir: self.dir.display().to_string(),
+                }
+            } else {
+                convert(template, &e)
+            }
+        })?;
+        let text = tmpl
+            .render(context! { specialist => Serde(specialist), team => Serde(team) })
+            .map_err(|e| with_suggestion(convert(template, &e), specialist))?;
+        Ok(tidy(&text))
+    }
+}
+
+/// The undefined variable named in a minijinja detail ("`specialist.x` is undefined").
+fn undefined_variable(e: &minijinja::Error) -> Option<String> {
+    if e.kind() != ErrorKind::UndefinedError {
+        return None;
+    }
+    let d = e.detail()?;
+    crate::config::suggest::quoted(d)
+        .first()
+        .map(|s| (*s).to_owned())
+}
+
+/// The innermost template error: an error inside an included or extended
+/// template arrives wrapped in the outer template's error.
+fn innermost(e: &minijinja::Error) -> &minijinja::Error {
+    let mut cur = e;
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        if let Some(inner) = s.downcast_ref::<minijinja::Error>()
+            && inner.name().is_some()
+        {
+            cur = inner;
+        }
+        src = s.source();
+    }
+    cur
+}
+
+fn convert(template: &str, e: &minijinja::Error) -> RenderError {
+    let e = innermost(e);
+    let variable = undefined_variable(e);
+    let mut message = match e.detail() {
+        Some(d) => format!("{}: {d}", e.kind()),
+        None => e.kind().to_string(),
+    };
+    if let Some(v) = &variable
+        && !message.contains(v.as_str())
+    {
+        message.push_str(&format!(" (`{v}`)"));
+    }
+    RenderError::Template {
+        template: e.name().unwrap_or(template).to_owned(),
+        line: e.line().unwrap_or(0),
+        variable,
+        message,
+    }
+}
+
+/// For `specialist.personality.rol`, suggest the nearest existing key of `specialist.personality`.
+fn with_suggestion(mut e: RenderError, specialist: &SpecialistContext) -> RenderError {
+    if let RenderError::Template {
+        variable: Some(v),
+        message,
+        ..
+    } = &mut e
+    {
+        let mut parts: Vec<&str> = v.split('.').collect();
+        let Some(last) = parts.pop() else { return e };
+        if parts.first() != Some(&"specialist") {
+            return e;
+        }
+        let mut node = serde_json::to_value(specialist).unwrap_or_default();
+        for p in &parts[1..] {
+            node = node.get(p).cloned().unwrap_or_default();
+        }
+        if let Some(obj) = node.as_object()
+            && let Some(s) = crate::config::suggest::nearest(last, obj.keys().map(String::as_str))
+        {
+            parts.push(s);
+            message.push_str(&format!(", did you mean `{}`?", parts.join(".")));
+        }
+    }
+    e
+}
+
+/// Collapse runs of blank lines and trim the ends: templates stay readable
+/// without making prompts ragged.
+fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0;
+    for line in text.trim().lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank += 1;
+            if blank > 1 {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> SpecialistContext {
+        SpecialistContext {
+            name: "numa".into(),
+            component: "numa".into(),
+            title: "Numa".into(),
+            description: String::new(),
+            model: "m".into(),
+            provider: "ollama".into(),
+            port: Some(45016),
+            personality: Personality {
+                role: "guide".into(),
+                ..Personality::default()
+            },
+            params: Params::default(),
+            health: None,
+        }
+    }
+
+    fn member(name: &str) -> TeamMember {
+        TeamMember {
+            name: name.into(),
+            component: name.into(),
+            title: name.to_uppercase(),
+            role: "r".into(),
+            description: String::new(),
+            port: None,
+        }
+    }
+
+    #[test]
+    fn builtin_default_renders_role_and_team() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Prompter::new(dir.path());
+        let out = p
+            .render(
+                DEFAULT_TEMPLATE,
+                &ctx(),
+                &[member("apollo"), member("engram")],
+            )
+            .unwrap();
+        assert!(out.starts_with("You are Numa, guide."), "{out}");
+        assert!(
+            out.contains("- apollo: APOLLO, r\n- engram: ENGRAM, r\n"),
+            "{out}"
+        );
+        assert!(!out.contains("\n\n\n"));
+    }
+
+    #[test]
+    fn strict_undefined_names_variable_line_and_suggestion() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("t.j2"),
+            "line one\n{{ specialist.titel }}\n",
+        )
+        .unwrap();
+        let e = Prompter::new(dir.path())
+            .render("t.j2", &ctx(), &[])
+            .unwrap_err();
+        match e {
+            RenderError::Template {
+                template,
+                line,
+                variable,
+                message,
+            } => {
+                assert_eq!((template.as_str(), line), ("t.j2", 2));
+                assert_eq!(variable.as_deref(), Some("specialist.titel"));
+                assert!(
+                    message.contains("did you mean `specialist.title`?"),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_template_and_included_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Prompter::new(dir.path());
+        assert!(matches!(
+            p.render("nope.j2", &ctx(), &[]),
+            Err(RenderError::NotFound { .. })
+        ));
+        std::fs::write(dir.path().join("outer.j2"), "{% include \"inner.j2\" %}").unwrap();
+        std::fs::write(dir.path().join("inner.j2"), "ok\n{{ nothing }}").unwrap();
+        match p.render("outer.j2", &ctx(), &[]).unwrap_err() {
+            RenderError::Template { template, line, .. } => {
+                assert_eq!((template.as_str(), line), ("inner.j2", 2))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
