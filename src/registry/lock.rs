@@ -66,7 +66,13 @@ impl LockGuard {
                 });
             }
             std::thread::sleep(pause.min(timeout - waited));
-            pause = (pause * 2).min(Duration::from_millis(2));
+            // Readers poll faster: writers queue back to back under load, and
+            // a reader (`status`) must still get a turn within its timeout.
+            let cap = match mode {
+                Mode::Shared => Duration::from_micros(300),
+                Mode::Exclusive => Duration::from_millis(2),
+            };
+            pause = (pause * 2).min(cap);
         }
         let mut guard = LockGuard { file, mode };
         if mode == Mode::Exclusive {
