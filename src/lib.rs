@@ -9,6 +9,7 @@
 //! - [`prompt`]: minijinja templates → the system prompt a provider receives.
 //! - [`schema`]: JSON Schemas of the config files, generated from [`config`]'s types.
 //! - [`provider`]: the model providers (Ollama, OpenAI-compatible, Anthropic).
+//! - [`registry`]: the flock-locked, atomically replaced `registry.json`: who runs where, port grants.
 
 pub mod cli;
 pub mod config;
