@@ -6,13 +6,18 @@
 //! # Layout
 //! - [`config`]: `cadre.toml` and `specialists.d/*.toml` → typed specs and diagnostics.
 //! - [`protocol`]: socket request/reply types and the line codec.
+//! - [`specialist`]: one listener per specialist, its connections, counters and drain.
+//! - [`client`]: a small async client of the socket protocol (CLI and tests).
+//! - [`plan`]: desired vs running specialists → keep/start/reload/restart/stop.
 //! - [`prompt`]: minijinja templates → the system prompt a provider receives.
 //! - [`schema`]: JSON Schemas of the config files, generated from [`config`]'s types.
 //! - [`provider`]: the model providers (Ollama, OpenAI-compatible, Anthropic).
 //! - [`registry`]: the flock-locked, atomically replaced `registry.json`: who runs where, port grants.
 
 pub mod cli;
+pub mod client;
 pub mod config;
+pub mod plan;
 pub mod prompt;
 pub mod protocol;
 pub mod provider;
