@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub mod check;
 pub mod chat;
+pub mod check;
 pub mod completions;
 pub mod diff;
 pub mod new;
@@ -32,7 +32,12 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct Global {
     /// The specialists directory; its parent holds templates/ and cadre.toml.
-    #[arg(long, global = true, default_value = "specialists.d", env = "CADRE_DIR")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "specialists.d",
+        env = "CADRE_DIR"
+    )]
     pub dir: PathBuf,
     /// Where the registry, events and control socket live
     /// [default: $CADRE_STATE_DIR, else $XDG_STATE_HOME/cadre, else ~/.local/state/cadre].

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{ProjectFile, SpecialistName, Spec};
+use super::{ProjectFile, Spec, SpecialistName};
 
 /// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -77,15 +77,14 @@ pub struct Loaded {
 
 impl Loaded {
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.diagnostics.iter().filter(|d| d.severity == Severity::Error)
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
     }
 
     /// Names of specialists whose file exists but failed (parse, validate or render).
     pub fn failed_names(&self) -> Vec<SpecialistName> {
-        let mut v: Vec<_> = self
-            .errors()
-            .filter_map(|d| d.specialist.clone())
-            .collect();
+        let mut v: Vec<_> = self.errors().filter_map(|d| d.specialist.clone()).collect();
         v.sort();
         v.dedup();
         v

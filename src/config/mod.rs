@@ -5,7 +5,7 @@ pub mod name;
 pub mod spec;
 pub mod types;
 
+pub use load::{Diagnostic, Loaded, ProjectPaths, Severity, load};
 pub use name::SpecialistName;
 pub use spec::{ResolvedProvider, ResolvedTimeouts, Spec};
 pub use types::*;
-pub use load::{Diagnostic, Loaded, ProjectPaths, Severity, load};

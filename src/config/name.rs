@@ -11,7 +11,9 @@ pub struct SpecialistName(String);
 
 /// Why a string is not a specialist name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid specialist name `{name}`: names are 1-63 characters of a-z, 0-9 and `-`, starting with a letter or digit")]
+#[error(
+    "invalid specialist name `{name}`: names are 1-63 characters of a-z, 0-9 and `-`, starting with a letter or digit"
+)]
 pub struct InvalidName {
     pub name: String,
 }
@@ -22,8 +24,13 @@ impl SpecialistName {
         let ok = !b.is_empty()
             && b.len() <= 63
             && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-            && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-');
-        if ok { Ok(SpecialistName(s.to_owned())) } else { Err(InvalidName { name: s.to_owned() }) }
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-');
+        if ok {
+            Ok(SpecialistName(s.to_owned()))
+        } else {
+            Err(InvalidName { name: s.to_owned() })
+        }
     }
 
     pub fn as_str(&self) -> &str {

@@ -113,15 +113,27 @@ pub struct Health {
 #[serde(deny_unknown_fields)]
 pub struct Timeouts {
     /// Time allowed to open the TCP/TLS connection to the provider.
-    #[serde(default, with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(with = "Option<String>")]
     pub connect: Option<Duration>,
     /// Time allowed from sending the request to the first token.
-    #[serde(default, with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(with = "Option<String>")]
     pub first_token: Option<Duration>,
     /// Time allowed for the whole answer.
-    #[serde(default, with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(with = "Option<String>")]
     pub total: Option<Duration>,
 }
@@ -235,7 +247,9 @@ pub struct Ports {
 
 impl Default for Ports {
     fn default() -> Self {
-        Ports { range: default_range() }
+        Ports {
+            range: default_range(),
+        }
     }
 }
 
@@ -254,7 +268,9 @@ pub struct Listen {
 
 impl Default for Listen {
     fn default() -> Self {
-        Listen { host: default_host() }
+        Listen {
+            host: default_host(),
+        }
     }
 }
 
@@ -276,7 +292,10 @@ pub struct Http {
 
 impl Default for Http {
     fn default() -> Self {
-        Http { listen: default_http_listen(), token_env: None }
+        Http {
+            listen: default_http_listen(),
+            token_env: None,
+        }
     }
 }
 
