@@ -13,6 +13,7 @@ use cadre::config::{Params, ProviderKind, ResolvedProvider, ResolvedTimeouts};
 use cadre::provider::{ChatEvent, ChatRequest, Completion, Message, Provider, ProviderError, Role};
 use futures::StreamExt;
 
+#[allow(unused_imports)]
 pub use server::{Piece, Recorded, Reply, Server, refused_base};
 pub use wire::Kind;
 

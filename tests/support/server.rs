@@ -168,6 +168,8 @@ async fn serve(mut sock: TcpStream, reply: Reply, st: Arc<Mutex<State>>) {
     for p in &reply.pieces {
         match p {
             Piece::Sleep(d) => tokio::time::sleep(*d).await,
+            // An empty chunk would be the chunked-encoding terminator.
+            Piece::Bytes(b) if b.is_empty() => {}
             Piece::Bytes(b) => {
                 let mut frame = format!("{:x}\r\n", b.len()).into_bytes();
                 frame.extend_from_slice(b);
