@@ -208,6 +208,11 @@ impl Chat<'_> {
             .ctx
             .wire
             .error_message(status.as_u16(), &text, &self.req.model);
+        // Redacted here, not only at the end: the retry path logs this error.
+        let message = match self.key {
+            Some(k) => k.redact(&message),
+            None => message,
+        };
         Ok(Err(Failure {
             err: ProviderError::Http {
                 provider: self.name(),
