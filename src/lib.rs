@@ -12,6 +12,7 @@
 //! - [`client`]: a small async client of the socket protocol (CLI and tests).
 //! - [`plan`]: desired vs running specialists → keep/start/reload/restart/stop.
 //! - [`provider`]: the model providers (Ollama, OpenAI-compatible, Anthropic).
+//! - [`registry`]: the flock-locked, atomically replaced `registry.json`: who runs where, port grants.
 //! - [`supervisor`]: owns the running specialists, applies plans, keeps the registry in step.
 //! - [`watch`]: file events → debounced reconcile triggers.
 //! - [`control`]: the daemon's control socket and its client.

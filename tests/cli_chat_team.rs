@@ -1,7 +1,7 @@
 //! `cadre chat` and `cadre team` as users run them: the real binary, a real
 //! registry in a temp state dir, real specialists on real sockets.
 
-mod support;
+mod server_support;
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -10,8 +10,8 @@ use std::time::Duration;
 use cadre::registry::{Entry, Registry, State, StateDir};
 use cadre::specialist::SpecialistHandle;
 use serde_json::Value;
-use support::ollama::{Behaviour, OllamaServer, answer_for};
-use support::{limits, spec, start};
+use server_support::ollama::{Behaviour, OllamaServer, answer_for};
+use server_support::{limits, spec, start};
 
 fn register(state: &std::path::Path, handles: &[(&str, &SpecialistHandle, State)]) {
     let reg = Registry::open(StateDir::resolve(Some(state)).unwrap()).unwrap();

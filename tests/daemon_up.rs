@@ -3,7 +3,7 @@
 
 mod daemon_support;
 #[allow(dead_code)]
-#[path = "support/ollama.rs"]
+#[path = "server_support/ollama.rs"]
 mod ollama;
 
 use std::time::Duration;

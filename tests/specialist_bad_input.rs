@@ -2,13 +2,13 @@
 //! specialist keeps serving other clients meanwhile; also the connection
 //! limit, drain and a client leaving mid-chat.
 
-mod support;
+mod server_support;
 
 use std::time::Duration;
 
 use serde_json::Value;
-use support::ollama::{Behaviour, OllamaServer, answer_for};
-use support::{Raw, limits, spec, start};
+use server_support::ollama::{Behaviour, OllamaServer, answer_for};
+use server_support::{Raw, limits, spec, start};
 
 async fn still_serves(port: u16) {
     let mut other = Raw::connect(port).await;

@@ -1,15 +1,15 @@
 //! 200 concurrent connections × 10 chats on one specialist: every reply is
 //! the answer to its own request, in order per connection.
 
-mod support;
+mod server_support;
 
 use std::time::Duration;
 
 use cadre::client::Client;
 use cadre::protocol::{ChatBody, ReplyBody, Request, RequestBody};
 use serde_json::json;
-use support::ollama::{Behaviour, OllamaServer, answer_for};
-use support::{limits, spec, start};
+use server_support::ollama::{Behaviour, OllamaServer, answer_for};
+use server_support::{limits, spec, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_connections_ten_chats_each_in_order() {

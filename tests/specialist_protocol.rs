@@ -1,15 +1,15 @@
 //! A real specialist on a real socket, backed by a loopback Ollama: request
 //! types, streaming, bad input, and reload on a held connection.
 
-mod support;
+mod server_support;
 
 use std::time::Duration;
 
 use cadre::client::Client;
 use cadre::protocol::{ChatBody, ReplyBody, RequestBody};
 use serde_json::json;
-use support::ollama::{Behaviour, OllamaServer, answer_for};
-use support::{Raw, limits, spec, start};
+use server_support::ollama::{Behaviour, OllamaServer, answer_for};
+use server_support::{Raw, limits, spec, start};
 
 #[tokio::test]
 async fn ping_info_health_and_chat() {
@@ -141,7 +141,7 @@ async fn reload_on_a_held_connection_uses_the_new_prompt_and_keeps_the_connectio
         answer_for("first")
     );
 
-    h.reload(support::serving(spec(
+    h.reload(server_support::serving(spec(
         "numa",
         &ollama.base_url,
         "New prompt.",
@@ -192,7 +192,7 @@ async fn a_chat_in_flight_finishes_on_the_spec_it_started_with() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    h.reload(support::serving(spec(
+    h.reload(server_support::serving(spec(
         "numa",
         &ollama.base_url,
         "New prompt.",

@@ -1,15 +1,15 @@
 //! The team fan-out behind `cadre team`: answers arrive as they finish, a slow
 //! or failing specialist costs only its own result.
 
-mod support;
+mod server_support;
 
 use std::time::{Duration, Instant};
 
 use cadre::client::{ClientError, Target, TeamOutcome, team};
 use cadre::protocol::{ChatBody, ErrorCode};
 use futures::StreamExt;
-use support::ollama::{Behaviour, OllamaServer, answer_for};
-use support::{limits, spec, start};
+use server_support::ollama::{Behaviour, OllamaServer, answer_for};
+use server_support::{limits, spec, start};
 
 #[tokio::test]
 async fn slow_and_failing_members_never_delay_the_others() {
