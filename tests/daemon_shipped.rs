@@ -87,6 +87,28 @@ async fn the_shipped_team_serves_answers_concurrently_and_plans_a_review() {
     eprintln!("18 concurrent chats with 500 ms provider latency took {took:?}");
     assert!(took < Duration::from_secs(2), "not concurrent: {took:?}");
 
+    // The same through `cadre team`, which finds the ready specialists in the registry.
+    let started = Instant::now();
+    let out = p.cadre(&["team", "team question", "--json"]);
+    let took = started.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines.last().unwrap(),
+        &json!({"type": "summary", "answered": 18, "failed": 0, "timed_out": 0})
+    );
+    eprintln!("cadre team across 18 with 500 ms provider latency took {took:?}");
+    assert!(took < Duration::from_secs(2), "cadre team took {took:?}");
+
     // Review a checkout: numa's prompt edited, a new file added.
     let review = tempfile::tempdir().unwrap();
     let rdir = review.path().join("specialists.d");
