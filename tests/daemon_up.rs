@@ -101,6 +101,23 @@ async fn up_serves_adds_removes_and_moves_specialists_then_exits_cleanly() {
         "{err}"
     );
 
+    // ... and so is one with another state dir.
+    let other_state = p.tmp.path().join("other-state");
+    let third = std::process::Command::new(daemon_support::BIN)
+        .arg("--dir")
+        .arg(&p.dir)
+        .arg("--state-dir")
+        .arg(&other_state)
+        .args(["up", "--no-http"])
+        .output()
+        .unwrap();
+    assert_eq!(third.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&third.stderr);
+    assert!(
+        err.contains("another cadre daemon") && err.contains(&d.pid().to_string()),
+        "{err}"
+    );
+
     // SIGTERM: exit 0, nothing of ours left in the registry.
     let ports: Vec<u16> = p
         .status()
