@@ -282,6 +282,18 @@ async fn a_start_that_fails_is_retried_with_backoff_without_touching_the_others(
         d.log()
     );
 
+    // A failed specialist whose file is deleted is forgotten.
+    std::fs::remove_file(p.file("blocked")).unwrap();
+    assert!(
+        poll(WITHIN, || p.status_of("blocked").is_none()),
+        "{:#?}",
+        p.status()
+    );
+    p.write("blocked", "Blocked.", Some(46305));
+    assert!(poll(WITHIN, || p
+        .status_of("blocked")
+        .is_some_and(|r| r["state"] == "failed")));
+
     drop(squatter);
     assert!(
         poll(Duration::from_secs(20), || pings(46305)

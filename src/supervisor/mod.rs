@@ -330,7 +330,6 @@ impl Supervisor {
     fn next_retry(&self) -> Option<tokio::time::Instant> {
         self.slots
             .values()
-            .filter(|s| s.phase == slot::Phase::Failed)
             .filter_map(|s| s.retry_at)
             .min()
             .map(tokio::time::Instant::from_std)

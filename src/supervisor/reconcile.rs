@@ -192,7 +192,9 @@ impl Supervisor {
                 if !changes.is_empty() {
                     tracing::debug!(trigger = reason, changes = changes.len(), "applying plan");
                 }
-                self.apply(&loaded, &desired, &changes, reason).await
+                let applied = self.apply(&loaded, &desired, &changes, reason).await;
+                self.prune(&loaded, &desired);
+                applied
             }
             None => Vec::new(),
         };
@@ -227,6 +229,7 @@ impl Supervisor {
             .map(|(n, s)| (n.clone(), s.config_error.clone()))
             .collect();
         let (reported, project_error) = (self.reported.clone(), self.project_error.clone());
+        let (limits, range) = (self.limits.clone(), self.range);
         let events = std::mem::replace(&mut self.events, tokio::sync::broadcast::channel(1).0);
         let desired = self.absorb(&loaded).unwrap_or_default();
         self.events = events;
@@ -237,6 +240,8 @@ impl Supervisor {
         }
         self.reported = reported;
         self.project_error = project_error;
+        self.limits = limits;
+        self.range = range;
         Ok(steps::compute(&desired, &self.actual()))
     }
 
@@ -519,6 +524,29 @@ impl Supervisor {
                 );
                 log_and_send(&self.events, ev);
                 false
+            }
+        }
+    }
+
+    /// Forget what no longer has a file or a reason to exist: failed slots
+    /// nobody wants, operator stops of deleted files, and retry deadlines
+    /// this reconcile has already acted on (so the retry timer never spins).
+    fn prune(&mut self, loaded: &Loaded, desired: &[Spec]) {
+        let now = Instant::now();
+        let has_file = |n: &SpecialistName| {
+            loaded.specs.iter().any(|s| &s.name == n) || loaded.failed_names().contains(n)
+        };
+        let wanted = |n: &SpecialistName| desired.iter().any(|s| &s.name == n);
+        self.stopped.retain(|n| has_file(n));
+        let stopped = &self.stopped;
+        self.slots.retain(|n, s| match s.phase {
+            Phase::Failed => wanted(n),
+            Phase::Stopped => stopped.contains(n),
+            Phase::Running | Phase::Draining => true,
+        });
+        for s in self.slots.values_mut() {
+            if s.retry_at.is_some_and(|t| t <= now) {
+                s.retry_at = None;
             }
         }
     }
