@@ -202,7 +202,7 @@ async fn operator_stop_and_start_through_the_control_socket() {
     let p = Project::new([46190, 46199], &server.base_url);
     p.write("one", "One speaks.", None);
     p.write("two", "Two speaks.", None);
-    let mut d = p.up();
+    let mut d = p.up_with(&["--log-format", "json"]);
     p.wait_ready(&["one", "two"], &mut d);
     let port = p.port_of("one").unwrap();
 
@@ -246,6 +246,24 @@ async fn operator_stop_and_start_through_the_control_socket() {
     let out = p.cadre(&["stop", "--all"]);
     assert!(out.status.success());
     assert_eq!(d.wait(Duration::from_secs(20)), Some(0));
+    // --log-format json: every log line is a JSON object; starts and stops carry their reason.
+    let log = d.log();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["event"] == "stopped" && l["fields"]["specialist"] == "one"),
+        "{log}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["event"] == "start" && l["fields"]["reason"] == "operator start"),
+        "{log}"
+    );
     assert_eq!(p.registry()["specialists"], json!({}));
 }
 
