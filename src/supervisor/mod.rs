@@ -6,7 +6,9 @@
 //! SIGHUP, resync, control command) re-reads the whole desired state and
 //! applies the plan: level-triggered, so a lost event only costs latency.
 
+mod actions;
 pub mod events;
+mod lifecycle;
 mod providers;
 mod reconcile;
 mod registry_sync;
