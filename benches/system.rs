@@ -12,7 +12,8 @@
 //!   provider, 1 and 64 concurrent connections, p50/p99 and chats/s.
 //! - `team`: 18 specialists, provider latency 200 ms, time until all answered.
 //!
-//! Run: `cargo bench --bench system [-- SECTION...]`. The state dir and the
+//! Run: `cargo bench --bench system [-- SECTION...]`; `CADRE_BENCH_N=18,1000`
+//! picks the team sizes of `reload`. The state dir and the
 //! project live under `CADRE_BENCH_TMP` (default the system temp dir, i.e. a
 //! disk, as `~/.local/state` would be). Ports 28000-30999 are used (below the ephemeral range, so no client socket holds one).
 
@@ -398,7 +399,11 @@ async fn reload(provider: &Provider) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
-    for n in [18usize, 1000] {
+    let sizes: Vec<usize> = std::env::var("CADRE_BENCH_N")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.parse().ok()).collect())
+        .unwrap_or_else(|| vec![18, 1000]);
+    for n in sizes {
         let p = Project::new(&provider.base_url);
         let names = p.generate(n);
         let d = p.up();
