@@ -16,11 +16,13 @@
 //! - [`supervisor`]: owns the running specialists, applies plans, keeps the registry in step.
 //! - [`watch`]: file events → debounced reconcile triggers.
 //! - [`control`]: the daemon's control socket and its client.
+//! - [`http`]: the web pages, JSON/SSE API, OpenAI-compatible routes and `/metrics` of `cadre up`.
 
 pub mod cli;
 pub mod client;
 pub mod config;
 pub mod control;
+pub mod http;
 pub mod plan;
 pub mod prompt;
 pub mod protocol;

@@ -29,7 +29,7 @@ use crate::config::{Limits, Spec};
 use crate::provider::Provider;
 
 use counters::Counters;
-pub use counters::CountersSnapshot;
+pub use counters::{CountersSnapshot, ERROR_CODES, LATENCY_BUCKETS_MS};
 
 /// What a specialist serves right now; swapped whole on reload.
 #[derive(Clone)]

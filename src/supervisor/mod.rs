@@ -56,6 +56,16 @@ pub struct SlotView {
     pub last_error: Option<String>,
 }
 
+/// A specialist with its spec and counters: what the HTTP API and `/metrics` show.
+#[derive(Clone)]
+pub struct LiveView {
+    pub view: SlotView,
+    /// The spec it serves (the last good one while its file is broken).
+    pub spec: Arc<crate::config::Spec>,
+    /// Present while a listener runs.
+    pub counters: Option<crate::specialist::CountersSnapshot>,
+}
+
 /// Why a request to the supervisor failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SupervisorError {
@@ -84,6 +94,9 @@ enum Command {
     },
     Snapshot {
         reply: oneshot::Sender<Vec<SlotView>>,
+    },
+    Live {
+        reply: oneshot::Sender<Vec<LiveView>>,
     },
     Shutdown {
         reason: String,
@@ -148,6 +161,11 @@ impl SupervisorHandle {
 
     pub async fn snapshot(&self) -> Result<Vec<SlotView>, SupervisorError> {
         self.ask(|reply| Command::Snapshot { reply }).await
+    }
+
+    /// Every specialist with its spec and counters (read-only).
+    pub async fn live(&self) -> Result<Vec<LiveView>, SupervisorError> {
+        self.ask(|reply| Command::Live { reply }).await
     }
 
     /// Begin a graceful shutdown: drain everything, deregister, then finish.
@@ -309,6 +327,19 @@ impl Supervisor {
             }
             Command::Snapshot { reply } => {
                 let _ = reply.send(self.snapshot());
+            }
+            Command::Live { reply } => {
+                let views = self
+                    .snapshot()
+                    .into_iter()
+                    .zip(self.slots.values())
+                    .map(|(view, s)| LiveView {
+                        view,
+                        spec: s.spec.clone(),
+                        counters: s.handle.as_ref().map(|h| h.counters()),
+                    })
+                    .collect();
+                let _ = reply.send(views);
             }
             Command::Shutdown { .. } => {}
         }
