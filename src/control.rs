@@ -126,8 +126,14 @@ pub struct DaemonInfo {
 /// Serve control requests until the listener fails or the task is aborted.
 pub async fn serve(listener: tokio::net::UnixListener, sup: SupervisorHandle, info: DaemonInfo) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors and the like: back off, don't spin.
+                tracing::warn!("control socket accept failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
         };
         let sup = sup.clone();
         let info = info.clone();

@@ -101,6 +101,23 @@ async fn up_serves_adds_removes_and_moves_specialists_then_exits_cleanly() {
         "{err}"
     );
 
+    // ... and so is one with another state dir.
+    let other_state = p.tmp.path().join("other-state");
+    let third = std::process::Command::new(daemon_support::BIN)
+        .arg("--dir")
+        .arg(&p.dir)
+        .arg("--state-dir")
+        .arg(&other_state)
+        .args(["up", "--no-http"])
+        .output()
+        .unwrap();
+    assert_eq!(third.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&third.stderr);
+    assert!(
+        err.contains("another cadre daemon") && err.contains(&d.pid().to_string()),
+        "{err}"
+    );
+
     // SIGTERM: exit 0, nothing of ours left in the registry.
     let ports: Vec<u16> = p
         .status()
@@ -185,7 +202,7 @@ async fn operator_stop_and_start_through_the_control_socket() {
     let p = Project::new([46190, 46199], &server.base_url);
     p.write("one", "One speaks.", None);
     p.write("two", "Two speaks.", None);
-    let mut d = p.up();
+    let mut d = p.up_with(&["--log-format", "json"]);
     p.wait_ready(&["one", "two"], &mut d);
     let port = p.port_of("one").unwrap();
 
@@ -229,6 +246,24 @@ async fn operator_stop_and_start_through_the_control_socket() {
     let out = p.cadre(&["stop", "--all"]);
     assert!(out.status.success());
     assert_eq!(d.wait(Duration::from_secs(20)), Some(0));
+    // --log-format json: every log line is a JSON object; starts and stops carry their reason.
+    let log = d.log();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["event"] == "stopped" && l["fields"]["specialist"] == "one"),
+        "{log}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["event"] == "start" && l["fields"]["reason"] == "operator start"),
+        "{log}"
+    );
     assert_eq!(p.registry()["specialists"], json!({}));
 }
 
@@ -264,6 +299,18 @@ async fn a_start_that_fails_is_retried_with_backoff_without_touching_the_others(
         "{}",
         d.log()
     );
+
+    // A failed specialist whose file is deleted is forgotten.
+    std::fs::remove_file(p.file("blocked")).unwrap();
+    assert!(
+        poll(WITHIN, || p.status_of("blocked").is_none()),
+        "{:#?}",
+        p.status()
+    );
+    p.write("blocked", "Blocked.", Some(46305));
+    assert!(poll(WITHIN, || p
+        .status_of("blocked")
+        .is_some_and(|r| r["state"] == "failed")));
 
     drop(squatter);
     assert!(

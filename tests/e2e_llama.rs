@@ -5,6 +5,7 @@
 //! else starts one from `.venv-llm` (see `scripts/llm-server.sh`). Without
 //! either it skips, unless `CI=true`, where it must run.
 
+mod server_support;
 mod support;
 
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use cadre::config::ProviderKind;
 use cadre::provider::{self, ChatRequest, Message, Role};
+use cadre::specialist::{Serving, SpecialistHandle};
 use support::{provider_cfg, run_chat};
 
 struct Server {
@@ -172,4 +174,43 @@ async fn real_llama_server_answers_hello_world() {
         "{:?}",
         whole.done().usage
     );
+
+    // The same through a real specialist socket (the `cadre up` path minus the
+    // reconciler, which is not on main yet).
+    let mut spec = server_support::spec("hermes", &srv.base, "You are a test specialist.");
+    spec.model = "tiny".into();
+    spec.provider = cfg.clone();
+    spec.params = request(true).params;
+    let serving = Serving {
+        spec: std::sync::Arc::new(spec),
+        provider: provider::build(&cfg),
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let handle = SpecialistHandle::spawn(listener, serving, server_support::limits()).unwrap();
+    let mut raw = server_support::Raw::connect(handle.local_addr().port()).await;
+
+    raw.send(b"{\"type\":\"chat\",\"content\":\"Say hello.\",\"stream\":true,\"id\":1}\n")
+        .await;
+    let mut chunks = String::new();
+    let reply = loop {
+        let line = raw.recv().await.expect("socket closed mid-chat");
+        match line["type"].as_str() {
+            Some("chunk") => chunks.push_str(line["content"].as_str().unwrap()),
+            _ => break line,
+        }
+    };
+    assert_eq!(reply["type"], "response", "{reply}");
+    assert_eq!(reply["content"], "Hello, world!");
+    assert_eq!(chunks, "Hello, world!");
+
+    raw.send(b"{\"type\":\"chat\",\"content\":\"Say hello.\",\"id\":2}\n")
+        .await;
+    let reply = raw.recv().await.unwrap();
+    assert_eq!(reply["type"], "response", "{reply}");
+    assert_eq!(reply["content"], "Hello, world!");
+
+    raw.send(b"{\"type\":\"health\"}\n").await;
+    let health = raw.recv().await.unwrap();
+    assert_eq!(health["type"], "health_response", "{health}");
+    assert_eq!(health["provider"]["reachable"], true, "{health}");
 }

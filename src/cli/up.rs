@@ -35,6 +35,7 @@ pub fn run(g: &Global, a: UpArgs) -> anyhow::Result<i32> {
     let state =
         StateDir::resolve(g.state_dir.as_deref()).context("cannot use the state directory")?;
     let _lock = DaemonLock::acquire(state.path(), &dir)?;
+    let _dir_lock = DirLock::acquire(&dir)?;
     let registry = Registry::open(state.clone()).context("cannot open the registry")?;
     let me = ProcessId::current();
     refuse_if_owned(&registry, &dir, me)?;
@@ -256,5 +257,50 @@ impl DaemonLock {
         writeln!(file, "{}\n{}", std::process::id(), dir.display())
             .context("cannot write the daemon lock")?;
         Ok(DaemonLock { _file: file })
+    }
+}
+
+/// One daemon per specialists.d even across state directories: a lock file
+/// named after the canonical directory in a per-user runtime directory.
+struct DirLock {
+    _file: File,
+}
+
+impl DirLock {
+    fn acquire(dir: &Path) -> anyhow::Result<DirLock> {
+        use std::hash::{Hash, Hasher};
+        let base = std::env::var_os("XDG_RUNTIME_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir)
+            .join(format!("cadre-{}", rustix::process::getuid().as_raw()));
+        std::fs::create_dir_all(&base)
+            .with_context(|| format!("cannot create {}", base.display()))?;
+        let _ =
+            std::fs::set_permissions(&base, std::os::unix::fs::PermissionsExt::from_mode(0o700));
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        dir.hash(&mut h);
+        let path = base.join(format!("{:016x}.lock", h.finish()));
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        if file.try_lock().is_err() {
+            let mut held = String::new();
+            let _ = file.read_to_string(&mut held);
+            let pid = held.lines().next().unwrap_or("?");
+            bail!(
+                "another cadre daemon (pid {pid}) already runs {}; stop it first with `cadre stop --all`",
+                dir.display()
+            );
+        }
+        file.set_len(0).context("cannot write the directory lock")?;
+        file.rewind().context("cannot write the directory lock")?;
+        writeln!(file, "{}\n{}", std::process::id(), dir.display())
+            .context("cannot write the directory lock")?;
+        Ok(DirLock { _file: file })
     }
 }

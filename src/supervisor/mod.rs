@@ -6,7 +6,9 @@
 //! SIGHUP, resync, control command) re-reads the whole desired state and
 //! applies the plan: level-triggered, so a lost event only costs latency.
 
+mod actions;
 pub mod events;
+mod lifecycle;
 mod providers;
 mod reconcile;
 mod registry_sync;
@@ -361,7 +363,6 @@ impl Supervisor {
     fn next_retry(&self) -> Option<tokio::time::Instant> {
         self.slots
             .values()
-            .filter(|s| s.phase == slot::Phase::Failed)
             .filter_map(|s| s.retry_at)
             .min()
             .map(tokio::time::Instant::from_std)

@@ -5,20 +5,16 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::config::{Diagnostic, Loaded, Spec, SpecialistName};
 use crate::registry::State;
-use crate::specialist::{Serving, SpecialistHandle};
 
 use super::Supervisor;
 use super::events::{EventKind, ReconcileEvent};
 use super::registry_sync::{self, Alloc};
-use super::slot::{Phase, Slot};
+use super::slot::Phase;
 use super::steps::{self, Step, StepKind};
-
-/// A running instance that stays up this long has its failure count reset.
-const STABLE: Duration = Duration::from_secs(10);
 
 /// "file:line: message", the form `status` and events show.
 pub fn describe(d: &Diagnostic) -> String {
@@ -192,7 +188,9 @@ impl Supervisor {
                 if !changes.is_empty() {
                     tracing::debug!(trigger = reason, changes = changes.len(), "applying plan");
                 }
-                self.apply(&loaded, &desired, &changes, reason).await
+                let applied = self.apply(&loaded, &desired, &changes, reason).await;
+                self.prune(&loaded, &desired);
+                applied
             }
             None => Vec::new(),
         };
@@ -227,6 +225,7 @@ impl Supervisor {
             .map(|(n, s)| (n.clone(), s.config_error.clone()))
             .collect();
         let (reported, project_error) = (self.reported.clone(), self.project_error.clone());
+        let (limits, range) = (self.limits.clone(), self.range);
         let events = std::mem::replace(&mut self.events, tokio::sync::broadcast::channel(1).0);
         let desired = self.absorb(&loaded).unwrap_or_default();
         self.events = events;
@@ -237,6 +236,8 @@ impl Supervisor {
         }
         self.reported = reported;
         self.project_error = project_error;
+        self.limits = limits;
+        self.range = range;
         Ok(steps::compute(&desired, &self.actual()))
     }
 
@@ -380,365 +381,12 @@ impl Supervisor {
         applied.sort_by(|a, b| a.name.cmp(&b.name));
         applied
     }
-
-    fn stop_reason(&self, loaded: &Loaded, name: &SpecialistName) -> String {
-        if self.stopped.contains(name) {
-            "operator stop".into()
-        } else if loaded.specs.iter().any(|s| &s.name == name && !s.enabled) {
-            "enabled = false".into()
-        } else {
-            "file deleted".into()
-        }
-    }
-
-    fn serving(&mut self, spec: &Arc<Spec>) -> Serving {
-        Serving {
-            spec: spec.clone(),
-            provider: self.providers.get(&spec.provider),
-        }
-    }
-
-    fn start_one(
-        &mut self,
-        alloc: Alloc,
-        res: Result<std::net::TcpListener, String>,
-        trigger: &str,
-    ) -> bool {
-        let spec = alloc.spec;
-        let name = spec.name.clone();
-        self.next_token += 1;
-        let token = self.next_token;
-        let previous = self.slots.remove(&name);
-        let mut slot = Slot::new(spec.clone(), token);
-        slot.started_at = alloc.started_at;
-        if let Some(p) = &previous {
-            slot.failures = p.failures;
-            slot.port = p.port;
-            slot.config_error = p.config_error.clone();
-        }
-        let reason = match &previous {
-            Some(p) if p.phase == Phase::Failed && p.failures > 0 => {
-                format!(
-                    "retry {} after failure: {}",
-                    p.failures,
-                    p.last_error.clone().unwrap_or_default()
-                )
-            }
-            Some(p) if p.phase == Phase::Stopped => "operator start".to_owned(),
-            _ if trigger == "startup" => "startup".to_owned(),
-            _ => "new file".to_owned(),
-        };
-        let spawned = res.and_then(|listener| {
-            let serving = self.serving(&spec);
-            SpecialistHandle::spawn(listener, serving, self.limits.clone())
-                .map_err(|e| format!("cannot serve on its socket: {e}"))
-        });
-        let ok = match spawned {
-            Ok(handle) => {
-                let addr = handle.local_addr();
-                slot.port = addr.port();
-                slot.handle = Some(handle);
-                slot.phase = Phase::Running;
-                slot.since = Instant::now();
-                self.emit(
-                    ReconcileEvent::new(EventKind::Start, name.as_str(), reason)
-                        .at_addr(&spec.host, slot.port),
-                );
-                true
-            }
-            Err(e) => {
-                slot.fail(e.clone());
-                let retry = super::slot::backoff(slot.failures);
-                self.emit(ReconcileEvent::new(
-                    EventKind::Failed,
-                    name.as_str(),
-                    format!("cannot start: {e}; retrying in {}s", retry.as_secs()),
-                ));
-                false
-            }
-        };
-        self.slots.insert(name, slot);
-        ok
-    }
-
-    fn restart_one(
-        &mut self,
-        alloc: Alloc,
-        res: Result<std::net::TcpListener, String>,
-        changed: &[String],
-    ) -> bool {
-        let spec = alloc.spec;
-        let name = spec.name.clone();
-        let serving = self.serving(&spec);
-        let limits = self.limits.clone();
-        let Some(slot) = self.slots.get_mut(&name) else {
-            return false;
-        };
-        let spawned = res.and_then(|listener| {
-            SpecialistHandle::spawn(listener, serving, limits)
-                .map_err(|e| format!("cannot serve on its socket: {e}"))
-        });
-        match spawned {
-            Ok(handle) => {
-                let old_port = slot.port;
-                slot.port = handle.local_addr().port();
-                if let Some(old) = slot.handle.replace(handle) {
-                    let timeout = self.limits.drain_timeout;
-                    self.drains.spawn(async move {
-                        old.drain(timeout).await;
-                        None
-                    });
-                }
-                slot.spec = spec.clone();
-                slot.since = Instant::now();
-                slot.retry_at = None;
-                slot.touch();
-                let ev = ReconcileEvent::new(
-                    EventKind::Restart,
-                    name.as_str(),
-                    format!("moved from port {old_port}"),
-                )
-                .at_addr(&spec.host, slot.port)
-                .with_changed(changed.to_vec());
-                log_and_send(&self.events, ev);
-                true
-            }
-            Err(e) => {
-                // Keep serving where it is; try the move again later.
-                slot.failures += 1;
-                let retry = super::slot::backoff(slot.failures);
-                slot.retry_at = Some(Instant::now() + retry);
-                let ev = ReconcileEvent::new(
-                    EventKind::Failed,
-                    name.as_str(),
-                    format!(
-                        "cannot move to its new address: {e}; still serving on port {}, retrying in {}s",
-                        slot.port,
-                        retry.as_secs()
-                    ),
-                );
-                log_and_send(&self.events, ev);
-                false
-            }
-        }
-    }
-
-    /// Team changes re-render every prompt: swap them in without a report.
-    fn refresh(&mut self, desired: &[Spec], plan: &[Step]) {
-        for step in plan
-            .iter()
-            .filter(|s| s.refresh && s.action == StepKind::Keep)
-        {
-            let Some(spec) = desired.iter().find(|s| s.name.as_str() == step.name) else {
-                continue;
-            };
-            let spec = Arc::new(spec.clone());
-            let serving = self.serving(&spec);
-            if let Some(slot) = self.slots.get_mut(&spec.name)
-                && let Some(handle) = &slot.handle
-            {
-                handle.reload(serving);
-                slot.spec = spec;
-                tracing::debug!(specialist = %step.name, "team changed: prompt refreshed");
-            }
-        }
-    }
-
-    fn reload_one(&mut self, name: &SpecialistName, spec: Arc<Spec>, changed: &[String]) -> bool {
-        let serving = self.serving(&spec);
-        let Some(slot) = self.slots.get_mut(name) else {
-            return false;
-        };
-        let Some(handle) = &slot.handle else {
-            return false;
-        };
-        handle.reload(serving);
-        slot.spec = spec;
-        slot.touch();
-        let ev = ReconcileEvent::new(EventKind::Reload, name.as_str(), "spec changed")
-            .at_addr(&slot.spec.host, slot.port)
-            .with_changed(changed.to_vec());
-        log_and_send(&self.events, ev);
-        true
-    }
-
-    fn stop_one(&mut self, name: &SpecialistName, reason: &str) {
-        let timeout = self.limits.drain_timeout;
-        let Some(slot) = self.slots.get_mut(name) else {
-            return;
-        };
-        let Some(handle) = slot.handle.take() else {
-            return;
-        };
-        slot.phase = Phase::Draining;
-        slot.touch();
-        let token = slot.token;
-        let n = name.clone();
-        self.drains.spawn(async move {
-            handle.drain(timeout).await;
-            Some((n, token))
-        });
-        let ev = ReconcileEvent::new(EventKind::Stop, name.as_str(), reason.to_owned())
-            .at_addr(&slot.spec.host, slot.port);
-        log_and_send(&self.events, ev);
-    }
-
-    /// A background drain finished: the slot goes away, or stays as `stopped`.
-    pub(super) async fn drained(&mut self, name: SpecialistName, token: u64) {
-        let Some(slot) = self.slots.get_mut(&name) else {
-            return;
-        };
-        if slot.token != token || slot.phase != Phase::Draining {
-            return;
-        }
-        if self.stopped.contains(&name) {
-            slot.phase = Phase::Stopped;
-            slot.touch();
-            let ev = ReconcileEvent::new(
-                EventKind::Stopped,
-                name.as_str(),
-                "operator stop; `cadre start` resumes it",
-            );
-            log_and_send(&self.events, ev);
-        } else {
-            self.slots.remove(&name);
-        }
-        self.assert_registry().await;
-    }
-
-    pub(super) async fn assert_registry(&mut self) {
-        let entries = self
-            .slots
-            .values()
-            .map(|s| s.entry(self.me.process, &self.me.owner))
-            .collect();
-        if let Err(e) = registry_sync::assert_all(&self.opts.registry, &self.me, entries).await {
-            tracing::error!("registry transaction failed: {e}");
-        }
-    }
-
-    /// Notice specialists whose accept loop ended on its own (failed or
-    /// panicked) and schedule their restart with backoff.
-    pub(super) async fn probe(&mut self) {
-        let mut died = false;
-        for (name, slot) in self.slots.iter_mut() {
-            let finished = slot.running() && slot.handle.as_ref().is_some_and(|h| h.is_finished());
-            if !finished {
-                if slot.running() && slot.failures > 0 && slot.since.elapsed() >= STABLE {
-                    slot.failures = 0;
-                }
-                continue;
-            }
-            if let Some(h) = slot.handle.take() {
-                self.drains.spawn(async move {
-                    h.drain(Duration::ZERO).await;
-                    None
-                });
-            }
-            slot.fail("its listener stopped".into());
-            let retry = super::slot::backoff(slot.failures);
-            let ev = ReconcileEvent::new(
-                EventKind::Failed,
-                name.as_str(),
-                format!("its listener stopped; restarting in {}s", retry.as_secs()),
-            );
-            log_and_send(&self.events, ev);
-            died = true;
-        }
-        if died {
-            self.assert_registry().await;
-        }
-    }
-
-    pub(super) async fn operator_stop(&mut self, names: Vec<String>) -> Result<Vec<Step>, String> {
-        let mut parsed = Vec::new();
-        for n in &names {
-            let name = SpecialistName::parse(n).map_err(|e| e.to_string())?;
-            if !self.slots.contains_key(&name) {
-                return Err(format!("no specialist named `{n}` is running"));
-            }
-            parsed.push(name);
-        }
-        for name in parsed {
-            if let Some(s) = self.slots.get_mut(&name)
-                && s.phase == Phase::Failed
-            {
-                s.phase = Phase::Stopped;
-                s.touch();
-            }
-            self.stopped.insert(name);
-        }
-        Ok(self.reconcile("operator stop").await)
-    }
-
-    pub(super) async fn operator_start(&mut self, names: Vec<String>) -> Result<Vec<Step>, String> {
-        let mut parsed = Vec::new();
-        for n in &names {
-            let name = SpecialistName::parse(n).map_err(|e| e.to_string())?;
-            if !self.stopped.contains(&name) {
-                return Err(format!("`{n}` is not stopped"));
-            }
-            parsed.push(name);
-        }
-        for name in &parsed {
-            self.stopped.remove(name);
-            if let Some(s) = self.slots.get_mut(name) {
-                // Resume now, not after an old failure's backoff.
-                s.retry_at = None;
-            }
-        }
-        Ok(self.reconcile("operator start").await)
-    }
-
-    /// SIGINT/SIGTERM/`stop --all`: stop accepting everywhere, let in-flight
-    /// chats finish (bounded), then deregister everything this process owns.
-    pub(super) async fn shutdown(&mut self, reason: &str) {
-        let timeout = self.limits.drain_timeout;
-        let mut handles = Vec::new();
-        for (name, s) in self.slots.iter_mut() {
-            if let Some(h) = s.handle.take() {
-                s.phase = Phase::Draining;
-                handles.push((name.clone(), s.port, h));
-            }
-        }
-        self.assert_registry().await;
-        let drains = handles.into_iter().map(|(name, port, h)| async move {
-            h.drain(timeout).await;
-            (name, port)
-        });
-        let grace = timeout + Duration::from_secs(2);
-        let all = async {
-            let done = futures::future::join_all(drains).await;
-            while self.drains.join_next().await.is_some() {}
-            done
-        };
-        match tokio::time::timeout(grace, all).await {
-            Ok(done) => {
-                for (name, port) in done {
-                    let host = self
-                        .slots
-                        .get(&name)
-                        .map(|s| s.spec.host.clone())
-                        .unwrap_or_default();
-                    self.emit(
-                        ReconcileEvent::new(EventKind::Stop, name.as_str(), reason.to_owned())
-                            .at_addr(&host, port),
-                    );
-                }
-            }
-            Err(_) => tracing::warn!(
-                "drain did not finish within {}s; closing anyway",
-                grace.as_secs()
-            ),
-        }
-        self.slots.clear();
-        if let Err(e) = registry_sync::remove_all(&self.opts.registry, &self.me).await {
-            tracing::error!("could not deregister: {e}");
-        }
-    }
 }
 
-fn log_and_send(tx: &tokio::sync::broadcast::Sender<ReconcileEvent>, ev: ReconcileEvent) {
+pub(super) fn log_and_send(
+    tx: &tokio::sync::broadcast::Sender<ReconcileEvent>,
+    ev: ReconcileEvent,
+) {
     super::log_event(&ev);
     let _ = tx.send(ev);
 }

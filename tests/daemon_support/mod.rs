@@ -122,6 +122,10 @@ impl Project {
     }
 
     pub fn up(&self) -> Daemon {
+        self.up_with(&[])
+    }
+
+    pub fn up_with(&self, extra: &[&str]) -> Daemon {
         let log = self
             .tmp
             .path()
@@ -133,6 +137,7 @@ impl Project {
             .arg("--state-dir")
             .arg(&self.state)
             .args(["up", "--no-http"])
+            .args(extra)
             .env_remove("CADRE_DIR")
             .stdout(Stdio::null())
             .stderr(stderr)
