@@ -9,6 +9,7 @@
 //! - [`prompt`]: minijinja templates → the system prompt a provider receives.
 //! - [`schema`]: JSON Schemas of the config files, generated from [`config`]'s types.
 //! - [`provider`]: the model providers (Ollama, OpenAI-compatible, Anthropic).
+//! - [`review`]: `cadre diff`, two config trees (dirs or git revisions) compared.
 
 pub mod cli;
 pub mod config;
@@ -16,5 +17,6 @@ pub mod prompt;
 pub mod protocol;
 pub mod provider;
 pub mod registry;
+pub mod review;
 pub mod schema;
 pub mod specialist;
