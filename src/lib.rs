@@ -8,11 +8,21 @@
 //! - [`protocol`]: socket request/reply types and the line codec.
 //! - [`prompt`]: minijinja templates → the system prompt a provider receives.
 //! - [`schema`]: JSON Schemas of the config files, generated from [`config`]'s types.
+//! - [`specialist`]: one listener per specialist, its connections, counters and drain.
+//! - [`client`]: a small async client of the socket protocol (CLI and tests).
+//! - [`plan`]: desired vs running specialists → keep/start/reload/restart/stop.
 //! - [`provider`]: the model providers (Ollama, OpenAI-compatible, Anthropic).
+//! - [`registry`]: the flock-locked, atomically replaced `registry.json`: who runs where, port grants.
+//! - [`supervisor`]: owns the running specialists, applies plans, keeps the registry in step.
+//! - [`watch`]: file events → debounced reconcile triggers.
+//! - [`control`]: the daemon's control socket and its client.
 //! - [`review`]: `cadre diff`, two config trees (dirs or git revisions) compared.
 
 pub mod cli;
+pub mod client;
 pub mod config;
+pub mod control;
+pub mod plan;
 pub mod prompt;
 pub mod protocol;
 pub mod provider;
@@ -20,3 +30,5 @@ pub mod registry;
 pub mod review;
 pub mod schema;
 pub mod specialist;
+pub mod supervisor;
+pub mod watch;

@@ -60,6 +60,8 @@ pub enum RenderError {
         line: usize,
         /// The undefined variable, when that is the problem (`specialist.personality.rol`).
         variable: Option<String>,
+        /// Byte range of the offending expression in that template, when known.
+        span: Option<std::ops::Range<usize>>,
         message: String,
     },
 }
@@ -175,6 +177,7 @@ fn convert(template: &str, e: &minijinja::Error) -> RenderError {
         template: e.name().unwrap_or(template).to_owned(),
         line: e.line().unwrap_or(0),
         variable,
+        span: e.range(),
         message,
     }
 }
@@ -296,6 +299,7 @@ mod tests {
                 line,
                 variable,
                 message,
+                ..
             } => {
                 assert_eq!((template.as_str(), line), ("t.j2", 2));
                 assert_eq!(variable.as_deref(), Some("specialist.titel"));

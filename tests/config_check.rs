@@ -289,19 +289,20 @@ fn undefined_template_variable_names_template_and_variable() {
 #[test]
 fn template_syntax_error() {
     let p = Project::new();
-    p.file(
-        "templates/mine.j2",
-        "Hello\n{% if specialist.title %}\nno end\n",
-    );
+    p.file("templates/mine.j2", "Hello\n{{ specialist.title +* }}\n");
     p.spec("alpha.toml", format!("template = \"mine.j2\"\n{GOOD}"));
     let out = p.run(&["check"]);
-    assert_eq!(out.code, 1, "{out:?}");
-    let all = out.all();
-    let diag = all
-        .lines()
-        .find(|l| l.contains("mine.j2:") && l.contains("error:"))
-        .unwrap_or_else(|| panic!("{all}"));
-    assert!(diag.contains("syntax error"), "{diag}");
+    assert_error(
+        &out,
+        "templates/mine.j2",
+        2,
+        &[
+            "syntax error",
+            "template `mine.j2` line 2",
+            "rendering `alpha`",
+        ],
+    );
+    assert!(out.stderr.contains("mine.j2:2:22:"), "{}", out.stderr);
 }
 
 #[test]

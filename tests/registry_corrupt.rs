@@ -42,7 +42,7 @@ fn moved_aside(bytes: &[u8], reason: &str) {
         .unwrap()
         .expect("the transaction reports the moved file");
 
-    assert_eq!(corrupt_files(&reg), [recovered.clone()]);
+    assert_eq!(corrupt_files(&reg), std::slice::from_ref(&recovered));
     assert_eq!(fs::read(&recovered).unwrap(), bytes, "original bytes kept");
     let now = raw(&reg).unwrap();
     assert_eq!(now.specialists.keys().collect::<Vec<_>>(), ["fresh"]);

@@ -1,8 +1,19 @@
-//! `cadre up`.
+//! `cadre up`: run the team in the foreground until SIGINT/SIGTERM or
+//! `cadre stop --all`.
 
+use std::fs::File;
+use std::io::{Read, Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
 use clap::Args;
+use tokio::signal::unix::{SignalKind, signal};
 
 use super::Global;
+use crate::config::ProjectPaths;
+use crate::registry::{ProcessId, Registry, StateDir};
+use crate::{control, supervisor, watch};
 
 /// Arguments of `cadre up`.
 #[derive(Debug, Args)]
@@ -19,6 +30,222 @@ pub struct UpArgs {
 }
 
 pub fn run(g: &Global, a: UpArgs) -> anyhow::Result<i32> {
-    let _ = (g, a);
-    anyhow::bail!("`cadre up` is not implemented yet")
+    init_tracing(a.log_format);
+    let dir = canonical_dir(&g.dir)?;
+    let state =
+        StateDir::resolve(g.state_dir.as_deref()).context("cannot use the state directory")?;
+    let _lock = DaemonLock::acquire(state.path(), &dir)?;
+    let _dir_lock = DirLock::acquire(&dir)?;
+    let registry = Registry::open(state.clone()).context("cannot open the registry")?;
+    let me = ProcessId::current();
+    refuse_if_owned(&registry, &dir, me)?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let paths = ProjectPaths::from_specialists_dir(&dir);
+    runtime.block_on(serve(paths, dir, state, registry, me))?;
+    Ok(0)
+}
+
+async fn serve(
+    paths: ProjectPaths,
+    dir: PathBuf,
+    state: StateDir,
+    registry: Registry,
+    me: ProcessId,
+) -> anyhow::Result<()> {
+    // Signals first, so a SIGTERM during startup still drains cleanly.
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+    let control_listener = control::bind(state.path())?;
+
+    let sup = supervisor::spawn(supervisor::Options {
+        paths: paths.clone(),
+        owner: dir.clone(),
+        registry,
+        process: me,
+    });
+    let control_task = tokio::spawn(control::serve(
+        control_listener,
+        sup.clone(),
+        control::DaemonInfo {
+            pid: me.pid,
+            owner: dir.clone(),
+        },
+    ));
+    let _watcher =
+        watch::watch(&paths, sup.trigger_fn()).context("cannot watch the project files")?;
+    // Anything that changed between the first load and the watch starting.
+    sup.trigger();
+
+    if let Ok(slots) = sup.snapshot().await {
+        let mut out = std::io::stdout().lock();
+        for s in &slots {
+            match s.state {
+                crate::registry::State::Ready | crate::registry::State::ConfigError => {
+                    let _ = writeln!(out, "{:<20} listening on {}:{}", s.name, s.host, s.port);
+                }
+                other => {
+                    let err = s.last_error.as_deref().unwrap_or("");
+                    let _ = writeln!(out, "{:<20} {} {}", s.name, serde_plain(other), err);
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "cadre up: {} specialist(s) from {}; control socket {}",
+            slots.len(),
+            dir.display(),
+            control::socket_path(state.path()).display()
+        );
+        let _ = out.flush();
+    }
+
+    loop {
+        tokio::select! {
+            _ = term.recv() => { sup.shutdown("SIGTERM").await; break; }
+            _ = int.recv() => { sup.shutdown("SIGINT").await; break; }
+            _ = hup.recv() => { tracing::info!("SIGHUP: reconciling"); sup.trigger(); }
+            _ = sup.finished() => break,
+        }
+    }
+    sup.finished().await;
+    control_task.abort();
+    let _ = std::fs::remove_file(control::socket_path(state.path()));
+    tracing::info!("cadre up: stopped");
+    Ok(())
+}
+
+fn serde_plain(s: crate::registry::State) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn canonical_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+    let canon = std::fs::canonicalize(dir)
+        .with_context(|| format!("specialists directory {} does not exist", dir.display()))?;
+    if !canon.is_dir() {
+        bail!("{} is not a directory", dir.display());
+    }
+    Ok(canon)
+}
+
+fn init_tracing(format: super::LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("CADRE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .with_target(false);
+    let _ = match format {
+        super::LogFormat::Json => builder.json().try_init(),
+        super::LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Another live daemon's entries for this same specialists.d mean it runs it.
+fn refuse_if_owned(registry: &Registry, dir: &Path, me: ProcessId) -> anyhow::Result<()> {
+    let data = registry.read().context("cannot read the registry")?;
+    for e in data.specialists.values() {
+        if e.owner == dir && e.pid != me.pid && super::status::process_alive(e.pid, e.pid_start) {
+            bail!(
+                "another cadre daemon (pid {}) already runs {}; stop it first with `cadre stop --all`",
+                e.pid,
+                dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// One daemon per state directory (its control socket lives there), held
+/// with `flock` so a crashed daemon never blocks the next one.
+struct DaemonLock {
+    _file: File,
+}
+
+impl DaemonLock {
+    fn acquire(state_dir: &Path, dir: &Path) -> anyhow::Result<DaemonLock> {
+        let path = state_dir.join("daemon.lock");
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        if file.try_lock().is_err() {
+            let mut held = String::new();
+            let _ = file.read_to_string(&mut held);
+            let mut lines = held.lines();
+            let pid = lines.next().unwrap_or("?");
+            let other = lines.next().unwrap_or("?");
+            if Path::new(other) == dir {
+                bail!(
+                    "another cadre daemon (pid {pid}) already runs {}; stop it first with `cadre stop --all`",
+                    dir.display()
+                );
+            }
+            bail!(
+                "state directory {} is in use by another cadre daemon (pid {pid}, running {other}); pass a different --state-dir",
+                state_dir.display()
+            );
+        }
+        file.set_len(0).context("cannot write the daemon lock")?;
+        file.rewind().context("cannot write the daemon lock")?;
+        writeln!(file, "{}\n{}", std::process::id(), dir.display())
+            .context("cannot write the daemon lock")?;
+        Ok(DaemonLock { _file: file })
+    }
+}
+
+/// One daemon per specialists.d even across state directories: a lock file
+/// named after the canonical directory in a per-user runtime directory.
+struct DirLock {
+    _file: File,
+}
+
+impl DirLock {
+    fn acquire(dir: &Path) -> anyhow::Result<DirLock> {
+        use std::hash::{Hash, Hasher};
+        let base = std::env::var_os("XDG_RUNTIME_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir)
+            .join(format!("cadre-{}", rustix::process::getuid().as_raw()));
+        std::fs::create_dir_all(&base)
+            .with_context(|| format!("cannot create {}", base.display()))?;
+        let _ =
+            std::fs::set_permissions(&base, std::os::unix::fs::PermissionsExt::from_mode(0o700));
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        dir.hash(&mut h);
+        let path = base.join(format!("{:016x}.lock", h.finish()));
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        if file.try_lock().is_err() {
+            let mut held = String::new();
+            let _ = file.read_to_string(&mut held);
+            let pid = held.lines().next().unwrap_or("?");
+            bail!(
+                "another cadre daemon (pid {pid}) already runs {}; stop it first with `cadre stop --all`",
+                dir.display()
+            );
+        }
+        file.set_len(0).context("cannot write the directory lock")?;
+        file.rewind().context("cannot write the directory lock")?;
+        writeln!(file, "{}\n{}", std::process::id(), dir.display())
+            .context("cannot write the directory lock")?;
+        Ok(DirLock { _file: file })
+    }
 }

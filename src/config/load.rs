@@ -3,7 +3,7 @@
 //!
 //! The steps live in their own modules: [`super::files`] (which files count),
 //! [`super::parse`] (bytes → types), [`super::resolve`] (defaults and
-//! providers), [`crate::prompt`] (rendering) and [`super::generation`].
+//! providers) and [`super::prompts`] (rendering, generation).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,9 +12,8 @@ use serde::Serialize;
 
 use super::parse::{self, Problem};
 use super::{
-    ProjectFile, Spec, SpecialistFile, SpecialistName, files, generation, resolve, source, suggest,
+    ProjectFile, Spec, SpecialistFile, SpecialistName, files, prompts, resolve, source, suggest,
 };
-use crate::prompt::{Prompter, RenderError, SpecialistContext, TeamMember};
 
 /// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -155,14 +154,14 @@ impl Loaded {
 }
 
 /// A file that parsed and resolved, waiting for its prompt.
-struct Candidate {
-    name: SpecialistName,
-    file: PathBuf,
-    src: String,
-    template: String,
+pub(super) struct Candidate {
+    pub(super) name: SpecialistName,
+    pub(super) file: PathBuf,
+    pub(super) src: String,
+    pub(super) template: String,
     /// True when the template came from `[defaults] template` (errors then point at cadre.toml).
-    template_from_defaults: bool,
-    spec: Spec,
+    pub(super) template_from_defaults: bool,
+    pub(super) spec: Spec,
 }
 
 /// Load everything under `paths`. Pure function of the files.
@@ -185,7 +184,7 @@ pub fn load(paths: &ProjectPaths) -> Loaded {
     candidates.sort_by(|a, b| a.name.cmp(&b.name));
 
     let mut failed = duplicate_ports(&candidates, &mut diagnostics);
-    render_all(
+    prompts::render_all(
         paths,
         &project_src,
         &mut candidates,
@@ -420,125 +419,4 @@ fn duplicate_ports(candidates: &[Candidate], diags: &mut Vec<Diagnostic>) -> Vec
         diags.push(d);
     }
     failed
-}
-
-/// Render every candidate's prompt against the enabled team; failures join `failed`.
-fn render_all(
-    paths: &ProjectPaths,
-    project_src: &str,
-    candidates: &mut [Candidate],
-    failed: &mut Vec<SpecialistName>,
-    diags: &mut Vec<Diagnostic>,
-) {
-    let prompter = Prompter::new(&paths.templates);
-    let roster: Vec<TeamMember> = candidates
-        .iter()
-        .filter(|c| c.spec.enabled)
-        .map(|c| TeamMember {
-            name: c.name.to_string(),
-            component: c.spec.component.clone(),
-            title: c.spec.title.clone(),
-            role: c.spec.personality.role.clone(),
-            description: c.spec.description.clone(),
-            port: c.spec.port,
-        })
-        .collect();
-    for c in candidates.iter_mut() {
-        let team: Vec<TeamMember> = roster
-            .iter()
-            .filter(|m| m.name != c.name.as_str())
-            .cloned()
-            .collect();
-        let s = &c.spec;
-        let ctx = SpecialistContext {
-            name: c.name.to_string(),
-            component: s.component.clone(),
-            title: s.title.clone(),
-            description: s.description.clone(),
-            model: s.model.clone(),
-            provider: s.provider.name.clone(),
-            port: s.port,
-            personality: s.personality.clone(),
-            params: s.params.clone(),
-            health: s.health.clone(),
-        };
-        match prompter.render(&c.template, &ctx, &team) {
-            Ok(prompt) => {
-                let s = &mut c.spec;
-                s.generation = generation::generation(
-                    &s.component,
-                    &s.title,
-                    &s.description,
-                    &s.model,
-                    &s.provider,
-                    &s.params,
-                    &prompt,
-                );
-                s.system_prompt = prompt;
-            }
-            Err(e) => {
-                diags.push(render_diagnostic(
-                    &prompter,
-                    c,
-                    &paths.project_file,
-                    project_src,
-                    e,
-                ));
-                failed.push(c.name.clone());
-            }
-        }
-    }
-}
-
-fn render_diagnostic(
-    prompter: &Prompter,
-    c: &Candidate,
-    project_file: &Path,
-    project_src: &str,
-    e: RenderError,
-) -> Diagnostic {
-    match e {
-        RenderError::NotFound { template, .. } => {
-            let msg = format!(
-                "template `{template}` not found in {} (needed by `{}`)",
-                prompter.path_of("").display(),
-                c.name
-            );
-            if c.template_from_defaults {
-                let p = Problem::at_key(project_src, "defaults.template", msg);
-                Diagnostic::error(project_file, Some(&c.name), p)
-            } else {
-                Diagnostic::error(
-                    &c.file,
-                    Some(&c.name),
-                    Problem::at_key(&c.src, "template", msg),
-                )
-            }
-        }
-        RenderError::Template {
-            template,
-            line,
-            variable,
-            message,
-        } => {
-            let source_line = prompter
-                .source_of(&template)
-                .and_then(|s| source::line_text(&s, line));
-            let column = match (&variable, &source_line) {
-                (Some(v), Some(l)) => l.find(v.as_str()).map_or(1, |i| l[..i].chars().count() + 1),
-                _ => 1,
-            };
-            let p = Problem {
-                line,
-                column,
-                key: variable,
-                message: format!(
-                    "template `{template}` line {line}, rendering `{}`: {message}",
-                    c.name
-                ),
-                source_line,
-            };
-            Diagnostic::error(&prompter.path_of(&template), Some(&c.name), p)
-        }
-    }
 }

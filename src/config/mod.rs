@@ -1,8 +1,9 @@
 //! Configuration: `cadre.toml` and `specialists.d/*.toml` → validated [`Spec`]s plus diagnostics.
 //!
 //! - [`types`]: the on-disk types (also the JSON Schemas); [`spec`]: the resolved form.
-//! - [`load`]: the whole directory → [`Loaded`]; [`files`] decides which files count.
+//! - [`mod@load`]: the whole directory → [`Loaded`]; [`files`] decides which files count.
 //! - [`parse`]: bytes → types with located problems ([`source`] positions, [`suggest`] typos).
+//! - [`prompts`]: rendering every prompt against the team.
 //! - [`resolve`]: defaults and providers; [`generation`]: the behaviour hash.
 //! - [`report`]: diagnostics as text, JSON or GitHub annotations; [`warnings`]: check-time warnings.
 
@@ -11,6 +12,7 @@ pub mod generation;
 pub mod load;
 pub mod name;
 pub mod parse;
+pub mod prompts;
 pub mod report;
 pub mod resolve;
 pub mod source;

@@ -1,6 +1,6 @@
 //! Check-time warnings that depend on the machine, not the files: an
 //! `api_key_env` whose variable is unset. They belong to `cadre check`, not
-//! to [`super::load`], which must stay a pure function of the files.
+//! to [`super::load()`], which must stay a pure function of the files.
 
 use std::collections::BTreeSet;
 

@@ -5,6 +5,18 @@
 //! Dropping the stream cancels the upstream HTTP request, which is how a
 //! client that disconnects stops the model working for nobody.
 
+pub mod anthropic;
+mod driver;
+mod health;
+pub mod ollama;
+pub mod openai;
+pub mod retry;
+mod secret;
+pub mod sse;
+mod wire;
+
+use std::sync::{Arc, Once};
+
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
@@ -129,10 +141,82 @@ pub trait Provider: Send + Sync + 'static {
 
 /// Build the provider a resolved config describes (one pooled client inside).
 /// The supervisor keeps one per distinct [`ResolvedProvider`], so specialists
-/// sharing a provider share its connection pool.
-///
-/// STUB: issue 5 implements it.
-pub fn build(cfg: &crate::config::ResolvedProvider) -> std::sync::Arc<dyn Provider> {
-    let _ = cfg;
-    todo!("issue 5")
+/// sharing a provider share its connection pool. Timeouts, retries and the
+/// key's variable name come from `cfg`; the key itself is read at each use.
+pub fn build(cfg: &crate::config::ResolvedProvider) -> Arc<dyn Provider> {
+    static TLS: Once = Once::new();
+    TLS.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    let wire: Arc<dyn wire::Wire> = match cfg.kind {
+        crate::config::ProviderKind::Ollama => Arc::new(ollama::Ollama),
+        crate::config::ProviderKind::Openai => Arc::new(openai::OpenAi),
+        crate::config::ProviderKind::Anthropic => Arc::new(anthropic::Anthropic),
+    };
+    let client = reqwest::Client::builder()
+        .connect_timeout(cfg.timeouts.connect)
+        .pool_idle_timeout(std::time::Duration::from_secs(60))
+        .user_agent(concat!("cadre/", env!("CARGO_PKG_VERSION")))
+        .build();
+    match client {
+        Ok(client) => Arc::new(HttpProvider {
+            ctx: Arc::new(driver::Ctx {
+                cfg: cfg.clone(),
+                client,
+                wire,
+            }),
+            health: Arc::new(health::HealthCache::default()),
+        }),
+        Err(e) => Arc::new(Broken {
+            name: cfg.name.clone(),
+            kind: cfg.kind,
+            reason: format!("cannot build HTTP client: {e}"),
+        }),
+    }
+}
+
+/// A provider over HTTP; the wire format is the only part that differs.
+struct HttpProvider {
+    ctx: Arc<driver::Ctx>,
+    health: Arc<health::HealthCache>,
+}
+
+impl Provider for HttpProvider {
+    fn chat(&self, req: ChatRequest) -> BoxStream<'static, Result<ChatEvent, ProviderError>> {
+        driver::chat(self.ctx.clone(), req)
+    }
+
+    fn health(&self) -> BoxFuture<'static, ProviderHealth> {
+        let (ctx, cache) = (self.ctx.clone(), self.health.clone());
+        Box::pin(async move { cache.get(&ctx).await })
+    }
+}
+
+/// Stands in when the HTTP client cannot be built, so the failure shows up as
+/// an honest error on each chat instead of a panic at startup.
+struct Broken {
+    name: String,
+    kind: crate::config::ProviderKind,
+    reason: String,
+}
+
+impl Provider for Broken {
+    fn chat(&self, _req: ChatRequest) -> BoxStream<'static, Result<ChatEvent, ProviderError>> {
+        let err = ProviderError::Unavailable {
+            provider: self.name.clone(),
+            url: String::new(),
+            reason: self.reason.clone(),
+        };
+        Box::pin(futures::stream::once(async move { Err(err) }))
+    }
+
+    fn health(&self) -> BoxFuture<'static, ProviderHealth> {
+        let h = ProviderHealth {
+            name: self.name.clone(),
+            kind: health::kind_name(self.kind).to_string(),
+            reachable: false,
+            detail: Some(self.reason.clone()),
+        };
+        Box::pin(async move { h })
+    }
 }

@@ -47,8 +47,9 @@ impl LockGuard {
         };
         let started = Instant::now();
         // Start with short sleeps: a transaction is usually sub-millisecond
-        // on tmpfs and a few ms on disk; back off to 5 ms so 16 waiters do
-        // not burn the CPU the holder needs.
+        // on tmpfs and a few ms on disk; back off to 2 ms so 16 waiters do
+        // not burn the CPU the holder needs, yet the lock is not left idle
+        // for long after a release.
         let mut pause = Duration::from_micros(50);
         loop {
             match flock(&file, op) {
@@ -65,7 +66,13 @@ impl LockGuard {
                 });
             }
             std::thread::sleep(pause.min(timeout - waited));
-            pause = (pause * 2).min(Duration::from_millis(5));
+            // Readers poll faster: writers queue back to back under load, and
+            // a reader (`status`) must still get a turn within its timeout.
+            let cap = match mode {
+                Mode::Shared => Duration::from_micros(300),
+                Mode::Exclusive => Duration::from_millis(2),
+            };
+            pause = (pause * 2).min(cap);
         }
         let mut guard = LockGuard { file, mode };
         if mode == Mode::Exclusive {

@@ -13,10 +13,21 @@ pub struct ProcessId {
 impl ProcessId {
     /// This process. Start time 0 if /proc is unreadable (then liveness
     /// checks of this process fall back to "pid exists").
+    /// Cached: it is read on every transaction, and a process's start time
+    /// never changes (the pid check keeps a forked child correct).
     pub fn current() -> ProcessId {
+        static CURRENT: std::sync::Mutex<Option<ProcessId>> = std::sync::Mutex::new(None);
         let pid = std::process::id();
-        let start = read_stat(pid).map(|s| s.start).unwrap_or(0);
-        ProcessId { pid, start }
+        let mut cached = CURRENT.lock().unwrap_or_else(|p| p.into_inner());
+        match *cached {
+            Some(me) if me.pid == pid => me,
+            _ => {
+                let start = read_stat(pid).map(|s| s.start).unwrap_or(0);
+                let me = ProcessId { pid, start };
+                *cached = Some(me);
+                me
+            }
+        }
     }
 
     /// The identity of a running process, `None` if it is gone or a zombie.

@@ -1,0 +1,276 @@
+//! A small async client of the socket protocol, used by `chat`, `team`,
+//! `status` and the tests. One connection, requests answered in order.
+
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+use crate::protocol::{
+    self, ChatBody, ErrorCode, Line, LineReader, Reply, ReplyBody, Request, RequestBody,
+};
+
+/// Why a request did not get a usable answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("connection to {addr} failed: {source}")]
+    Io {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("no answer from {addr} within {after:?}")]
+    Timeout { addr: String, after: Duration },
+    #[error("{addr} closed the connection before answering")]
+    Closed { addr: String },
+    #[error("{addr} sent a reply that is not protocol JSON: {reason}")]
+    BadReply { addr: String, reason: String },
+    /// The specialist answered with an error reply.
+    #[error("{specialist}: {code}: {error}")]
+    Remote {
+        specialist: String,
+        code: ErrorCode,
+        error: String,
+    },
+}
+
+impl ClientError {
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, ClientError::Timeout { .. })
+    }
+}
+
+/// The final answer of a chat.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub specialist: String,
+    pub content: String,
+    pub model: String,
+    pub usage: crate::provider::Usage,
+    pub latency_ms: u64,
+}
+
+/// One open connection to a specialist.
+pub struct Client {
+    addr: String,
+    reader: LineReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+    /// Bound on each wait for a reply line (and on connecting).
+    timeout: Duration,
+}
+
+impl Client {
+    /// Connect to `host:port`; `timeout` bounds the connect and every later wait for a line.
+    pub async fn connect(host: &str, port: u16, timeout: Duration) -> Result<Client, ClientError> {
+        let addr = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        let stream = match tokio::time::timeout(timeout, TcpStream::connect(&addr)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(source)) => return Err(ClientError::Connect { addr, source }),
+            Err(_) => {
+                return Err(ClientError::Timeout {
+                    addr,
+                    after: timeout,
+                });
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let (rd, writer) = stream.into_split();
+        Ok(Client {
+            addr,
+            reader: LineReader::new(rd),
+            writer,
+            timeout,
+        })
+    }
+
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// Change the bound on each wait for a reply line.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
+    /// Send one request.
+    pub async fn send(&mut self, request: &Request) -> Result<(), ClientError> {
+        let mut line =
+            serde_json::to_vec(&request.to_json()).map_err(|e| ClientError::BadReply {
+                addr: self.addr.clone(),
+                reason: e.to_string(),
+            })?;
+        line.push(b'\n');
+        self.send_raw(&line).await
+    }
+
+    /// Send bytes as they are (tests use it for malformed input).
+    pub async fn send_raw(&mut self, bytes: &[u8]) -> Result<(), ClientError> {
+        let fut = protocol::write_line(&mut self.writer, bytes);
+        match tokio::time::timeout(self.timeout, fut).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(source)) => Err(ClientError::Io {
+                addr: self.addr.clone(),
+                source,
+            }),
+            Err(_) => Err(ClientError::Timeout {
+                addr: self.addr.clone(),
+                after: self.timeout,
+            }),
+        }
+    }
+
+    /// The next reply line, whatever its type (error replies included, as `Ok`).
+    pub async fn next_reply(&mut self) -> Result<Reply, ClientError> {
+        let addr = self.addr.clone();
+        let line = match tokio::time::timeout(self.timeout, self.reader.next_line()).await {
+            Err(_) => {
+                return Err(ClientError::Timeout {
+                    addr,
+                    after: self.timeout,
+                });
+            }
+            Ok(Err(source)) => return Err(ClientError::Io { addr, source }),
+            Ok(Ok(None)) => return Err(ClientError::Closed { addr }),
+            Ok(Ok(Some(Line::TooLarge))) => {
+                return Err(ClientError::BadReply {
+                    addr,
+                    reason: "reply line too large".into(),
+                });
+            }
+            Ok(Ok(Some(Line::Line(l)))) => l,
+        };
+        serde_json::from_slice(&line).map_err(|e| ClientError::BadReply {
+            addr,
+            reason: e.to_string(),
+        })
+    }
+
+    /// Send a request and return its one reply; an error reply becomes [`ClientError::Remote`].
+    pub async fn request(&mut self, body: RequestBody) -> Result<Reply, ClientError> {
+        self.send(&Request::new(body)).await?;
+        into_result(self.next_reply().await?)
+    }
+
+    /// Send a chat and collect its answer, calling `on_chunk` for each streamed piece
+    /// (chunks are requested only when `chat.stream` is set).
+    pub async fn chat(
+        &mut self,
+        chat: ChatBody,
+        mut on_chunk: impl FnMut(&str),
+    ) -> Result<Answer, ClientError> {
+        self.send(&Request::new(RequestBody::Chat(chat))).await?;
+        loop {
+            let reply = into_result(self.next_reply().await?)?;
+            match reply.body {
+                ReplyBody::Chunk { content } => on_chunk(&content),
+                ReplyBody::Response {
+                    content,
+                    model,
+                    usage,
+                    latency_ms,
+                } => {
+                    return Ok(Answer {
+                        specialist: reply.specialist,
+                        content,
+                        model,
+                        usage,
+                        latency_ms,
+                    });
+                }
+                other => {
+                    return Err(ClientError::BadReply {
+                        addr: self.addr.clone(),
+                        reason: format!("unexpected reply to a chat: {other:?}"),
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn into_result(reply: Reply) -> Result<Reply, ClientError> {
+    match reply.body {
+        ReplyBody::Error { code, error } => Err(ClientError::Remote {
+            specialist: reply.specialist,
+            code,
+            error,
+        }),
+        _ => Ok(reply),
+    }
+}
+
+/// Connect, ping, and return the round-trip time: the liveness check of `status`.
+pub async fn ping(host: &str, port: u16, timeout: Duration) -> Result<Duration, ClientError> {
+    let started = std::time::Instant::now();
+    let mut c = Client::connect(host, port, timeout).await?;
+    let reply = c.request(RequestBody::Ping).await?;
+    match reply.body {
+        ReplyBody::Pong => Ok(started.elapsed()),
+        other => Err(ClientError::BadReply {
+            addr: c.addr,
+            reason: format!("expected pong, got {other:?}"),
+        }),
+    }
+}
+
+/// Connect, send one chat, collect the answer.
+pub async fn chat_once(
+    host: &str,
+    port: u16,
+    chat: ChatBody,
+    timeout: Duration,
+    on_chunk: impl FnMut(&str),
+) -> Result<Answer, ClientError> {
+    let mut c = Client::connect(host, port, timeout).await?;
+    c.chat(chat, on_chunk).await
+}
+
+/// One member of a team request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+}
+
+/// How one member of a team request ended.
+#[derive(Debug)]
+pub enum TeamOutcome {
+    Answered(Answer),
+    Failed(ClientError),
+    TimedOut,
+}
+
+/// Send `chat` to every target at once; yields `(name, outcome)` in order of
+/// arrival. Each target has its own `timeout` (connect included), so a slow or
+/// failing one never delays the others.
+pub fn team(
+    targets: Vec<Target>,
+    chat: ChatBody,
+    timeout: Duration,
+) -> impl futures::Stream<Item = (String, TeamOutcome)> {
+    targets
+        .into_iter()
+        .map(|t| {
+            let body = chat.clone();
+            async move {
+                let ask = chat_once(&t.host, t.port, body, timeout, |_| {});
+                let outcome = match tokio::time::timeout(timeout, ask).await {
+                    Ok(Ok(answer)) => TeamOutcome::Answered(answer),
+                    Ok(Err(err)) if err.is_timeout() => TeamOutcome::TimedOut,
+                    Ok(Err(err)) => TeamOutcome::Failed(err),
+                    Err(_) => TeamOutcome::TimedOut,
+                };
+                (t.name, outcome)
+            }
+        })
+        .collect::<futures::stream::FuturesUnordered<_>>()
+}

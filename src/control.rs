@@ -1,0 +1,284 @@
+//! The control socket (DESIGN §8): `control.sock` in the state directory,
+//! mode 0600, one JSON request per line and one JSON reply per line.
+//!
+//! Requests: `{"cmd":"stop","names":[…]}`, `{"cmd":"stop","all":true}`
+//! (graceful shutdown), `{"cmd":"start","names":[…]}`, `{"cmd":"plan"}`,
+//! `{"cmd":"reload"}`, `{"cmd":"ping"}`. Replies: `{"ok":true,…}` or
+//! `{"ok":false,"error":"…"}`. A Unix socket with owner-only permissions is
+//! the authentication: whoever can open it is the operator.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+
+use crate::supervisor::{Step, SupervisorHandle};
+
+/// File name of the control socket inside the state directory.
+pub const SOCKET: &str = "control.sock";
+
+/// Where the control socket of a state directory lives.
+pub fn socket_path(state_dir: &Path) -> PathBuf {
+    state_dir.join(SOCKET)
+}
+
+/// A control request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum Request {
+    Stop {
+        #[serde(default)]
+        names: Vec<String>,
+        #[serde(default)]
+        all: bool,
+    },
+    Start {
+        names: Vec<String>,
+    },
+    Plan {
+        /// Take the desired state from this specialists.d instead of the daemon's own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dir: Option<PathBuf>,
+    },
+    Reload,
+    Ping,
+}
+
+/// A control reply.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Response {
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// `plan`: every step, keeps included; `stop`/`start`/`reload`: the steps applied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
+    /// The daemon's pid and specialists.d (every reply carries them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<PathBuf>,
+}
+
+impl Response {
+    fn err(e: impl Into<String>) -> Response {
+        Response {
+            ok: false,
+            error: Some(e.into()),
+            ..Response::default()
+        }
+    }
+}
+
+/// Errors of the control socket, on either side.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("no cadre daemon is running for state dir {} (no control socket at {})", .0.parent().map(|p| p.display().to_string()).unwrap_or_default(), .0.display())]
+    NotRunning(PathBuf),
+    #[error("another cadre daemon is already listening on {}", .0.display())]
+    InUse(PathBuf),
+    #[error("control socket {}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the daemon sent a malformed reply: {0}")]
+    Malformed(String),
+    #[error("{0}")]
+    Daemon(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ControlError + '_ {
+    move |source| ControlError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Bind the control socket. A leftover socket nobody answers on (a crashed
+/// daemon) is replaced; a live one is an error.
+pub fn bind(state_dir: &Path) -> Result<tokio::net::UnixListener, ControlError> {
+    let path = socket_path(state_dir);
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(&path).is_ok() {
+            return Err(ControlError::InUse(path));
+        }
+        std::fs::remove_file(&path).map_err(io(&path))?;
+    }
+    let listener = tokio::net::UnixListener::bind(&path).map_err(io(&path))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(io(&path))?;
+    Ok(listener)
+}
+
+/// What every reply says about the daemon.
+#[derive(Debug, Clone)]
+pub struct DaemonInfo {
+    pub pid: u32,
+    pub owner: PathBuf,
+}
+
+/// Serve control requests until the listener fails or the task is aborted.
+pub async fn serve(listener: tokio::net::UnixListener, sup: SupervisorHandle, info: DaemonInfo) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors and the like: back off, don't spin.
+                tracing::warn!("control socket accept failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let sup = sup.clone();
+        let info = info.clone();
+        tokio::spawn(async move {
+            let (r, mut w) = stream.into_split();
+            let mut lines = tokio::io::BufReader::new(r).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let (mut reply, shutdown) = match serde_json::from_str::<Request>(&line) {
+                    Ok(req) => handle(&sup, req).await,
+                    Err(e) => (Response::err(format!("bad control request: {e}")), false),
+                };
+                reply.pid = Some(info.pid);
+                reply.owner = Some(info.owner.clone());
+                let mut out =
+                    serde_json::to_string(&reply).unwrap_or_else(|_| "{\"ok\":false}".into());
+                out.push('\n');
+                if w.write_all(out.as_bytes()).await.is_err() {
+                    return;
+                }
+                let _ = w.flush().await;
+                if shutdown {
+                    sup.shutdown("stop --all").await;
+                }
+            }
+        });
+    }
+}
+
+async fn handle(sup: &SupervisorHandle, req: Request) -> (Response, bool) {
+    let ok = |steps: Vec<Step>, message: String| Response {
+        ok: true,
+        steps,
+        message: Some(message),
+        ..Response::default()
+    };
+    match req {
+        Request::Ping => (ok(Vec::new(), "pong".into()), false),
+        Request::Stop { all: true, .. } => (ok(Vec::new(), "shutting down".into()), true),
+        Request::Stop { names, all: false } if names.is_empty() => {
+            (Response::err("stop needs specialist names or --all"), false)
+        }
+        Request::Stop { names, .. } => match sup.stop(names.clone()).await {
+            Ok(steps) => (ok(steps, format!("stopped {}", names.join(", "))), false),
+            Err(e) => (Response::err(e.to_string()), false),
+        },
+        Request::Start { names } => match sup.start(names.clone()).await {
+            Ok(steps) => (ok(steps, format!("started {}", names.join(", "))), false),
+            Err(e) => (Response::err(e.to_string()), false),
+        },
+        Request::Plan { dir } => match sup
+            .plan(dir.map(|d| crate::config::ProjectPaths::from_specialists_dir(&d)))
+            .await
+        {
+            Ok(steps) => (ok(steps, "plan".into()), false),
+            Err(e) => (Response::err(e.to_string()), false),
+        },
+        Request::Reload => match sup.reload("control reload").await {
+            Ok(steps) => (ok(steps, "reloaded".into()), false),
+            Err(e) => (Response::err(e.to_string()), false),
+        },
+    }
+}
+
+/// Client side (blocking, for the CLI): send one request, read its reply.
+/// A reply with `ok: false` becomes [`ControlError::Daemon`].
+pub fn request(
+    state_dir: &Path,
+    req: &Request,
+    timeout: Duration,
+) -> Result<Response, ControlError> {
+    let path = socket_path(state_dir);
+    let stream = match std::os::unix::net::UnixStream::connect(&path) {
+        Ok(s) => s,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            return Err(ControlError::NotRunning(path));
+        }
+        Err(e) => return Err(io(&path)(e)),
+    };
+    stream.set_read_timeout(Some(timeout)).map_err(io(&path))?;
+    stream.set_write_timeout(Some(timeout)).map_err(io(&path))?;
+    let mut line =
+        serde_json::to_string(req).map_err(|e| ControlError::Malformed(e.to_string()))?;
+    line.push('\n');
+    (&stream).write_all(line.as_bytes()).map_err(io(&path))?;
+    let mut reply = String::new();
+    BufReader::new(&stream)
+        .read_line(&mut reply)
+        .map_err(io(&path))?;
+    if reply.is_empty() {
+        return Err(ControlError::Malformed(
+            "connection closed without a reply".into(),
+        ));
+    }
+    let resp: Response =
+        serde_json::from_str(&reply).map_err(|e| ControlError::Malformed(e.to_string()))?;
+    if !resp.ok {
+        return Err(ControlError::Daemon(
+            resp.error.unwrap_or_else(|| "request failed".into()),
+        ));
+    }
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_wire_format() {
+        let r: Request = serde_json::from_str(r#"{"cmd":"stop","names":["numa"]}"#).unwrap();
+        assert_eq!(
+            r,
+            Request::Stop {
+                names: vec!["numa".into()],
+                all: false
+            }
+        );
+        let r: Request = serde_json::from_str(r#"{"cmd":"stop","all":true}"#).unwrap();
+        assert_eq!(
+            r,
+            Request::Stop {
+                names: vec![],
+                all: true
+            }
+        );
+        assert_eq!(
+            serde_json::to_string(&Request::Plan { dir: None }).unwrap(),
+            r#"{"cmd":"plan"}"#
+        );
+        assert!(serde_json::from_str::<Request>(r#"{"cmd":"explode"}"#).is_err());
+    }
+
+    #[test]
+    fn client_reports_no_daemon() {
+        let tmp = tempfile::tempdir().unwrap();
+        let err = request(tmp.path(), &Request::Ping, Duration::from_secs(1)).unwrap_err();
+        assert!(matches!(err, ControlError::NotRunning(_)), "{err}");
+        assert!(
+            err.to_string().contains("no cadre daemon is running"),
+            "{err}"
+        );
+    }
+}

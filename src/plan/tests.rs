@@ -1,0 +1,238 @@
+use std::path::PathBuf;
+
+use super::*;
+use crate::config::{Params, Personality, ProviderKind, ResolvedProvider, ResolvedTimeouts};
+
+fn spec(name: &str) -> Spec {
+    Spec {
+        name: SpecialistName::parse(name).unwrap(),
+        file: PathBuf::from(format!("specialists.d/{name}.toml")),
+        component: name.into(),
+        title: "T".into(),
+        description: "D".into(),
+        model: "m1".into(),
+        provider: ResolvedProvider {
+            name: "ollama".into(),
+            kind: ProviderKind::Ollama,
+            base_url: "http://127.0.0.1:11434".into(),
+            api_key_env: None,
+            timeouts: ResolvedTimeouts::default(),
+            max_retries: 2,
+            keep_alive: None,
+        },
+        host: "127.0.0.1".into(),
+        port: None,
+        template: "specialist.md.j2".into(),
+        enabled: true,
+        personality: Personality {
+            prompt: "p".into(),
+            ..Personality::default()
+        },
+        params: Params::default(),
+        health: None,
+        system_prompt: "rendered p".into(),
+        generation: "g1".into(),
+    }
+}
+
+fn running(s: &Spec, port: u16) -> Actual {
+    Actual {
+        name: s.name.clone(),
+        spec: Arc::new(s.clone()),
+        port,
+        operator_stopped: false,
+    }
+}
+
+fn name(s: &str) -> SpecialistName {
+    SpecialistName::parse(s).unwrap()
+}
+
+fn show(actions: &[Action]) -> Vec<String> {
+    actions.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn table() {
+    type Edit = fn(&mut Spec);
+    let cases: Vec<(&str, Edit, &str)> = vec![
+        ("unchanged", |_| {}, "keep numa"),
+        (
+            "prompt",
+            |s| s.personality.prompt = "q".into(),
+            "reload numa (personality.prompt)",
+        ),
+        ("model", |s| s.model = "m2".into(), "reload numa (model)"),
+        (
+            "temperature",
+            |s| s.params.temperature = Some(0.3),
+            "reload numa (params.temperature)",
+        ),
+        (
+            "provider url",
+            |s| s.provider.base_url = "http://x".into(),
+            "reload numa (provider.base_url)",
+        ),
+        (
+            "provider timeout",
+            |s| s.provider.timeouts.connect = std::time::Duration::from_secs(1),
+            "reload numa (provider.timeouts.connect)",
+        ),
+        ("title", |s| s.title = "U".into(), "reload numa (title)"),
+        (
+            "description",
+            |s| s.description = "E".into(),
+            "reload numa (description)",
+        ),
+        (
+            "component",
+            |s| s.component = "c".into(),
+            "reload numa (component)",
+        ),
+        (
+            "expertise",
+            |s| s.personality.expertise = vec!["x".into()],
+            "reload numa (personality.expertise)",
+        ),
+        (
+            "template edit only",
+            |s| s.system_prompt = "other".into(),
+            "reload numa (system_prompt)",
+        ),
+        (
+            "prompt and rendered",
+            |s| {
+                s.personality.prompt = "q".into();
+                s.system_prompt = "rendered q".into();
+            },
+            "reload numa (personality.prompt)",
+        ),
+        (
+            "pinned port differs",
+            |s| s.port = Some(45002),
+            "restart numa (port)",
+        ),
+        (
+            "pinned port same as bound",
+            |s| s.port = Some(45001),
+            "keep numa",
+        ),
+        ("host", |s| s.host = "0.0.0.0".into(), "restart numa (host)"),
+        (
+            "port and prompt",
+            |s| {
+                s.port = Some(45009);
+                s.personality.prompt = "q".into();
+            },
+            "restart numa (personality.prompt, port)",
+        ),
+        ("disabled", |s| s.enabled = false, "stop numa (enabled)"),
+    ];
+    for (what, edit, want) in cases {
+        let old = spec("numa");
+        let mut new = old.clone();
+        edit(&mut new);
+        let got = plan(&[new], &[running(&old, 45001)], &[]);
+        assert_eq!(show(&got), vec![want.to_owned()], "case: {what}");
+    }
+}
+
+#[test]
+fn unpinning_a_port_keeps_the_bound_one() {
+    let mut old = spec("numa");
+    old.port = Some(45001);
+    let mut new = old.clone();
+    new.port = None;
+    assert_eq!(
+        show(&plan(&[new], &[running(&old, 45001)], &[])),
+        ["keep numa"]
+    );
+}
+
+#[test]
+fn start_stop_and_broken_files() {
+    let numa = spec("numa");
+    let hermes = spec("hermes");
+    let mut off = spec("off");
+    off.enabled = false;
+    let mut edited = numa.clone();
+    edited.personality.prompt = "new".into();
+    let broken = spec("broken");
+    let gone = spec("gone");
+    let actions = plan(
+        &[edited, hermes, off],
+        &[running(&numa, 1), running(&broken, 2), running(&gone, 3)],
+        &[name("broken"), name("never-ran")],
+    );
+    assert_eq!(
+        show(&actions),
+        [
+            "keep broken",
+            "stop gone",
+            "start hermes",
+            "reload numa (personality.prompt)"
+        ]
+    );
+    let start = &actions[2];
+    assert_eq!(start.spec.as_ref().unwrap().name, name("hermes"));
+    assert_eq!(actions[0].spec.as_ref().unwrap().generation, "g1");
+    assert!(!actions[0].is_change() && actions[1].is_change());
+}
+
+#[test]
+fn operator_stopped_stays_stopped() {
+    let numa = spec("numa");
+    let mut edited = numa.clone();
+    edited.model = "m9".into();
+    let mut a = running(&numa, 1);
+    a.operator_stopped = true;
+    assert_eq!(
+        show(&plan(&[edited], std::slice::from_ref(&a), &[])),
+        ["keep numa"]
+    );
+    assert_eq!(show(&plan(&[], &[a], &[])), ["stop numa"]);
+}
+
+#[test]
+fn nothing_running_nothing_desired() {
+    assert!(plan(&[], &[], &[name("x")]).is_empty());
+}
+
+#[test]
+fn a_new_colleague_refreshes_prompts_quietly() {
+    let numa = spec("numa");
+    let apollo = spec("apollo");
+    let mut numa2 = numa.clone();
+    numa2.personality.prompt = "new".into();
+    numa2.system_prompt = "rendered new + team with hermes".into();
+    let mut apollo2 = apollo.clone();
+    apollo2.system_prompt = "rendered p + team with hermes".into();
+    let actions = plan(
+        &[apollo2, spec("hermes"), numa2],
+        &[running(&numa, 1), running(&apollo, 2)],
+        &[],
+    );
+    assert_eq!(
+        show(&actions),
+        [
+            "keep apollo",
+            "start hermes",
+            "reload numa (personality.prompt)"
+        ]
+    );
+    assert!(actions[0].refresh);
+    assert_eq!(
+        actions[0].spec.as_ref().unwrap().system_prompt,
+        "rendered p + team with hermes"
+    );
+    assert!(!actions[2].refresh);
+    let changes: Vec<_> = actions
+        .iter()
+        .filter(|a| a.is_change())
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        changes,
+        ["start hermes", "reload numa (personality.prompt)"]
+    );
+}

@@ -1,0 +1,358 @@
+//! The socket protocol (DESIGN §5): newline-delimited JSON over TCP.
+//!
+//! Requests are decoded by hand (not one serde enum) so every kind of bad
+//! input maps to its own documented error code:
+//! - not UTF-8, or not JSON at all → `bad_json`;
+//! - JSON that is not an object (an array, a number, …) → `bad_request`;
+//! - an object without a string `type` → `bad_request`; an unknown `type` → `unknown_type`;
+//! - a known type with wrong fields (e.g. a chat without `content`) → `bad_request`;
+//! - a line longer than [`MAX_LINE`] → `too_large`, and the connection is closed.
+//!
+//! Unknown extra fields are ignored, so existing clients that send more than
+//! cadre reads keep working.
+
+pub mod codec;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::provider::{Message, ProviderHealth, Usage};
+
+pub use codec::{Line, LineReader, write_line};
+
+/// Error codes of error replies; the wire names are part of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadJson,
+    BadRequest,
+    UnknownType,
+    TooLarge,
+    ProviderUnavailable,
+    ProviderError,
+    Timeout,
+    ShuttingDown,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadJson => "bad_json",
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::ProviderUnavailable => "provider_unavailable",
+            ErrorCode::ProviderError => "provider_error",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::ShuttingDown => "shutting_down",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Longest accepted request line, newline excluded.
+pub const MAX_LINE: usize = 1024 * 1024;
+
+/// One request. `id` is any JSON value the client chose; it is echoed verbatim.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub id: Option<Value>,
+    pub body: RequestBody,
+}
+
+/// What a request asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RequestBody {
+    Chat(ChatBody),
+    Ping,
+    Health,
+    Info,
+}
+
+/// The fields of a chat request.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChatBody {
+    /// The user's new message (`message` on the wire is accepted as an alias).
+    pub content: String,
+    /// Earlier turns, oldest first.
+    pub history: Vec<Message>,
+    /// Send `chunk` lines before the final `response`.
+    pub stream: bool,
+    /// Overrides the specialist's `params.temperature` for this request.
+    pub temperature: Option<f64>,
+    /// Overrides the specialist's `params.max_tokens` for this request.
+    pub max_tokens: Option<u32>,
+}
+
+/// Why a line is not a request; becomes an error reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodeError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The request's `id`, when it could be read, so even errors are correlated.
+    pub id: Option<Value>,
+}
+
+impl DecodeError {
+    fn new(code: ErrorCode, message: impl Into<String>, id: Option<Value>) -> Self {
+        DecodeError {
+            code,
+            message: message.into(),
+            id,
+        }
+    }
+}
+
+/// The chat fields as they travel; all optional so a missing one is a clear `bad_request`.
+#[derive(Deserialize)]
+struct ChatWire {
+    #[serde(default, alias = "message")]
+    content: Option<String>,
+    #[serde(default)]
+    history: Option<Vec<Message>>,
+    #[serde(default)]
+    stream: Option<bool>,
+    #[serde(default)]
+    temperature: Option<f64>,
+    #[serde(default)]
+    max_tokens: Option<u32>,
+}
+
+/// Decode one line (newline already stripped).
+pub fn decode(line: &[u8]) -> Result<Request, DecodeError> {
+    let text = std::str::from_utf8(line).map_err(|e| {
+        DecodeError::new(
+            ErrorCode::BadJson,
+            format!("request is not valid UTF-8: {e}"),
+            None,
+        )
+    })?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| DecodeError::new(ErrorCode::BadJson, format!("invalid JSON: {e}"), None))?;
+    let Value::Object(mut obj) = value else {
+        return Err(DecodeError::new(
+            ErrorCode::BadRequest,
+            format!("a request must be a JSON object, got {}", json_kind(&value)),
+            None,
+        ));
+    };
+    let id = obj.remove("id").filter(|v| !v.is_null());
+    let kind = match obj.remove("type") {
+        Some(Value::String(s)) => s,
+        Some(other) => {
+            return Err(DecodeError::new(
+                ErrorCode::BadRequest,
+                format!("`type` must be a string, got {}", json_kind(&other)),
+                id,
+            ));
+        }
+        None => {
+            return Err(DecodeError::new(
+                ErrorCode::BadRequest,
+                "missing `type` (one of chat, ping, health, info)",
+                id,
+            ));
+        }
+    };
+    let body = match kind.as_str() {
+        "ping" => RequestBody::Ping,
+        "health" => RequestBody::Health,
+        "info" => RequestBody::Info,
+        "chat" => {
+            let wire: ChatWire = serde_json::from_value(Value::Object(obj)).map_err(|e| {
+                DecodeError::new(
+                    ErrorCode::BadRequest,
+                    format!("invalid chat request: {e}"),
+                    id.clone(),
+                )
+            })?;
+            let content = match wire.content {
+                Some(c) if !c.trim().is_empty() => c,
+                Some(_) => {
+                    return Err(DecodeError::new(
+                        ErrorCode::BadRequest,
+                        "chat `content` is empty",
+                        id,
+                    ));
+                }
+                None => {
+                    return Err(DecodeError::new(
+                        ErrorCode::BadRequest,
+                        "chat request without `content` (or `message`)",
+                        id,
+                    ));
+                }
+            };
+            RequestBody::Chat(ChatBody {
+                content,
+                history: wire.history.unwrap_or_default(),
+                stream: wire.stream.unwrap_or(false),
+                temperature: wire.temperature,
+                max_tokens: wire.max_tokens,
+            })
+        }
+        other => {
+            return Err(DecodeError::new(
+                ErrorCode::UnknownType,
+                format!("unknown request type `{other}` (expected chat, ping, health or info)"),
+                id,
+            ));
+        }
+    };
+    Ok(Request { id, body })
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+impl Request {
+    pub fn new(body: RequestBody) -> Request {
+        Request { id: None, body }
+    }
+
+    /// The request as one JSON object (what a client sends, newline not included).
+    pub fn to_json(&self) -> Value {
+        let mut obj = serde_json::Map::new();
+        let kind = match &self.body {
+            RequestBody::Chat(c) => {
+                obj.insert("content".into(), Value::String(c.content.clone()));
+                if !c.history.is_empty() {
+                    obj.insert(
+                        "history".into(),
+                        serde_json::to_value(&c.history).unwrap_or_default(),
+                    );
+                }
+                if c.stream {
+                    obj.insert("stream".into(), Value::Bool(true));
+                }
+                if let Some(t) = c.temperature {
+                    obj.insert("temperature".into(), serde_json::json!(t));
+                }
+                if let Some(m) = c.max_tokens {
+                    obj.insert("max_tokens".into(), serde_json::json!(m));
+                }
+                "chat"
+            }
+            RequestBody::Ping => "ping",
+            RequestBody::Health => "health",
+            RequestBody::Info => "info",
+        };
+        obj.insert("type".into(), Value::String(kind.into()));
+        if let Some(id) = &self.id {
+            obj.insert("id".into(), id.clone());
+        }
+        Value::Object(obj)
+    }
+}
+
+/// One reply line. Every reply names the specialist and echoes the request's `id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    pub specialist: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Value>,
+    #[serde(flatten)]
+    pub body: ReplyBody,
+}
+
+/// The typed part of a reply; `type` on the wire.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ReplyBody {
+    /// A piece of a streamed answer.
+    Chunk {
+        content: String,
+    },
+    /// The whole answer.
+    Response {
+        content: String,
+        model: String,
+        usage: Usage,
+        latency_ms: u64,
+    },
+    Pong,
+    HealthResponse {
+        status: HealthStatus,
+        provider: ProviderHealth,
+    },
+    InfoResponse(Box<Info>),
+    Error {
+        code: ErrorCode,
+        error: String,
+    },
+}
+
+/// `healthy` when the provider answers, else `degraded` (the socket itself still works).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthStatus {
+    Healthy,
+    Degraded,
+}
+
+/// What `info` tells about a specialist.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Info {
+    pub component: String,
+    pub title: String,
+    pub description: String,
+    /// The provider's name (`ollama`, or a `[providers.*]` key).
+    pub provider: String,
+    pub model: String,
+    pub port: u16,
+    pub generation: String,
+    #[serde(default)]
+    pub requests: u64,
+    #[serde(default)]
+    pub errors: u64,
+    #[serde(default)]
+    pub in_flight: u64,
+    #[serde(default)]
+    pub last_latency_ms: Option<u64>,
+}
+
+impl Reply {
+    pub fn error(
+        specialist: &str,
+        id: Option<Value>,
+        code: ErrorCode,
+        error: impl Into<String>,
+    ) -> Reply {
+        Reply {
+            specialist: specialist.to_owned(),
+            id,
+            body: ReplyBody::Error {
+                code,
+                error: error.into(),
+            },
+        }
+    }
+
+    /// The reply as one line, newline included.
+    pub fn to_line(&self) -> Vec<u8> {
+        // Serializing these types cannot fail: every map key is a string and no
+        // custom Serialize impl can error. Fall back to a fixed error line anyway.
+        let mut v = serde_json::to_vec(self).unwrap_or_else(|_| {
+            br#"{"type":"error","code":"provider_error","error":"reply could not be encoded"}"#
+                .to_vec()
+        });
+        v.push(b'\n');
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests;

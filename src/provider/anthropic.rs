@@ -1,0 +1,283 @@
+//! Anthropic's Messages API: POST {base_url}/v1/messages, SSE with named events.
+//! <https://docs.anthropic.com/en/api/messages-streaming>
+
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::secret::ApiKey;
+use super::sse::SseParser;
+use super::wire::{DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, short};
+use super::{ChatRequest, Completion, ProviderError, Role, Usage};
+use crate::config::ResolvedProvider;
+
+pub struct Anthropic;
+
+/// `max_tokens` is required by the API; this is used when params give none.
+pub const DEFAULT_MAX_TOKENS: u32 = 1024;
+pub const API_VERSION: &str = "2023-06-01";
+
+#[derive(Debug, Default, Deserialize)]
+struct ApiUsage {
+    #[serde(default)]
+    input_tokens: Option<u64>,
+    #[serde(default)]
+    output_tokens: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ApiError {
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    message: String,
+}
+
+impl ApiError {
+    fn text(&self) -> String {
+        if self.kind.is_empty() {
+            self.message.clone()
+        } else {
+            format!("{} ({})", self.message, self.kind)
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct MessageObj {
+    #[serde(default)]
+    model: String,
+    #[serde(default)]
+    usage: Option<ApiUsage>,
+    #[serde(default)]
+    content: Vec<Block>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Block {
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    text: String,
+}
+
+/// One streamed event's data (fields used by any event type).
+#[derive(Debug, Default, Deserialize)]
+struct Event {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    message: Option<MessageObj>,
+    #[serde(default)]
+    delta: Option<Delta>,
+    #[serde(default)]
+    usage: Option<ApiUsage>,
+    #[serde(default)]
+    error: Option<ApiError>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Delta {
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+}
+
+#[derive(Default)]
+struct Decoder {
+    sse: SseParser,
+    done: bool,
+    model: String,
+    usage: Usage,
+}
+
+impl Decoder {
+    fn event(&mut self, data: &str) -> Result<Vec<String>, DecodeError> {
+        let ev: Event = serde_json::from_str(data)
+            .map_err(|e| DecodeError::Malformed(format!("bad SSE data {:?}: {e}", short(data))))?;
+        match ev.kind.as_str() {
+            "message_start" => {
+                if let Some(m) = ev.message {
+                    self.model = m.model;
+                    if let Some(u) = m.usage {
+                        self.usage.prompt_tokens = u.input_tokens.unwrap_or(0);
+                        self.usage.completion_tokens = u.output_tokens.unwrap_or(0);
+                    }
+                }
+            }
+            "content_block_delta" => {
+                if let Some(d) = ev.delta
+                    && d.kind.as_deref() == Some("text_delta")
+                {
+                    return Ok(d.text.into_iter().collect());
+                }
+            }
+            "message_delta" => {
+                if let Some(u) = ev.usage {
+                    if let Some(n) = u.output_tokens {
+                        self.usage.completion_tokens = n;
+                    }
+                    if let Some(n) = u.input_tokens {
+                        self.usage.prompt_tokens = n;
+                    }
+                }
+            }
+            "message_stop" => self.done = true,
+            "error" => {
+                let e = ev.error.unwrap_or_default();
+                return Err(DecodeError::Provider(e.text()));
+            }
+            // ping, content_block_start/stop and future event types carry no text.
+            _ => {}
+        }
+        Ok(Vec::new())
+    }
+}
+
+impl StreamDecoder for Decoder {
+    fn line(&mut self, line: &str) -> Result<Vec<String>, DecodeError> {
+        match self.sse.line(line) {
+            Some(ev) => self.event(&ev.data),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.done
+    }
+
+    fn at_eof(&mut self) -> Result<(), DecodeError> {
+        if let Some(ev) = self.sse.finish() {
+            self.event(&ev.data)?;
+        }
+        if self.done {
+            Ok(())
+        } else {
+            Err(DecodeError::Malformed(
+                "stream ended before `message_stop`".into(),
+            ))
+        }
+    }
+
+    fn completion(&self) -> Completion {
+        Completion {
+            content: String::new(),
+            model: self.model.clone(),
+            usage: self.usage,
+            provider_ms: None,
+        }
+    }
+}
+
+impl Wire for Anthropic {
+    fn chat_request(&self, cfg: &ResolvedProvider, req: &ChatRequest) -> (String, Value) {
+        // The API takes the system prompt top-level; system turns in history join it.
+        let mut system = req.system.clone();
+        let mut messages = Vec::new();
+        for m in &req.messages {
+            if m.role == Role::System {
+                if !system.is_empty() {
+                    system.push_str("\n\n");
+                }
+                system.push_str(&m.content);
+            } else {
+                messages.push(json!({"role": m.role, "content": m.content}));
+            }
+        }
+        let p = &req.params;
+        let mut body = json!({
+            "model": req.model,
+            "messages": messages,
+            "max_tokens": p.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+            "stream": req.stream,
+        });
+        if !system.is_empty() {
+            body["system"] = json!(system);
+        }
+        if let Some(t) = p.temperature {
+            body["temperature"] = json!(t);
+        }
+        if let Some(t) = p.top_p {
+            body["top_p"] = json!(t);
+        }
+        if let Some(s) = &p.stop {
+            body["stop_sequences"] = json!(s);
+        }
+        if let Value::Object(m) = &mut body {
+            m.extend(extra_json(&p.extra));
+        }
+        (format!("{}/v1/messages", cfg.base_url), body)
+    }
+
+    fn headers(
+        &self,
+        cfg: &ResolvedProvider,
+        key: Option<&ApiKey>,
+    ) -> Result<HeaderMap, ProviderError> {
+        let mut h = HeaderMap::new();
+        let key = key
+            .and_then(|k| k.header(""))
+            .ok_or_else(|| ProviderError::Unavailable {
+                provider: cfg.name.clone(),
+                url: cfg.base_url.clone(),
+                reason: "no API key: set api_key_env to the name of the variable holding it".into(),
+            })?;
+        h.insert("x-api-key", key);
+        h.insert("anthropic-version", HeaderValue::from_static(API_VERSION));
+        Ok(h)
+    }
+
+    fn decoder(&self) -> Box<dyn StreamDecoder> {
+        Box::new(Decoder::default())
+    }
+
+    fn parse_whole(&self, body: &str) -> Result<Completion, DecodeError> {
+        #[derive(Deserialize)]
+        struct Maybe {
+            #[serde(default)]
+            error: Option<ApiError>,
+        }
+        if let Ok(Maybe { error: Some(e) }) = serde_json::from_str::<Maybe>(body) {
+            return Err(DecodeError::Provider(e.text()));
+        }
+        let m: MessageObj = serde_json::from_str(body).map_err(|e| {
+            DecodeError::Malformed(format!("bad message body {:?}: {e}", short(body)))
+        })?;
+        let content: String = m
+            .content
+            .iter()
+            .filter(|b| b.kind == "text")
+            .map(|b| b.text.as_str())
+            .collect();
+        let u = m.usage.unwrap_or_default();
+        Ok(Completion {
+            content,
+            model: m.model,
+            usage: Usage {
+                prompt_tokens: u.input_tokens.unwrap_or(0),
+                completion_tokens: u.output_tokens.unwrap_or(0),
+            },
+            provider_ms: None,
+        })
+    }
+
+    fn error_message(&self, status: u16, body: &str, model: &str) -> String {
+        #[derive(Deserialize)]
+        struct Wrapped {
+            error: ApiError,
+        }
+        let msg = serde_json::from_str::<Wrapped>(body)
+            .map(|w| w.error.text())
+            .unwrap_or_else(|_| short(body));
+        if status == 404 && !msg.contains(model) {
+            format!("{msg} (model `{model}`)")
+        } else {
+            msg
+        }
+    }
+
+    fn health_probe(&self, _cfg: &ResolvedProvider) -> HealthProbe {
+        HealthProbe::KeyPresent
+    }
+}

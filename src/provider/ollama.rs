@@ -1,0 +1,187 @@
+//! Ollama's native API: POST {base_url}/api/chat, NDJSON streaming.
+//! <https://github.com/ollama/ollama/blob/main/docs/api.md#generate-a-chat-completion>
+
+use reqwest::header::HeaderMap;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::secret::ApiKey;
+use super::wire::{DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, short};
+use super::{ChatRequest, Completion, ProviderError, Usage};
+use crate::config::ResolvedProvider;
+
+pub struct Ollama;
+
+/// One NDJSON record (streamed) or the whole answer (non-streamed).
+#[derive(Debug, Default, Deserialize)]
+struct Record {
+    #[serde(default)]
+    model: String,
+    #[serde(default)]
+    message: Option<Msg>,
+    #[serde(default)]
+    done: bool,
+    #[serde(default)]
+    prompt_eval_count: Option<u64>,
+    #[serde(default)]
+    eval_count: Option<u64>,
+    /// Nanoseconds.
+    #[serde(default)]
+    total_duration: Option<u64>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Msg {
+    #[serde(default)]
+    content: String,
+}
+
+impl Record {
+    fn parse(line: &str) -> Result<Record, DecodeError> {
+        let r: Record = serde_json::from_str(line).map_err(|e| {
+            DecodeError::Malformed(format!("bad NDJSON line {:?}: {e}", short(line)))
+        })?;
+        match &r.error {
+            Some(err) => Err(DecodeError::Provider(err.clone())),
+            None => Ok(r),
+        }
+    }
+
+    fn completion(&self) -> Completion {
+        Completion {
+            content: String::new(),
+            model: self.model.clone(),
+            usage: Usage {
+                prompt_tokens: self.prompt_eval_count.unwrap_or(0),
+                completion_tokens: self.eval_count.unwrap_or(0),
+            },
+            provider_ms: self.total_duration.map(|ns| ns / 1_000_000),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Decoder {
+    last: Option<Record>,
+}
+
+impl StreamDecoder for Decoder {
+    fn line(&mut self, line: &str) -> Result<Vec<String>, DecodeError> {
+        if line.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut r = Record::parse(line)?;
+        let text = r.message.take().map(|m| m.content).unwrap_or_default();
+        self.last = Some(r);
+        Ok(vec![text])
+    }
+
+    fn is_done(&self) -> bool {
+        self.last.as_ref().is_some_and(|r| r.done)
+    }
+
+    fn at_eof(&mut self) -> Result<(), DecodeError> {
+        if self.is_done() {
+            Ok(())
+        } else {
+            Err(DecodeError::Malformed(
+                "stream ended before the final `done: true` record".into(),
+            ))
+        }
+    }
+
+    fn completion(&self) -> Completion {
+        self.last
+            .as_ref()
+            .map(Record::completion)
+            .unwrap_or_default()
+    }
+}
+
+impl Wire for Ollama {
+    fn chat_request(&self, cfg: &ResolvedProvider, req: &ChatRequest) -> (String, Value) {
+        let mut messages = Vec::new();
+        if !req.system.is_empty() {
+            messages.push(json!({"role": "system", "content": req.system}));
+        }
+        messages.extend(
+            req.messages
+                .iter()
+                .map(|m| json!({"role": m.role, "content": m.content})),
+        );
+        let p = &req.params;
+        let mut options = Map::new();
+        if let Some(t) = p.temperature {
+            options.insert("temperature".into(), json!(t));
+        }
+        if let Some(t) = p.top_p {
+            options.insert("top_p".into(), json!(t));
+        }
+        if let Some(n) = p.max_tokens {
+            options.insert("num_predict".into(), json!(n));
+        }
+        if let Some(s) = &p.stop {
+            options.insert("stop".into(), json!(s));
+        }
+        options.extend(extra_json(&p.extra));
+        let mut body = json!({"model": req.model, "messages": messages, "stream": req.stream});
+        if !options.is_empty() {
+            body["options"] = Value::Object(options);
+        }
+        if let Some(k) = &cfg.keep_alive {
+            body["keep_alive"] = json!(k);
+        }
+        (format!("{}/api/chat", cfg.base_url), body)
+    }
+
+    fn headers(
+        &self,
+        _cfg: &ResolvedProvider,
+        key: Option<&ApiKey>,
+    ) -> Result<HeaderMap, ProviderError> {
+        // Ollama needs no key; one behind an authenticating proxy gets a bearer token.
+        let mut h = HeaderMap::new();
+        if let Some(v) = key.and_then(|k| k.header("Bearer ")) {
+            h.insert(reqwest::header::AUTHORIZATION, v);
+        }
+        Ok(h)
+    }
+
+    fn decoder(&self) -> Box<dyn StreamDecoder> {
+        Box::new(Decoder::default())
+    }
+
+    fn parse_whole(&self, body: &str) -> Result<Completion, DecodeError> {
+        let mut r = Record::parse(body.trim())?;
+        let content = r
+            .message
+            .take()
+            .map(|m| m.content)
+            .ok_or_else(|| DecodeError::Malformed("answer has no `message`".into()))?;
+        Ok(Completion {
+            content,
+            ..r.completion()
+        })
+    }
+
+    fn error_message(&self, status: u16, body: &str, model: &str) -> String {
+        #[derive(Deserialize)]
+        struct Err {
+            error: String,
+        }
+        let msg = serde_json::from_str::<Err>(body)
+            .map(|e| e.error)
+            .unwrap_or_else(|_| short(body));
+        if status == 404 {
+            format!("{msg} (model `{model}` is not available; `ollama pull {model}` fetches it)")
+        } else {
+            msg
+        }
+    }
+
+    fn health_probe(&self, cfg: &ResolvedProvider) -> HealthProbe {
+        HealthProbe::Get(format!("{}/api/version", cfg.base_url))
+    }
+}

@@ -1,0 +1,266 @@
+//! OpenAI-compatible chat completions: POST {base_url}/chat/completions, SSE.
+//! Serves llama.cpp's server, vLLM, LM Studio, Ollama's /v1 and OpenAI itself.
+//! <https://platform.openai.com/docs/api-reference/chat/create>
+
+use reqwest::header::HeaderMap;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::secret::ApiKey;
+use super::sse::SseParser;
+use super::wire::{DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, short};
+use super::{ChatRequest, Completion, ProviderError, Usage};
+use crate::config::ResolvedProvider;
+
+pub struct OpenAi;
+
+#[derive(Debug, Default, Deserialize)]
+struct Body {
+    #[serde(default)]
+    model: String,
+    #[serde(default)]
+    choices: Vec<Choice>,
+    #[serde(default)]
+    usage: Option<ApiUsage>,
+    #[serde(default)]
+    error: Option<ApiError>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Choice {
+    #[serde(default)]
+    delta: Option<Content>,
+    #[serde(default)]
+    message: Option<Content>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Content {
+    #[serde(default)]
+    content: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+struct ApiUsage {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ApiError {
+    #[serde(default)]
+    message: String,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    code: Option<Value>,
+}
+
+impl ApiError {
+    fn text(&self) -> String {
+        let mut s = self.message.clone();
+        let extra: Vec<String> = [self.kind.clone(), self.code.as_ref().map(value_text)]
+            .into_iter()
+            .flatten()
+            .collect();
+        if !extra.is_empty() {
+            s.push_str(&format!(" ({})", extra.join(", ")));
+        }
+        s
+    }
+}
+
+fn value_text(v: &Value) -> String {
+    v.as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| v.to_string())
+}
+
+fn parse(data: &str) -> Result<Body, DecodeError> {
+    let b: Body = serde_json::from_str(data)
+        .map_err(|e| DecodeError::Malformed(format!("bad SSE data {:?}: {e}", short(data))))?;
+    match &b.error {
+        Some(err) => Err(DecodeError::Provider(err.text())),
+        None => Ok(b),
+    }
+}
+
+#[derive(Default)]
+struct Decoder {
+    sse: SseParser,
+    done: bool,
+    finished: bool,
+    model: String,
+    usage: Option<ApiUsage>,
+}
+
+impl Decoder {
+    fn event(&mut self, data: &str) -> Result<Vec<String>, DecodeError> {
+        if data.trim() == "[DONE]" {
+            self.done = true;
+            return Ok(Vec::new());
+        }
+        let b = parse(data)?;
+        if !b.model.is_empty() {
+            self.model = b.model;
+        }
+        if b.usage.is_some() {
+            self.usage = b.usage;
+        }
+        let mut out = Vec::new();
+        for c in b.choices.into_iter().take(1) {
+            if c.finish_reason.is_some() {
+                self.finished = true;
+            }
+            if let Some(text) = c.delta.and_then(|d| d.content) {
+                out.push(text);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl StreamDecoder for Decoder {
+    fn line(&mut self, line: &str) -> Result<Vec<String>, DecodeError> {
+        match self.sse.line(line) {
+            Some(ev) => self.event(&ev.data),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.done
+    }
+
+    fn at_eof(&mut self) -> Result<(), DecodeError> {
+        if let Some(ev) = self.sse.finish() {
+            self.event(&ev.data)?;
+        }
+        // Some servers close after the finish_reason chunk without `[DONE]`.
+        if self.done || self.finished {
+            Ok(())
+        } else {
+            Err(DecodeError::Malformed(
+                "stream ended before `data: [DONE]`".into(),
+            ))
+        }
+    }
+
+    fn completion(&self) -> Completion {
+        let u = self.usage.unwrap_or_default();
+        Completion {
+            content: String::new(),
+            model: self.model.clone(),
+            usage: Usage {
+                prompt_tokens: u.prompt_tokens,
+                completion_tokens: u.completion_tokens,
+            },
+            provider_ms: None,
+        }
+    }
+}
+
+impl Wire for OpenAi {
+    fn chat_request(&self, cfg: &ResolvedProvider, req: &ChatRequest) -> (String, Value) {
+        let mut messages = Vec::new();
+        if !req.system.is_empty() {
+            messages.push(json!({"role": "system", "content": req.system}));
+        }
+        messages.extend(
+            req.messages
+                .iter()
+                .map(|m| json!({"role": m.role, "content": m.content})),
+        );
+        let mut body = json!({"model": req.model, "messages": messages, "stream": req.stream});
+        if req.stream {
+            body["stream_options"] = json!({"include_usage": true});
+        }
+        let p = &req.params;
+        if let Some(t) = p.temperature {
+            body["temperature"] = json!(t);
+        }
+        if let Some(t) = p.top_p {
+            body["top_p"] = json!(t);
+        }
+        if let Some(n) = p.max_tokens {
+            body["max_tokens"] = json!(n);
+        }
+        if let Some(s) = &p.stop {
+            body["stop"] = json!(s);
+        }
+        if let Value::Object(m) = &mut body {
+            m.extend(extra_json(&p.extra));
+        }
+        (format!("{}/chat/completions", cfg.base_url), body)
+    }
+
+    fn headers(
+        &self,
+        _cfg: &ResolvedProvider,
+        key: Option<&ApiKey>,
+    ) -> Result<HeaderMap, ProviderError> {
+        let mut h = HeaderMap::new();
+        if let Some(v) = key.and_then(|k| k.header("Bearer ")) {
+            h.insert(reqwest::header::AUTHORIZATION, v);
+        }
+        Ok(h)
+    }
+
+    fn decoder(&self) -> Box<dyn StreamDecoder> {
+        Box::new(Decoder::default())
+    }
+
+    fn parse_whole(&self, body: &str) -> Result<Completion, DecodeError> {
+        let b = parse(body)?;
+        let content = b
+            .choices
+            .into_iter()
+            .next()
+            .and_then(|c| c.message)
+            .and_then(|m| m.content)
+            .ok_or_else(|| {
+                DecodeError::Malformed("answer has no `choices[0].message.content`".into())
+            })?;
+        let u = b.usage.unwrap_or_default();
+        Ok(Completion {
+            content,
+            model: b.model,
+            usage: Usage {
+                prompt_tokens: u.prompt_tokens,
+                completion_tokens: u.completion_tokens,
+            },
+            provider_ms: None,
+        })
+    }
+
+    fn error_message(&self, status: u16, body: &str, model: &str) -> String {
+        #[derive(Deserialize)]
+        struct Wrapped {
+            error: ApiError,
+        }
+        #[derive(Deserialize)]
+        struct Detail {
+            detail: Value,
+        }
+        let msg = if let Ok(w) = serde_json::from_str::<Wrapped>(body) {
+            w.error.text()
+        } else if let Ok(d) = serde_json::from_str::<Detail>(body) {
+            value_text(&d.detail)
+        } else {
+            short(body)
+        };
+        if status == 404 && !msg.contains(model) {
+            format!("{msg} (model `{model}`)")
+        } else {
+            msg
+        }
+    }
+
+    fn health_probe(&self, cfg: &ResolvedProvider) -> HealthProbe {
+        HealthProbe::Get(format!("{}/models", cfg.base_url))
+    }
+}

@@ -1,0 +1,83 @@
+//! What differs between wire formats, as a trait the shared driver calls.
+//! Each format (ollama, openai, anthropic) implements it in its own module.
+
+use reqwest::header::HeaderMap;
+
+use super::secret::ApiKey;
+use super::{ChatRequest, Completion, ProviderError};
+use crate::config::ResolvedProvider;
+
+/// Why a streamed line or a whole body could not be used.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DecodeError {
+    /// Not the documented format.
+    Malformed(String),
+    /// The provider reported an error inside a 200 stream.
+    Provider(String),
+}
+
+/// Parses one streamed body, line by line.
+pub trait StreamDecoder: Send {
+    /// One complete line (no newline). Returns text to forward to the client.
+    fn line(&mut self, line: &str) -> Result<Vec<String>, DecodeError>;
+    /// The final record was seen: stop reading.
+    fn is_done(&self) -> bool;
+    /// The body ended; fail unless the stream was complete.
+    fn at_eof(&mut self) -> Result<(), DecodeError>;
+    /// Usage, model and timings gathered so far (content is filled by the driver).
+    fn completion(&self) -> Completion;
+}
+
+/// How to reach a provider's health, per kind.
+pub enum HealthProbe {
+    /// GET this url; 2xx is reachable.
+    Get(String),
+    /// Nothing to ask; reachable iff the key is configured (Anthropic).
+    KeyPresent,
+}
+
+/// One wire format.
+pub trait Wire: Send + Sync + 'static {
+    /// URL and JSON body of a chat.
+    fn chat_request(
+        &self,
+        cfg: &ResolvedProvider,
+        req: &ChatRequest,
+    ) -> (String, serde_json::Value);
+    /// Auth and version headers; the key was read at use by the caller.
+    fn headers(
+        &self,
+        cfg: &ResolvedProvider,
+        key: Option<&ApiKey>,
+    ) -> Result<HeaderMap, ProviderError>;
+    fn decoder(&self) -> Box<dyn StreamDecoder>;
+    /// Parse a non-streamed answer.
+    fn parse_whole(&self, body: &str) -> Result<Completion, DecodeError>;
+    /// The provider's own words for an error status, with a hint where one helps.
+    fn error_message(&self, status: u16, body: &str, model: &str) -> String;
+    fn health_probe(&self, cfg: &ResolvedProvider) -> HealthProbe;
+}
+
+/// Convert `[params.extra]` TOML values to JSON for a request body.
+pub fn extra_json(
+    extra: &std::collections::BTreeMap<String, toml::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    extra
+        .iter()
+        .filter_map(|(k, v)| serde_json::to_value(v).ok().map(|v| (k.clone(), v)))
+        .collect()
+}
+
+/// Cut an error body to a readable size (some servers return HTML pages).
+pub fn short(body: &str) -> String {
+    const MAX: usize = 500;
+    let body = body.trim();
+    if body.len() <= MAX {
+        return body.to_string();
+    }
+    let mut end = MAX;
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &body[..end])
+}

@@ -1,0 +1,262 @@
+//! One handler per request type: turn a decoded request into reply lines.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde_json::Value;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+use super::connection::send;
+use super::{Serving, Shared};
+use crate::protocol::{
+    ChatBody, ErrorCode, HealthStatus, Info, LineReader, Reply, ReplyBody, Request, RequestBody,
+};
+use crate::provider::{
+    ChatEvent, ChatRequest, Completion, Message, ProviderError, ProviderHealth, Role,
+};
+
+/// A health check that hangs must not hang the connection.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Answer `request`. An `Err` means the connection is unusable (write failed or the client left).
+pub(crate) async fn respond(
+    shared: &Shared,
+    request: Request,
+    wr: &mut OwnedWriteHalf,
+    reader: &mut LineReader<OwnedReadHalf>,
+) -> std::io::Result<()> {
+    let serving = shared.serving.load_full();
+    let reply = |body| Reply {
+        specialist: serving.spec.name.to_string(),
+        id: request.id.clone(),
+        body,
+    };
+    match request.body {
+        RequestBody::Ping => send(shared, wr, reply(ReplyBody::Pong)).await,
+        RequestBody::Info => {
+            send(
+                shared,
+                wr,
+                reply(ReplyBody::InfoResponse(Box::new(info(shared, &serving)))),
+            )
+            .await
+        }
+        RequestBody::Health => {
+            let (status, provider) = health(&serving).await;
+            send(
+                shared,
+                wr,
+                reply(ReplyBody::HealthResponse { status, provider }),
+            )
+            .await
+        }
+        RequestBody::Chat(body) => {
+            chat(
+                shared,
+                serving.clone(),
+                request.id.clone(),
+                body,
+                wr,
+                reader,
+            )
+            .await
+        }
+    }
+}
+
+fn info(shared: &Shared, serving: &Serving) -> Info {
+    let spec = &serving.spec;
+    let c = shared.counters.snapshot();
+    Info {
+        component: spec.component.clone(),
+        title: spec.title.clone(),
+        description: spec.description.clone(),
+        provider: spec.provider.name.clone(),
+        model: spec.model.clone(),
+        port: shared.port,
+        generation: spec.generation.clone(),
+        requests: c.requests,
+        errors: c.errors,
+        in_flight: c.in_flight,
+        last_latency_ms: c.last_latency_ms,
+    }
+}
+
+async fn health(serving: &Serving) -> (HealthStatus, ProviderHealth) {
+    let h = match tokio::time::timeout(HEALTH_TIMEOUT, serving.provider.health()).await {
+        Ok(h) => h,
+        Err(_) => ProviderHealth {
+            name: serving.spec.provider.name.clone(),
+            kind: format!("{:?}", serving.spec.provider.kind).to_lowercase(),
+            reachable: false,
+            detail: Some(format!("health check timed out after {HEALTH_TIMEOUT:?}")),
+        },
+    };
+    let status = if h.reachable {
+        HealthStatus::Healthy
+    } else {
+        HealthStatus::Degraded
+    };
+    (status, h)
+}
+
+/// The provider request for a chat: system prompt, history, the new message;
+/// the specialist's params with this request's overrides on top.
+pub(crate) fn chat_request(serving: &Serving, body: &ChatBody) -> ChatRequest {
+    let spec = &serving.spec;
+    let mut messages = body.history.clone();
+    messages.push(Message {
+        role: Role::User,
+        content: body.content.clone(),
+    });
+    let mut params = spec.params.clone();
+    if let Some(t) = body.temperature {
+        params.temperature = Some(t);
+    }
+    if let Some(m) = body.max_tokens {
+        params.max_tokens = Some(m);
+    }
+    ChatRequest {
+        model: spec.model.clone(),
+        system: spec.system_prompt.clone(),
+        messages,
+        params,
+        stream: body.stream,
+    }
+}
+
+enum Ended {
+    Done(Completion, String),
+    Failed(ProviderError),
+    /// Writing a chunk failed: the client is gone.
+    WriteFailed(std::io::Error),
+    ClientGone,
+    Aborted,
+}
+
+async fn chat(
+    shared: &Shared,
+    serving: Arc<Serving>,
+    id: Option<Value>,
+    body: ChatBody,
+    wr: &mut OwnedWriteHalf,
+    reader: &mut LineReader<OwnedReadHalf>,
+) -> std::io::Result<()> {
+    let _in_flight = shared.counters.in_flight();
+    let started = Instant::now();
+    let name = serving.spec.name.to_string();
+    let req = chat_request(&serving, &body);
+    let ended = {
+        // Dropping `run` (client gone, abort) drops the provider stream, which
+        // cancels the upstream HTTP request.
+        let run = run_chat(&serving, req, body.stream, &name, &id, wr);
+        tokio::select! {
+            e = run => e,
+            _ = reader.closed() => Ended::ClientGone,
+            _ = shared.abort.cancelled() => Ended::Aborted,
+        }
+    };
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let reply = |body| Reply {
+        specialist: name.clone(),
+        id: id.clone(),
+        body,
+    };
+    match ended {
+        Ended::Done(done, streamed) => {
+            shared.counters.latency(latency_ms);
+            let content = if done.content.is_empty() {
+                streamed
+            } else {
+                done.content
+            };
+            let model = if done.model.is_empty() {
+                serving.spec.model.clone()
+            } else {
+                done.model
+            };
+            send(
+                shared,
+                wr,
+                reply(ReplyBody::Response {
+                    content,
+                    model,
+                    usage: done.usage,
+                    latency_ms,
+                }),
+            )
+            .await
+        }
+        Ended::Failed(e) => {
+            send(
+                shared,
+                wr,
+                reply(ReplyBody::Error {
+                    code: e.code(),
+                    error: e.to_string(),
+                }),
+            )
+            .await
+        }
+        Ended::Aborted => {
+            let error = "specialist stopped before the answer was complete".to_owned();
+            send(
+                shared,
+                wr,
+                reply(ReplyBody::Error {
+                    code: ErrorCode::ShuttingDown,
+                    error,
+                }),
+            )
+            .await
+        }
+        Ended::WriteFailed(e) => {
+            shared.counters.error();
+            Err(e)
+        }
+        Ended::ClientGone => {
+            shared.counters.error();
+            tracing::debug!(specialist = %name, "client left mid-chat; provider request cancelled");
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionAborted,
+                "client left",
+            ))
+        }
+    }
+}
+
+async fn run_chat(
+    serving: &Serving,
+    req: ChatRequest,
+    stream: bool,
+    name: &str,
+    id: &Option<Value>,
+    wr: &mut OwnedWriteHalf,
+) -> Ended {
+    let mut events = serving.provider.chat(req);
+    let mut text = String::new();
+    while let Some(event) = events.next().await {
+        match event {
+            Ok(ChatEvent::Chunk(c)) => {
+                if stream && !c.is_empty() {
+                    let chunk = Reply {
+                        specialist: name.to_owned(),
+                        id: id.clone(),
+                        body: ReplyBody::Chunk { content: c.clone() },
+                    };
+                    if let Err(e) = crate::protocol::write_line(wr, &chunk.to_line()).await {
+                        return Ended::WriteFailed(e);
+                    }
+                }
+                text.push_str(&c);
+            }
+            Ok(ChatEvent::Done(done)) => return Ended::Done(done, text),
+            Err(e) => return Ended::Failed(e),
+        }
+    }
+    Ended::Failed(ProviderError::Malformed {
+        provider: serving.spec.provider.name.clone(),
+        reason: "the answer stream ended without a final message".into(),
+    })
+}

@@ -1,0 +1,176 @@
+//! One specialist: a TCP listener and its connections (DESIGN §5).
+//!
+//! The listener arrives already bound (the registry allocated it inside its
+//! transaction). The current spec and provider sit behind an atomic swap, so a
+//! reload never rebinds or closes a connection and a chat in flight finishes
+//! on the spec it started with.
+//!
+//! Shutdown follows mini-redis: a cancellation token tells the accept loop and
+//! every idle connection to stop; a task tracker tells [`SpecialistHandle::drain`]
+//! when every connection task has finished. A second token cuts in-flight
+//! chats short once the drain timeout has passed.
+
+mod connection;
+mod counters;
+mod handlers;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{Limits, Spec};
+use crate::provider::Provider;
+
+use counters::Counters;
+pub use counters::CountersSnapshot;
+
+/// What a specialist serves right now; swapped whole on reload.
+#[derive(Clone)]
+pub struct Serving {
+    pub spec: Arc<Spec>,
+    pub provider: Arc<dyn Provider>,
+}
+
+/// State shared by the accept loop and every connection.
+pub(crate) struct Shared {
+    pub(crate) serving: ArcSwap<Serving>,
+    pub(crate) counters: Counters,
+    pub(crate) port: u16,
+    pub(crate) limits: Limits,
+    /// Cancelled when draining starts: stop accepting, close idle connections.
+    pub(crate) draining: CancellationToken,
+    /// Cancelled when the drain timeout passed: abandon in-flight chats.
+    pub(crate) abort: CancellationToken,
+}
+
+impl Shared {
+    pub(crate) fn name(&self) -> String {
+        self.serving.load().spec.name.to_string()
+    }
+}
+
+/// A running specialist. Dropping it does not stop it; call [`SpecialistHandle::drain`].
+pub struct SpecialistHandle {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    tracker: TaskTracker,
+    accept: JoinHandle<()>,
+}
+
+impl SpecialistHandle {
+    /// Start serving on `listener` (must be bound; it is set non-blocking here).
+    /// Must be called inside a tokio runtime.
+    pub fn spawn(
+        listener: std::net::TcpListener,
+        serving: Serving,
+        limits: Limits,
+    ) -> std::io::Result<SpecialistHandle> {
+        listener.set_nonblocking(true)?;
+        let listener = TcpListener::from_std(listener)?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            serving: ArcSwap::from_pointee(serving),
+            counters: Counters::default(),
+            port: addr.port(),
+            limits,
+            draining: CancellationToken::new(),
+            abort: CancellationToken::new(),
+        });
+        let tracker = TaskTracker::new();
+        let accept = tokio::spawn(accept_loop(listener, shared.clone(), tracker.clone()));
+        Ok(SpecialistHandle {
+            shared,
+            addr,
+            tracker,
+            accept,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Swap what is served; open connections keep working, and a request
+    /// already running keeps the `Serving` it loaded when it started.
+    pub fn reload(&self, serving: Serving) {
+        self.shared.serving.store(Arc::new(serving));
+    }
+
+    /// What is served right now.
+    pub fn serving(&self) -> Arc<Serving> {
+        self.shared.serving.load_full()
+    }
+
+    pub fn counters(&self) -> CountersSnapshot {
+        self.shared.counters.snapshot()
+    }
+
+    /// True once the accept loop has ended (drained, or it failed); a
+    /// supervisor uses it to notice a dead specialist.
+    pub fn is_finished(&self) -> bool {
+        self.accept.is_finished()
+    }
+
+    /// Stop accepting (the port is closed when this returns), close idle
+    /// connections, let in-flight chats finish up to `timeout`, then cut the
+    /// rest short. Requests arriving meanwhile get `shutting_down`.
+    pub async fn drain(self, timeout: Duration) {
+        self.shared.draining.cancel();
+        self.tracker.close();
+        let _ = self.accept.await;
+        if tokio::time::timeout(timeout, self.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                specialist = %self.shared.name(),
+                "drain timeout after {timeout:?}: abandoning in-flight requests"
+            );
+            self.shared.abort.cancel();
+            let _ = tokio::time::timeout(Duration::from_secs(2), self.tracker.wait()).await;
+        }
+    }
+}
+
+/// Accept until draining; each connection holds a semaphore permit, so at
+/// most `max_connections` are served and the rest wait in the backlog.
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tracker: TaskTracker) {
+    let permits = Arc::new(Semaphore::new(shared.limits.max_connections.max(1)));
+    let mut backoff = Duration::from_millis(10);
+    loop {
+        let permit = tokio::select! {
+            _ = shared.draining.cancelled() => return,
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+        };
+        let accepted = tokio::select! {
+            _ = shared.draining.cancelled() => return,
+            a = listener.accept() => a,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                backoff = Duration::from_millis(10);
+                let shared = shared.clone();
+                tracker.spawn(async move {
+                    connection::serve(stream, peer, shared).await;
+                    drop(permit);
+                });
+            }
+            Err(e) => {
+                // Out of file descriptors and similar: wait, do not spin, do not die.
+                tracing::warn!(specialist = %shared.name(), "accept failed: {e}; retrying in {backoff:?}");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}

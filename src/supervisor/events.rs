@@ -1,0 +1,79 @@
+//! Reconcile events: what the supervisor did and why. Logged one line each by
+//! `cadre up` and broadcast to whoever listens (the HTTP event stream).
+
+use serde::Serialize;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Start,
+    Reload,
+    Restart,
+    Stop,
+    /// Stopped by the operator (`cadre stop NAME`); stays stopped until `cadre start`.
+    Stopped,
+    ConfigError,
+    /// Config fixed: the specialist serves its new spec again.
+    ConfigOk,
+    /// A start or a running specialist failed; retried with backoff.
+    Failed,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Start => "start",
+            EventKind::Reload => "reload",
+            EventKind::Restart => "restart",
+            EventKind::Stop => "stop",
+            EventKind::Stopped => "stopped",
+            EventKind::ConfigError => "config_error",
+            EventKind::ConfigOk => "config_ok",
+            EventKind::Failed => "failed",
+        }
+    }
+}
+
+/// One reconcile event.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReconcileEvent {
+    /// RFC 3339.
+    pub at: String,
+    pub kind: EventKind,
+    /// Specialist name, or `cadre.toml` for a project-wide problem.
+    pub name: String,
+    /// Human reason: "new file", "file deleted", "file:line: message", ….
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changed: Vec<String>,
+}
+
+impl ReconcileEvent {
+    pub fn new(kind: EventKind, name: impl Into<String>, reason: impl Into<String>) -> Self {
+        ReconcileEvent {
+            at: super::now_rfc3339(),
+            kind,
+            name: name.into(),
+            reason: reason.into(),
+            host: None,
+            port: None,
+            changed: Vec::new(),
+        }
+    }
+
+    pub fn at_addr(mut self, host: &str, port: u16) -> Self {
+        self.host = Some(host.to_owned());
+        self.port = Some(port);
+        self
+    }
+
+    pub fn with_changed(mut self, changed: Vec<String>) -> Self {
+        self.changed = changed;
+        self
+    }
+}

@@ -1,0 +1,170 @@
+//! The supervisor's registry transactions. Registry calls block on `flock`,
+//! so each runs on the blocking pool.
+//!
+//! A reconcile writes at most two transactions: [`begin`] announces what is
+//! about to happen (starting, reloading, draining) and allocates ports for
+//! starts in the same transaction that registers them; [`assert_all`] then
+//! writes every entry this process owns as it really is, dropping any it no
+//! longer owns. Re-asserting on every reconcile heals a registry that was
+//! moved aside as corrupt or edited by hand.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::config::Spec;
+use crate::registry::{Entry, ProcessId, Registry, RegistryError, State};
+
+/// Who we are in the registry.
+#[derive(Debug, Clone)]
+pub(super) struct Me {
+    pub process: ProcessId,
+    pub owner: PathBuf,
+}
+
+impl Me {
+    fn owns(&self, e: &Entry) -> bool {
+        e.pid == self.process.pid && e.pid_start == self.process.start
+    }
+}
+
+/// A port wanted for a start or a restart.
+pub(super) struct Alloc {
+    pub spec: Arc<Spec>,
+    /// Port to try first for an unpinned spec (its previous port).
+    pub prefer: Option<u16>,
+    /// True for a start: our own older entry for the name is replaced.
+    pub replace: bool,
+    pub started_at: String,
+}
+
+/// Phase one: allocate and register `allocs` (state `starting`), mark
+/// `marks`. Returns one result per alloc, in order.
+pub(super) async fn begin(
+    registry: &Registry,
+    me: &Me,
+    range: [u16; 2],
+    allocs: Vec<Alloc>,
+    marks: Vec<(String, State)>,
+) -> Result<Vec<Result<TcpListener, String>>, SyncError> {
+    let registry = registry.clone();
+    let me = me.clone();
+    run_blocking(move || {
+        registry.transact(|txn| {
+            let now = super::now_rfc3339();
+            for (name, state) in &marks {
+                if let Some(e) = txn.data.specialists.get_mut(name)
+                    && me.owns(e)
+                {
+                    e.state = *state;
+                    e.updated_at = now.clone();
+                }
+            }
+            let mut out = Vec::with_capacity(allocs.len());
+            for a in &allocs {
+                let name = a.spec.name.to_string();
+                let res = match txn.data.specialists.get(&name) {
+                    Some(e) if !me.owns(e) => Err(format!(
+                        "{name} is already registered by another cadre (pid {}, {})",
+                        e.pid,
+                        e.owner.display()
+                    )),
+                    _ => {
+                        if a.replace {
+                            txn.data.specialists.remove(&name);
+                        }
+                        allocate(txn, &a.spec, a.prefer, range)
+                    }
+                };
+                if let Ok(listener) = &res {
+                    let port = listener.local_addr().map(|s| s.port()).unwrap_or(0);
+                    let entry = super::slot::entry(
+                        &a.spec,
+                        port,
+                        State::Starting,
+                        None,
+                        me.process,
+                        &me.owner,
+                        &a.started_at,
+                        &now,
+                    );
+                    txn.data.specialists.insert(name, entry);
+                }
+                out.push(res);
+            }
+            Ok(out)
+        })
+    })
+    .await
+}
+
+fn allocate(
+    txn: &mut crate::registry::Txn<'_>,
+    spec: &Spec,
+    prefer: Option<u16>,
+    range: [u16; 2],
+) -> Result<TcpListener, String> {
+    if let Some(port) = spec.port {
+        return txn
+            .allocate(&spec.host, Some(port), range)
+            .map_err(|e| e.to_string());
+    }
+    if let Some(port) = prefer
+        && let Ok(l) = txn.allocate(&spec.host, Some(port), range)
+    {
+        return Ok(l);
+    }
+    txn.allocate(&spec.host, None, range)
+        .map_err(|e| e.to_string())
+}
+
+/// Phase two: make the registry hold exactly `entries` for this process.
+/// Entries of live foreign processes are never overwritten.
+pub(super) async fn assert_all(
+    registry: &Registry,
+    me: &Me,
+    entries: Vec<Entry>,
+) -> Result<(), SyncError> {
+    let registry = registry.clone();
+    let me = me.clone();
+    run_blocking(move || {
+        registry.transact(|txn| {
+            let specialists = &mut txn.data.specialists;
+            specialists.retain(|name, e| !me.owns(e) || entries.iter().any(|n| &n.name == name));
+            for e in entries {
+                match specialists.get(&e.name) {
+                    Some(old) if !me.owns(old) => {}
+                    Some(old) if *old == e => {}
+                    _ => {
+                        specialists.insert(e.name.clone(), e);
+                    }
+                }
+            }
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// Remove every entry this process owns (shutdown).
+pub(super) async fn remove_all(registry: &Registry, me: &Me) -> Result<(), SyncError> {
+    assert_all(registry, me, Vec::new()).await
+}
+
+/// A registry transaction that failed, or whose blocking task died.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error("registry task failed: {0}")]
+    Task(String),
+}
+
+async fn run_blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, SyncError> + Send + 'static,
+) -> Result<T, SyncError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r,
+        Err(e) => Err(SyncError::Task(e.to_string())),
+    }
+}

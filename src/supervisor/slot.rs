@@ -1,0 +1,159 @@
+//! One supervised specialist: its last good spec, its running handle (if
+//! any), and what the registry should say about it.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::config::Spec;
+use crate::registry::{Entry, ProcessId, State};
+use crate::specialist::SpecialistHandle;
+
+/// Where a slot is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Phase {
+    Running,
+    /// Not accepting; in-flight chats finishing in a background task.
+    Draining,
+    /// Operator-stopped; resumes on `cadre start`.
+    Stopped,
+    /// Could not start or died; retried at `retry_at`.
+    Failed,
+}
+
+pub(super) struct Slot {
+    /// The last spec that loaded cleanly; kept through config errors.
+    pub spec: Arc<Spec>,
+    pub handle: Option<SpecialistHandle>,
+    pub phase: Phase,
+    /// Port it listens on (or last listened on; 0 if it never started).
+    pub port: u16,
+    /// "file:line: message" while its file is broken.
+    pub config_error: Option<String>,
+    /// Why it failed last (start errors, deaths).
+    pub last_error: Option<String>,
+    pub started_at: String,
+    pub updated_at: String,
+    /// When the current instance started, for resetting the backoff.
+    pub since: Instant,
+    pub failures: u32,
+    pub retry_at: Option<Instant>,
+    /// Identifies the instance, so a late "drained" report for an old one is ignored.
+    pub token: u64,
+}
+
+/// First retry after 1 s, doubling to 60 s.
+pub(super) fn backoff(failures: u32) -> Duration {
+    let exp = failures.saturating_sub(1).min(6);
+    Duration::from_secs(1u64 << exp).min(Duration::from_secs(60))
+}
+
+impl Slot {
+    pub fn new(spec: Arc<Spec>, token: u64) -> Slot {
+        let now = super::now_rfc3339();
+        Slot {
+            spec,
+            handle: None,
+            phase: Phase::Failed,
+            port: 0,
+            config_error: None,
+            last_error: None,
+            started_at: now.clone(),
+            updated_at: now,
+            since: Instant::now(),
+            failures: 0,
+            retry_at: None,
+            token,
+        }
+    }
+
+    pub fn touch(&mut self) {
+        self.updated_at = super::now_rfc3339();
+    }
+
+    pub fn running(&self) -> bool {
+        self.phase == Phase::Running && self.handle.is_some()
+    }
+
+    pub fn fail(&mut self, error: String) {
+        self.phase = Phase::Failed;
+        self.failures += 1;
+        self.retry_at = Some(Instant::now() + backoff(self.failures));
+        self.last_error = Some(error);
+        self.touch();
+    }
+
+    pub fn state(&self) -> State {
+        match self.phase {
+            Phase::Draining => State::Draining,
+            Phase::Stopped => State::Stopped,
+            Phase::Failed => State::Failed,
+            Phase::Running if self.config_error.is_some() => State::ConfigError,
+            Phase::Running => State::Ready,
+        }
+    }
+
+    pub fn error(&self) -> Option<String> {
+        self.config_error.clone().or_else(|| match self.phase {
+            Phase::Failed => self.last_error.clone(),
+            _ => None,
+        })
+    }
+
+    pub fn entry(&self, me: ProcessId, owner: &Path) -> Entry {
+        entry(
+            &self.spec,
+            self.port,
+            self.state(),
+            self.error(),
+            me,
+            owner,
+            &self.started_at,
+            &self.updated_at,
+        )
+    }
+}
+
+/// The registry entry for `spec` at `port`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn entry(
+    spec: &Spec,
+    port: u16,
+    state: State,
+    last_error: Option<String>,
+    me: ProcessId,
+    owner: &Path,
+    started_at: &str,
+    updated_at: &str,
+) -> Entry {
+    Entry {
+        name: spec.name.to_string(),
+        component: spec.component.clone(),
+        host: spec.host.clone(),
+        port,
+        pid: me.pid,
+        pid_start: me.start,
+        owner: owner.to_path_buf(),
+        model: spec.model.clone(),
+        provider: spec.provider.name.clone(),
+        state,
+        generation: spec.generation.clone(),
+        last_error,
+        revision: None,
+        started_at: started_at.to_owned(),
+        updated_at: updated_at.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_doubles_from_one_second_to_a_minute() {
+        let got: Vec<u64> = (1..=9).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(got, vec![1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(backoff(1000), Duration::from_secs(60));
+    }
+}

@@ -1,0 +1,89 @@
+//! `plan` over the real loader and renderer on a copy of the shipped team:
+//! editing one prompt and adding a file is exactly one reload and one start,
+//! even though every prompt lists the team (the others refresh quietly).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use cadre::config::{ProjectPaths, load};
+use cadre::plan::{Actual, plan};
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn edit_one_prompt_and_add_a_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(
+        &root.join("specialists.d"),
+        &tmp.path().join("specialists.d"),
+    );
+    copy_dir(&root.join("templates"), &tmp.path().join("templates"));
+    let paths = ProjectPaths::from_specialists_dir(&tmp.path().join("specialists.d"));
+    let before = load(&paths);
+    assert_eq!(before.errors().count(), 0, "{:?}", before.diagnostics);
+    assert_eq!(before.specs.len(), 18);
+    let actual: Vec<Actual> = before
+        .specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Actual {
+            name: s.name.clone(),
+            port: s.port.unwrap_or(46000 + i as u16),
+            spec: Arc::new(s.clone()),
+            operator_stopped: false,
+        })
+        .collect();
+    let unchanged = plan(&before.specs, &actual, &[]);
+    assert!(
+        unchanged.iter().all(|a| !a.is_change() && !a.refresh),
+        "{unchanged:?}"
+    );
+
+    let numa = tmp.path().join("specialists.d/numa.toml");
+    let text = std::fs::read_to_string(&numa).unwrap();
+    std::fs::write(
+        &numa,
+        text.replace("You are the user's companion", "You are the user's friend"),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("specialists.d/iris.toml"),
+        "component = \"iris\"\ntitle = \"Iris\"\nport = 45100\n[personality]\nprompt = \"Carry messages.\"\n",
+    )
+    .unwrap();
+    let after = load(&paths);
+    assert_eq!(after.errors().count(), 0, "{:?}", after.diagnostics);
+    let actions = plan(&after.specs, &actual, &after.failed_names());
+    let changes: Vec<String> = actions
+        .iter()
+        .filter(|a| a.is_change())
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(changes, ["start iris", "reload numa (personality.prompt)"]);
+    // Every other specialist now lists Iris in its prompt: a quiet refresh.
+    let refreshed = actions.iter().filter(|a| a.refresh).count();
+    assert_eq!(refreshed, 17, "{actions:?}");
+
+    // Break numa: it is kept on its last good spec, nothing else changes.
+    std::fs::write(&numa, "component = \n").unwrap();
+    let broken = load(&paths);
+    let actions = plan(&broken.specs, &actual, &broken.failed_names());
+    let numa_action = actions.iter().find(|a| a.name.as_str() == "numa").unwrap();
+    assert_eq!(numa_action.to_string(), "keep numa");
+    assert_eq!(
+        numa_action.spec.as_ref().unwrap().system_prompt,
+        before
+            .specs
+            .iter()
+            .find(|s| s.name.as_str() == "numa")
+            .unwrap()
+            .system_prompt
+    );
+}
