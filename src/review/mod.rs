@@ -6,8 +6,10 @@
 //! - [`side`]: a directory or git revision → a loaded project.
 //! - [`compare`]: two loaded projects → per-specialist changes.
 //! - [`render`]: the changes as text, markdown (a PR comment) or JSON.
+//! - [`provenance`]: the commit each specialist's files come from.
 
 pub mod compare;
+pub mod provenance;
 pub mod render;
 pub mod side;
 
