@@ -211,3 +211,20 @@ fn a_file_added_in_the_revision_shows_as_added() {
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v["project"][0]["path"], "limits.max_connections");
 }
+
+#[test]
+fn a_revision_without_the_team_is_an_empty_team() {
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "-q"]);
+    git(
+        dir.path(),
+        &["commit", "-q", "--allow-empty", "-m", "empty"],
+    );
+    copy_shipped(&dir.path().join("team"));
+    let r = Repo { dir };
+    let out = r.diff(&["HEAD"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let c = changes(&out);
+    assert_eq!(c.len(), 18);
+    assert!(c.iter().all(|x| x.1 == "added"), "{c:?}");
+}

@@ -154,6 +154,10 @@ impl Side {
                     .unwrap_or("specialists.d".as_ref()),
             ),
         );
+        // A revision from before the team existed is an empty team, so a
+        // first pull request shows every specialist as added.
+        std::fs::create_dir_all(&paths.specialists)
+            .map_err(io(format!("creating {}", paths.specialists.display())))?;
         Ok(Side::load(rev.to_string(), paths, Some(tmp)))
     }
 
