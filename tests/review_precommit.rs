@@ -3,7 +3,8 @@
 //! `cadre check` in a temp project holding the shipped team. It passes on the
 //! shipped team and fails on a broken file. Needs pre-commit (installed into
 //! .venv-llm by scripts/ci-precommit.sh): skipped outside CI when missing,
-//! a failure under CI=true. The first run builds cadre in release (minutes).
+//! a failure under CI=true. The first run builds cadre and its dependencies
+//! in release (about 9 minutes on a loaded 2-core machine); later ones reuse them.
 
 mod review_support;
 
@@ -77,7 +78,9 @@ fn try_repo_passes_on_the_shipped_team_and_fails_on_a_broken_file() {
     copy_shipped(&project);
     git(&project, &["init", "-q"]);
     git(&project, &["add", "-A"]);
-    let home = tmp.path().join("pre-commit-home");
+    // Kept under target/ so a rerun at the same commit installs nothing, and
+    // the cargo target dir below so a new commit recompiles only cadre itself.
+    let home = repo_root().join("target/pre-commit-home");
 
     let started = std::time::Instant::now();
     let (ok, out) = try_repo(&pc, &project, &home, &rev);
