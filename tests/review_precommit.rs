@@ -51,6 +51,11 @@ fn try_repo(pc: &Path, project: &Path, home: &Path, rev: &str) -> (bool, String)
         .env("PRE_COMMIT_HOME", home)
         // Shared across runs so only the first one compiles everything.
         .env("CARGO_TARGET_DIR", repo_root().join("target/pre-commit"))
+        // pre-commit's rust hooks `cargo install` (a release build); the hook
+        // only validates files, so an unoptimised build keeps CI's first run short.
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0")
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
+        .env("CARGO_PROFILE_RELEASE_LTO", "false")
         .env_remove("CADRE_DIR")
         .output()
         .unwrap();
