@@ -11,7 +11,10 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The venv lives outside the checkout so a fresh clone (CI) reuses a build made
+# earlier on the same machine; .venv-llm in the repo root is a link to it.
 VENV="$ROOT/.venv-llm"
+VENV_HOME="${CADRE_VENV_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/cadre/venv-llm}"
 MODEL="$ROOT/target/tiny.gguf"
 PIDFILE="$ROOT/target/llm-server.pid"
 LOG="$ROOT/target/llm-server.log"
@@ -21,7 +24,15 @@ install() {
         echo "reusing $VENV" >&2
         return
     fi
-    python3 -m venv "$VENV"
+    if [ ! -e "$VENV" ]; then
+        mkdir -p "$(dirname "$VENV_HOME")"
+        [ -x "$VENV_HOME/bin/python" ] || python3 -m venv "$VENV_HOME"
+        ln -sfn "$VENV_HOME" "$VENV"
+        if "$VENV/bin/python" -c 'import llama_cpp.server, gguf, numpy' 2>/dev/null; then
+            echo "reusing $VENV_HOME" >&2
+            return
+        fi
+    fi
     CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}" \
         "$VENV/bin/pip" install --quiet 'llama-cpp-python[server]' gguf numpy
 }

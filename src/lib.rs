@@ -17,6 +17,7 @@
 //! - [`watch`]: file events → debounced reconcile triggers.
 //! - [`control`]: the daemon's control socket and its client.
 //! - [`http`]: the web pages, JSON/SSE API, OpenAI-compatible routes and `/metrics` of `cadre up`.
+//! - [`review`]: `cadre diff`, two config trees (dirs or git revisions) compared.
 
 pub mod cli;
 pub mod client;
@@ -28,6 +29,7 @@ pub mod prompt;
 pub mod protocol;
 pub mod provider;
 pub mod registry;
+pub mod review;
 pub mod schema;
 pub mod specialist;
 pub mod supervisor;
