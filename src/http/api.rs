@@ -70,7 +70,7 @@ fn to_json(l: &LiveView) -> SpecialistJson {
         state: state_str(l.view.state),
         generation: spec.generation.clone(),
         last_error: l.view.last_error.clone(),
-        revision: None,
+        revision: l.revision.clone(),
         requests: c.map(|c| c.requests),
         errors: c.map(|c| c.errors),
         in_flight: c.map(|c| c.in_flight),

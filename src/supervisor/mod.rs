@@ -66,6 +66,8 @@ pub struct LiveView {
     pub spec: Arc<crate::config::Spec>,
     /// Present while a listener runs.
     pub counters: Option<crate::specialist::CountersSnapshot>,
+    /// The commit that last touched its file, when known.
+    pub revision: Option<String>,
 }
 
 /// Why a request to the supervisor failed.
@@ -339,6 +341,7 @@ impl Supervisor {
                         view,
                         spec: s.spec.clone(),
                         counters: s.handle.as_ref().map(|h| h.counters()),
+                        revision: s.revision.clone(),
                     })
                     .collect();
                 let _ = reply.send(views);
