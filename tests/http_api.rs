@@ -495,3 +495,34 @@ async fn with_a_token_every_route_needs_it() {
         .unwrap();
     assert_eq!(r.status(), 401);
 }
+
+/// An HTTP chat in flight when `up` is told to stop finishes (the drain of
+/// the socket path applies), and `up` exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_chat_in_flight_finishes_during_drain() {
+    let server = ollama::OllamaServer::start(ollama::Behaviour {
+        latency: Duration::from_millis(1500),
+        ..Default::default()
+    })
+    .await;
+    let p = Project::new([47095, 47099], &server.base_url);
+    p.write("alpha", "Alpha speaks.", None);
+    let mut web = up_http(&p, &[], &[]);
+    web.wait_ready(&["alpha"]).await;
+    let url = web.url("/api/specialists/alpha/chat");
+    let chat = tokio::spawn(async move { post_sse(&url, &json!({"content": "slow one"})).await });
+    assert!(
+        http_support::poll(Duration::from_secs(20), || !server.requests().is_empty()),
+        "the provider never got the chat"
+    );
+    web.daemon.signal("TERM");
+    let (status, events) = chat.await.unwrap();
+    assert_eq!(status, 200);
+    let last = events.last().unwrap();
+    assert_eq!(last["type"], "response", "{events:?}");
+    assert_eq!(last["content"], ollama::answer_for("slow one"));
+    let code = tokio::task::spawn_blocking(move || web.daemon.wait(Duration::from_secs(20)))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(0));
+}
