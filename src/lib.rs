@@ -16,16 +16,20 @@
 //! - [`supervisor`]: owns the running specialists, applies plans, keeps the registry in step.
 //! - [`watch`]: file events → debounced reconcile triggers.
 //! - [`control`]: the daemon's control socket and its client.
+//! - [`http`]: the web pages, JSON/SSE API, OpenAI-compatible routes and `/metrics` of `cadre up`.
+//! - [`review`]: `cadre diff`, two config trees (dirs or git revisions) compared.
 
 pub mod cli;
 pub mod client;
 pub mod config;
 pub mod control;
+pub mod http;
 pub mod plan;
 pub mod prompt;
 pub mod protocol;
 pub mod provider;
 pub mod registry;
+pub mod review;
 pub mod schema;
 pub mod specialist;
 pub mod supervisor;

@@ -5,6 +5,7 @@
 //! else starts one from `.venv-llm` (see `scripts/llm-server.sh`). Without
 //! either it skips, unless `CI=true`, where it must run.
 
+mod daemon_support;
 mod server_support;
 mod support;
 
@@ -14,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use cadre::config::ProviderKind;
 use cadre::provider::{self, ChatRequest, Message, Role};
-use cadre::specialist::{Serving, SpecialistHandle};
 use support::{provider_cfg, run_chat};
 
 struct Server {
@@ -175,19 +175,26 @@ async fn real_llama_server_answers_hello_world() {
         whole.done().usage
     );
 
-    // The same through a real specialist socket (the `cadre up` path minus the
-    // reconciler, which is not on main yet).
-    let mut spec = server_support::spec("hermes", &srv.base, "You are a test specialist.");
-    spec.model = "tiny".into();
-    spec.provider = cfg.clone();
-    spec.params = request(true).params;
-    let serving = Serving {
-        spec: std::sync::Arc::new(spec),
-        provider: provider::build(&cfg),
-    };
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let handle = SpecialistHandle::spawn(listener, serving, server_support::limits()).unwrap();
-    let mut raw = server_support::Raw::connect(handle.local_addr().port()).await;
+    // The same through `cadre up`: a specialist whose provider is `openai` at
+    // the real server, chatted with over its socket.
+    let project = daemon_support::Project::new([46900, 46909], "http://unused");
+    std::fs::write(
+        project.tmp.path().join("cadre.toml"),
+        format!(
+            "[defaults]\nprovider = \"llama\"\nmodel = \"tiny\"\n\n\
+             [defaults.params]\nmax_tokens = 32\ntemperature = 0.0\n\n\
+             [providers.llama]\nkind = \"openai\"\nbase_url = \"{}\"\n\n\
+             [providers.llama.timeouts]\nfirst_token = \"60s\"\ntotal = \"120s\"\n\n\
+             [ports]\nrange = [46900, 46909]\n",
+            srv.base
+        ),
+    )
+    .unwrap();
+    project.write("hermes", "You are a test specialist.", None);
+    let mut daemon = project.up();
+    project.wait_ready(&["hermes"], &mut daemon);
+    let port = project.port_of("hermes").expect("hermes has a port");
+    let mut raw = server_support::Raw::connect(port).await;
 
     raw.send(b"{\"type\":\"chat\",\"content\":\"Say hello.\",\"stream\":true,\"id\":1}\n")
         .await;
@@ -201,6 +208,7 @@ async fn real_llama_server_answers_hello_world() {
     };
     assert_eq!(reply["type"], "response", "{reply}");
     assert_eq!(reply["content"], "Hello, world!");
+    assert_eq!(reply["id"], 1);
     assert_eq!(chunks, "Hello, world!");
 
     raw.send(b"{\"type\":\"chat\",\"content\":\"Say hello.\",\"id\":2}\n")
@@ -212,5 +220,14 @@ async fn real_llama_server_answers_hello_world() {
     raw.send(b"{\"type\":\"health\"}\n").await;
     let health = raw.recv().await.unwrap();
     assert_eq!(health["type"], "health_response", "{health}");
+    assert_eq!(health["status"], "healthy", "{health}");
     assert_eq!(health["provider"]["reachable"], true, "{health}");
+
+    daemon.signal("TERM");
+    assert_eq!(
+        daemon.wait(Duration::from_secs(30)),
+        Some(0),
+        "{}",
+        daemon.log()
+    );
 }

@@ -42,6 +42,9 @@ pub struct Row {
     pub requests: Option<u64>,
     pub generation: String,
     pub last_error: Option<String>,
+    /// Git provenance: the commit that last touched its file or template, `+modified` if edited since.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
     pub alive: bool,
     pub responding: bool,
 }
@@ -99,6 +102,7 @@ fn row_without_probe(e: &Entry) -> Row {
         requests: None,
         generation: e.generation.clone(),
         last_error: e.last_error.clone(),
+        revision: e.revision.clone(),
         alive: false,
         responding: false,
     }
@@ -205,7 +209,9 @@ fn human(secs: u64) -> String {
 }
 
 fn write_table(out: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
-    let header = [
+    // REVISION only when the team lives in a git work tree.
+    let with_revision = rows.iter().any(|r| r.revision.is_some());
+    let mut header = vec![
         "NAME",
         "COMPONENT",
         "PORT",
@@ -215,12 +221,15 @@ fn write_table(out: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
         "PID",
         "UPTIME",
         "REQUESTS",
-        "LAST ERROR",
     ];
+    if with_revision {
+        header.push("REVISION");
+    }
+    header.push("LAST ERROR");
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            vec![
+            let mut row = vec![
                 r.name.clone(),
                 r.component.clone(),
                 r.port.to_string(),
@@ -232,8 +241,12 @@ fn write_table(out: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
                 r.requests
                     .map(|n| n.to_string())
                     .unwrap_or_else(|| "-".into()),
-                r.last_error.clone().unwrap_or_else(|| "-".into()),
-            ]
+            ];
+            if with_revision {
+                row.push(r.revision.clone().unwrap_or_else(|| "-".into()));
+            }
+            row.push(r.last_error.clone().unwrap_or_else(|| "-".into()));
+            row
         })
         .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();

@@ -13,7 +13,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use super::Global;
 use crate::config::ProjectPaths;
 use crate::registry::{ProcessId, Registry, StateDir};
-use crate::{control, supervisor, watch};
+use crate::{control, http, supervisor, watch};
 
 /// Arguments of `cadre up`.
 #[derive(Debug, Args)]
@@ -45,7 +45,8 @@ pub fn run(g: &Global, a: UpArgs) -> anyhow::Result<i32> {
         .build()
         .context("cannot start the async runtime")?;
     let paths = ProjectPaths::from_specialists_dir(&dir);
-    runtime.block_on(serve(paths, dir, state, registry, me))?;
+    let web = http_listener(&paths, &a)?;
+    runtime.block_on(serve(paths, dir, state, registry, me, web))?;
     Ok(0)
 }
 
@@ -55,6 +56,7 @@ async fn serve(
     state: StateDir,
     registry: Registry,
     me: ProcessId,
+    web: Option<(std::net::TcpListener, http::Options)>,
 ) -> anyhow::Result<()> {
     // Signals first, so a SIGTERM during startup still drains cleanly.
     let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
@@ -80,6 +82,26 @@ async fn serve(
         watch::watch(&paths, sup.trigger_fn()).context("cannot watch the project files")?;
     // Anything that changed between the first load and the watch starting.
     sup.trigger();
+    let http_stop = tokio_util::sync::CancellationToken::new();
+    let mut http_url = None;
+    let http_task = match web {
+        Some((listener, opts)) => {
+            listener
+                .set_nonblocking(true)
+                .context("cannot use the HTTP listener")?;
+            let listener = tokio::net::TcpListener::from_std(listener)
+                .context("cannot use the HTTP listener")?;
+            http_url = Some(format!("http://{}/", listener.local_addr()?));
+            let stop = http_stop.clone();
+            Some(tokio::spawn(http::serve(
+                listener,
+                sup.clone(),
+                opts.token,
+                async move { stop.cancelled().await },
+            )))
+        }
+        None => None,
+    };
 
     if let Ok(slots) = sup.snapshot().await {
         let mut out = std::io::stdout().lock();
@@ -101,6 +123,12 @@ async fn serve(
             dir.display(),
             control::socket_path(state.path()).display()
         );
+        if let Some(url) = &http_url {
+            let _ = writeln!(
+                out,
+                "cadre up: web UI and API on {url} (OpenAI-compatible: {url}v1)"
+            );
+        }
         let _ = out.flush();
     }
 
@@ -113,10 +141,37 @@ async fn serve(
         }
     }
     sup.finished().await;
+    http_stop.cancel();
+    if let Some(t) = http_task {
+        // Open event streams never end by themselves; give the rest a moment.
+        if tokio::time::timeout(std::time::Duration::from_secs(2), t)
+            .await
+            .is_err()
+        {
+            tracing::debug!("HTTP server did not stop within 2 s; exiting anyway");
+        }
+    }
     control_task.abort();
     let _ = std::fs::remove_file(control::socket_path(state.path()));
     tracing::info!("cadre up: stopped");
     Ok(())
+}
+
+/// The HTTP listener `up` serves, bound before anything starts so a bad
+/// address or a taken port fails at once; `None` with `--no-http`.
+fn http_listener(
+    paths: &ProjectPaths,
+    a: &UpArgs,
+) -> anyhow::Result<Option<(std::net::TcpListener, http::Options)>> {
+    if a.no_http {
+        return Ok(None);
+    }
+    let project = crate::config::load(paths).project.http;
+    let listen = a.http.clone().unwrap_or(project.listen);
+    let opts = http::Options::resolve(&listen, project.token_env.as_deref())?;
+    let listener = std::net::TcpListener::bind(opts.addr)
+        .with_context(|| format!("cannot serve HTTP on {listen} (use --http ADDR or --no-http)"))?;
+    Ok(Some((listener, opts)))
 }
 
 fn serde_plain(s: crate::registry::State) -> String {

@@ -322,6 +322,9 @@ pub struct Info {
     pub in_flight: u64,
     #[serde(default)]
     pub last_latency_ms: Option<u64>,
+    /// Git provenance of the specialist's files, when they are in a work tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
 }
 
 impl Reply {

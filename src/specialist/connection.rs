@@ -103,8 +103,8 @@ pub(crate) async fn send(
     wr: &mut OwnedWriteHalf,
     reply: Reply,
 ) -> std::io::Result<()> {
-    if matches!(reply.body, protocol::ReplyBody::Error { .. }) {
-        shared.counters.error();
+    if let protocol::ReplyBody::Error { code, .. } = &reply.body {
+        shared.counters.error_code(*code);
     }
     protocol::write_line(wr, &reply.to_line()).await
 }

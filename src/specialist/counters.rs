@@ -4,6 +4,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
+use crate::protocol::ErrorCode;
+
+/// Upper bounds (ms) of the chat latency histogram buckets of `/metrics`.
+pub const LATENCY_BUCKETS_MS: [u64; 12] =
+    [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
+
+/// Every error code, in a fixed order: the index of `errors_by_code`.
+pub const ERROR_CODES: [ErrorCode; 8] = [
+    ErrorCode::BadJson,
+    ErrorCode::BadRequest,
+    ErrorCode::UnknownType,
+    ErrorCode::TooLarge,
+    ErrorCode::ProviderUnavailable,
+    ErrorCode::ProviderError,
+    ErrorCode::Timeout,
+    ErrorCode::ShuttingDown,
+];
+
 /// Counters for `info`, `status` and `/metrics`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CountersSnapshot {
@@ -11,6 +29,16 @@ pub struct CountersSnapshot {
     pub errors: u64,
     pub in_flight: u64,
     pub last_latency_ms: Option<u64>,
+    /// Error replies per code, indexed like [`ERROR_CODES`]; errors without a
+    /// reply (the client left mid-chat) are only in `errors`.
+    #[serde(skip)]
+    pub errors_by_code: [u64; 8],
+    /// Answered chats per latency bucket (non-cumulative), indexed like
+    /// [`LATENCY_BUCKETS_MS`], the last one for slower answers.
+    #[serde(skip)]
+    pub latency_buckets: [u64; 13],
+    #[serde(skip)]
+    pub latency_sum_ms: u64,
 }
 
 const NO_LATENCY: u64 = u64::MAX;
@@ -21,6 +49,9 @@ pub(crate) struct Counters {
     errors: AtomicU64,
     in_flight: AtomicU64,
     last_latency_ms: AtomicU64,
+    errors_by_code: [AtomicU64; 8],
+    latency_buckets: [AtomicU64; 13],
+    latency_sum_ms: AtomicU64,
 }
 
 impl Default for Counters {
@@ -30,6 +61,9 @@ impl Default for Counters {
             errors: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             last_latency_ms: AtomicU64::new(NO_LATENCY),
+            errors_by_code: Default::default(),
+            latency_buckets: Default::default(),
+            latency_sum_ms: AtomicU64::new(0),
         }
     }
 }
@@ -43,9 +77,23 @@ impl Counters {
         self.errors.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// An error reply with `code` (also counted in `errors`).
+    pub(crate) fn error_code(&self, code: ErrorCode) {
+        self.error();
+        if let Some(i) = ERROR_CODES.iter().position(|c| *c == code) {
+            self.errors_by_code[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     pub(crate) fn latency(&self, ms: u64) {
         self.last_latency_ms
             .store(ms.min(NO_LATENCY - 1), Ordering::Relaxed);
+        let bucket = LATENCY_BUCKETS_MS
+            .iter()
+            .position(|b| ms <= *b)
+            .unwrap_or(LATENCY_BUCKETS_MS.len());
+        self.latency_buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        self.latency_sum_ms.fetch_add(ms, Ordering::Relaxed);
     }
 
     /// Counts one request in flight until the guard drops (also on cancel or panic).
@@ -61,6 +109,11 @@ impl Counters {
             errors: self.errors.load(Ordering::Relaxed),
             in_flight: self.in_flight.load(Ordering::Relaxed),
             last_latency_ms: (last != NO_LATENCY).then_some(last),
+            errors_by_code: std::array::from_fn(|i| self.errors_by_code[i].load(Ordering::Relaxed)),
+            latency_buckets: std::array::from_fn(|i| {
+                self.latency_buckets[i].load(Ordering::Relaxed)
+            }),
+            latency_sum_ms: self.latency_sum_ms.load(Ordering::Relaxed),
         }
     }
 }

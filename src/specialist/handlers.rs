@@ -80,6 +80,7 @@ fn info(shared: &Shared, serving: &Serving) -> Info {
         errors: c.errors,
         in_flight: c.in_flight,
         last_latency_ms: c.last_latency_ms,
+        revision: shared.revision.load_full().map(|r| (*r).clone()),
     }
 }
 

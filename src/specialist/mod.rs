@@ -29,7 +29,7 @@ use crate::config::{Limits, Spec};
 use crate::provider::Provider;
 
 use counters::Counters;
-pub use counters::CountersSnapshot;
+pub use counters::{CountersSnapshot, ERROR_CODES, LATENCY_BUCKETS_MS};
 
 /// What a specialist serves right now; swapped whole on reload.
 #[derive(Clone)]
@@ -48,6 +48,9 @@ pub(crate) struct Shared {
     pub(crate) draining: CancellationToken,
     /// Cancelled when the drain timeout passed: abandon in-flight chats.
     pub(crate) abort: CancellationToken,
+    /// Git provenance of the spec's files (`a1b2c3d`, `a1b2c3d+modified`);
+    /// kept apart from `Serving` because a commit changes it without a reload.
+    pub(crate) revision: arc_swap::ArcSwapOption<String>,
 }
 
 impl Shared {
@@ -82,6 +85,7 @@ impl SpecialistHandle {
             limits,
             draining: CancellationToken::new(),
             abort: CancellationToken::new(),
+            revision: arc_swap::ArcSwapOption::empty(),
         });
         let tracker = TaskTracker::new();
         let accept = tokio::spawn(accept_loop(listener, shared.clone(), tracker.clone()));
@@ -101,6 +105,11 @@ impl SpecialistHandle {
     /// already running keeps the `Serving` it loaded when it started.
     pub fn reload(&self, serving: Serving) {
         self.shared.serving.store(Arc::new(serving));
+    }
+
+    /// Record where the served spec came from (shown by `info`).
+    pub fn set_revision(&self, revision: Option<String>) {
+        self.shared.revision.store(revision.map(Arc::new));
     }
 
     /// What is served right now.

@@ -58,6 +58,18 @@ pub struct SlotView {
     pub last_error: Option<String>,
 }
 
+/// A specialist with its spec and counters: what the HTTP API and `/metrics` show.
+#[derive(Clone)]
+pub struct LiveView {
+    pub view: SlotView,
+    /// The spec it serves (the last good one while its file is broken).
+    pub spec: Arc<crate::config::Spec>,
+    /// Present while a listener runs.
+    pub counters: Option<crate::specialist::CountersSnapshot>,
+    /// The commit that last touched its file, when known.
+    pub revision: Option<String>,
+}
+
 /// Why a request to the supervisor failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SupervisorError {
@@ -86,6 +98,9 @@ enum Command {
     },
     Snapshot {
         reply: oneshot::Sender<Vec<SlotView>>,
+    },
+    Live {
+        reply: oneshot::Sender<Vec<LiveView>>,
     },
     Shutdown {
         reason: String,
@@ -150,6 +165,11 @@ impl SupervisorHandle {
 
     pub async fn snapshot(&self) -> Result<Vec<SlotView>, SupervisorError> {
         self.ask(|reply| Command::Snapshot { reply }).await
+    }
+
+    /// Every specialist with its spec and counters (read-only).
+    pub async fn live(&self) -> Result<Vec<LiveView>, SupervisorError> {
+        self.ask(|reply| Command::Live { reply }).await
     }
 
     /// Begin a graceful shutdown: drain everything, deregister, then finish.
@@ -311,6 +331,20 @@ impl Supervisor {
             }
             Command::Snapshot { reply } => {
                 let _ = reply.send(self.snapshot());
+            }
+            Command::Live { reply } => {
+                let views = self
+                    .snapshot()
+                    .into_iter()
+                    .zip(self.slots.values())
+                    .map(|(view, s)| LiveView {
+                        view,
+                        spec: s.spec.clone(),
+                        counters: s.handle.as_ref().map(|h| h.counters()),
+                        revision: s.revision.clone(),
+                    })
+                    .collect();
+                let _ = reply.send(views);
             }
             Command::Shutdown { .. } => {}
         }

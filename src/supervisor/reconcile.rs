@@ -200,8 +200,44 @@ impl Supervisor {
                 .filter(|s| s.running())
                 .map(|s| &s.spec.provider),
         );
+        self.refresh_provenance().await;
         self.assert_registry().await;
         applied
+    }
+
+    /// Re-read every specialist's git revision (two git processes, off the
+    /// async workers); a commit thus shows at the next reconcile, no restart.
+    async fn refresh_provenance(&mut self) {
+        let templates = self.opts.paths.templates.clone();
+        let items: Vec<(String, std::path::PathBuf, std::path::PathBuf)> = self
+            .slots
+            .iter()
+            .map(|(n, s)| {
+                (
+                    n.to_string(),
+                    s.spec.file.clone(),
+                    templates.join(&s.spec.template),
+                )
+            })
+            .collect();
+        let root = self.opts.paths.root.clone();
+        let found = tokio::task::spawn_blocking(move || {
+            crate::review::provenance::revisions(&root, &items)
+        })
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+        for (name, slot) in self.slots.iter_mut() {
+            let rev = found.get(name.as_str()).map(ToString::to_string);
+            if rev != slot.revision {
+                slot.revision = rev.clone();
+                slot.touch();
+            }
+            if let Some(h) = &slot.handle {
+                h.set_revision(rev);
+            }
+        }
     }
 
     /// The plan as a reconcile would apply it now, keeps included.

@@ -40,6 +40,8 @@ pub(super) struct Slot {
     pub retry_at: Option<Instant>,
     /// Identifies the instance, so a late "drained" report for an old one is ignored.
     pub token: u64,
+    /// Git provenance of its file and template (`None` outside a work tree).
+    pub revision: Option<String>,
 }
 
 /// First retry after 1 s, doubling to 60 s.
@@ -64,6 +66,7 @@ impl Slot {
             failures: 0,
             retry_at: None,
             token,
+            revision: None,
         }
     }
 
@@ -101,7 +104,7 @@ impl Slot {
     }
 
     pub fn entry(&self, me: ProcessId, owner: &Path) -> Entry {
-        entry(
+        let mut e = entry(
             &self.spec,
             self.port,
             self.state(),
@@ -110,7 +113,9 @@ impl Slot {
             owner,
             &self.started_at,
             &self.updated_at,
-        )
+        );
+        e.revision = self.revision.clone();
+        e
     }
 }
 

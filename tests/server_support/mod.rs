@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 pub mod ollama;
-pub mod provider;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -51,7 +50,7 @@ pub fn spec(name: &str, base_url: &str, system_prompt: &str) -> Spec {
 }
 
 pub fn serving(spec: Spec) -> Serving {
-    let provider = provider::ollama(&spec.provider.base_url);
+    let provider = cadre::provider::build(&spec.provider);
     Serving {
         spec: Arc::new(spec),
         provider,

@@ -1,0 +1,288 @@
+//! `/api/*` and `/healthz`: specialists as JSON, chats and team chats as
+//! Server-Sent Events carrying the socket protocol's own reply objects, and
+//! the reconcile event stream.
+
+use std::convert::Infallible;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use serde::Serialize;
+use serde_json::json;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::AppState;
+use super::error::{ApiError, json_object};
+use super::relay::{self, Relay};
+use crate::protocol::{Reply, ReplyBody, Request};
+use crate::supervisor::LiveView;
+
+/// One specialist as the API shows it: the data of `status --json` plus what
+/// the pages display.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpecialistJson {
+    pub name: String,
+    pub component: String,
+    pub title: String,
+    pub description: String,
+    pub role: String,
+    pub host: String,
+    pub port: u16,
+    pub model: String,
+    pub provider: String,
+    pub state: String,
+    pub generation: String,
+    pub last_error: Option<String>,
+    pub revision: Option<String>,
+    pub requests: Option<u64>,
+    pub errors: Option<u64>,
+    pub in_flight: Option<u64>,
+    pub last_latency_ms: Option<u64>,
+}
+
+pub fn state_str(s: crate::registry::State) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn to_json(l: &LiveView) -> SpecialistJson {
+    let spec = &l.spec;
+    let c = l.counters.as_ref();
+    SpecialistJson {
+        name: l.view.name.clone(),
+        component: spec.component.clone(),
+        title: spec.title.clone(),
+        description: spec.description.clone(),
+        role: spec.personality.role.clone(),
+        host: l.view.host.clone(),
+        port: l.view.port,
+        model: spec.model.clone(),
+        provider: spec.provider.name.clone(),
+        state: state_str(l.view.state),
+        generation: spec.generation.clone(),
+        last_error: l.view.last_error.clone(),
+        revision: l.revision.clone(),
+        requests: c.map(|c| c.requests),
+        errors: c.map(|c| c.errors),
+        in_flight: c.map(|c| c.in_flight),
+        last_latency_ms: c.and_then(|c| c.last_latency_ms),
+    }
+}
+
+async fn live(state: &AppState) -> Result<Vec<LiveView>, ApiError> {
+    state.sup.live().await.map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            e.to_string(),
+        )
+    })
+}
+
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    match state.sup.live().await {
+        Ok(l) => Json(json!({"status": "ok", "specialists": l.len()})).into_response(),
+        Err(e) => ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            e.to_string(),
+        )
+        .into_response(),
+    }
+}
+
+pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<SpecialistJson>>, ApiError> {
+    Ok(Json(live(&state).await?.iter().map(to_json).collect()))
+}
+
+pub async fn one(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<SpecialistJson>, ApiError> {
+    live(&state)
+        .await?
+        .iter()
+        .find(|l| l.view.name == name)
+        .map(|l| Json(to_json(l)))
+        .ok_or_else(|| ApiError::unknown_specialist(&name))
+}
+
+type SseStream = Response;
+
+fn sse(rx: mpsc::Receiver<Event>) -> Response {
+    let ok: fn(Event) -> Result<Event, Infallible> = Ok;
+    Sse::new(ReceiverStream::new(rx).map(ok))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}
+
+fn reply_event(reply: &Reply) -> Event {
+    let kind = match &reply.body {
+        ReplyBody::Chunk { .. } => "chunk",
+        ReplyBody::Response { .. } => "response",
+        ReplyBody::Error { .. } => "error",
+        _ => "message",
+    };
+    Event::default()
+        .event(kind)
+        .data(serde_json::to_string(reply).unwrap_or_default())
+}
+
+/// `POST /api/specialists/NAME/chat`: `{"content", "history"?, "temperature"?, "max_tokens"?, "id"?}`.
+pub async fn chat(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<SseStream, ApiError> {
+    let body = json_object(body)?;
+    let target = relay::target(&state, &name).await?;
+    let request = relay::chat_request(body, true)?;
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(async move {
+        pump(
+            &target,
+            &request,
+            |r| {
+                let tx = tx.clone();
+                async move { tx.send(reply_event(&r)).await.is_ok() }
+            },
+            tx.clone(),
+        )
+        .await;
+    });
+    Ok(sse(rx))
+}
+
+/// Relay one chat, handing each reply to `emit` (false = the client left).
+/// Returns whether it ended in a `response`. Stops, dropping the socket
+/// connection, as soon as the HTTP client is gone.
+async fn pump<F, Fut>(
+    target: &LiveView,
+    request: &Request,
+    emit: F,
+    gone: mpsc::Sender<Event>,
+) -> bool
+where
+    F: Fn(Reply) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let mut relay = match Relay::open(target, request).await {
+        Ok(r) => r,
+        Err(reply) => {
+            emit(reply).await;
+            return false;
+        }
+    };
+    loop {
+        let next = tokio::select! {
+            r = relay.next(request) => r,
+            _ = gone.closed() => return false,
+        };
+        let Some(reply) = next else { return false };
+        let answered = matches!(reply.body, ReplyBody::Response { .. });
+        if !emit(reply).await {
+            return false;
+        }
+        if answered {
+            return true;
+        }
+    }
+}
+
+/// `POST /api/team`: the same body as a chat, sent to every running
+/// specialist at once; replies interleave as they come; a `summary` ends it.
+pub async fn team(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<SseStream, ApiError> {
+    let body = json_object(body)?;
+    let request = relay::chat_request(body, true)?;
+    let targets: Vec<LiveView> = live(&state)
+        .await?
+        .into_iter()
+        .filter(relay::serves)
+        .collect();
+    let (tx, rx) = mpsc::channel(256);
+    tokio::spawn(async move {
+        let started = Instant::now();
+        let total = targets.len();
+        let mut runs: FuturesUnordered<_> = targets
+            .iter()
+            .map(|t| {
+                let tx = tx.clone();
+                let request = request.clone();
+                async move {
+                    let emit = |r: Reply| {
+                        let tx = tx.clone();
+                        async move { tx.send(reply_event(&r)).await.is_ok() }
+                    };
+                    (
+                        t.view.name.clone(),
+                        pump(t, &request, emit, tx.clone()).await,
+                    )
+                }
+            })
+            .collect();
+        let mut failed = Vec::new();
+        while let Some((name, ok)) = runs.next().await {
+            if !ok {
+                failed.push(name);
+            }
+        }
+        if tx.is_closed() {
+            return;
+        }
+        failed.sort();
+        let summary = json!({
+            "type": "summary",
+            "specialists": total,
+            "answered": total - failed.len(),
+            "failed": failed,
+            "elapsed_ms": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        });
+        let _ = tx
+            .send(Event::default().event("summary").data(summary.to_string()))
+            .await;
+    });
+    Ok(sse(rx))
+}
+
+/// `GET /api/events`: reconcile events as they happen (`data` is the event JSON).
+pub async fn events(State(state): State<AppState>) -> SseStream {
+    let mut sub = state.sup.subscribe();
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(async move {
+        let _ = tx
+            .send(Event::default().event("hello").data("{\"kind\":\"hello\"}"))
+            .await;
+        loop {
+            let ev = tokio::select! {
+                e = sub.recv() => e,
+                _ = tx.closed() => return,
+            };
+            let event = match ev {
+                Ok(ev) => Event::default()
+                    .event(ev.kind.as_str())
+                    .data(serde_json::to_string(&ev).unwrap_or_default()),
+                // Missed some: tell the page to re-read everything.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => Event::default()
+                    .event("resync")
+                    .data("{\"kind\":\"resync\"}"),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            if tx.send(event).await.is_err() {
+                return;
+            }
+        }
+    });
+    sse(rx)
+}

@@ -1,0 +1,219 @@
+//! The HTTP server of `cadre up` (DESIGN §10): the team page, a chat page per
+//! specialist, the JSON/SSE API, OpenAI-compatible routes and `/metrics`.
+//!
+//! Every chat is relayed over the specialist's own socket, so an HTTP chat
+//! takes exactly the path of a socket chat: same provider client, counters,
+//! timeouts and drain. Dropping an HTTP stream drops that connection, which
+//! cancels the upstream provider request.
+
+mod api;
+mod error;
+mod metrics;
+mod openai;
+mod pages;
+mod relay;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{get, post};
+
+use crate::supervisor::{EventKind, SupervisorHandle};
+
+pub use error::ApiError;
+
+/// Largest request body accepted (the socket protocol's line limit).
+pub const MAX_BODY: usize = crate::protocol::MAX_LINE;
+
+/// Why the HTTP server cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("[http] listen = {addr:?} is not an address (host:port): {reason}")]
+    BadAddr { addr: String, reason: String },
+    #[error(
+        "[http] listen = {addr} is not a loopback address; set [http] token_env to the name of an \
+         environment variable holding a bearer token, or listen on 127.0.0.1"
+    )]
+    NeedsToken { addr: String },
+    #[error("[http] token_env names {var}, which is not set or empty")]
+    TokenMissing { var: String },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// Where and how to serve.
+#[derive(Clone)]
+pub struct Options {
+    pub addr: SocketAddr,
+    /// Required on every request as `Authorization: Bearer TOKEN` when set.
+    pub token: Option<String>,
+}
+
+impl Options {
+    /// Check `listen` and the token rule: a non-loopback address needs a token.
+    /// `token_env` is the NAME of the variable; its value is read here.
+    pub fn resolve(listen: &str, token_env: Option<&str>) -> Result<Options, HttpError> {
+        let addr: SocketAddr =
+            listen
+                .parse()
+                .map_err(|e: std::net::AddrParseError| HttpError::BadAddr {
+                    addr: listen.to_owned(),
+                    reason: e.to_string(),
+                })?;
+        let token = match token_env {
+            Some(var) => match std::env::var(var) {
+                Ok(t) if !t.is_empty() => Some(t),
+                _ => {
+                    return Err(HttpError::TokenMissing {
+                        var: var.to_owned(),
+                    });
+                }
+            },
+            None => None,
+        };
+        if !addr.ip().is_loopback() && token.is_none() {
+            return Err(HttpError::NeedsToken {
+                addr: listen.to_owned(),
+            });
+        }
+        Ok(Options { addr, token })
+    }
+}
+
+/// Bind the listener (before the supervisor starts, so a taken port fails `up` early).
+pub async fn bind(opts: &Options) -> Result<tokio::net::TcpListener, HttpError> {
+    tokio::net::TcpListener::bind(opts.addr)
+        .await
+        .map_err(|source| HttpError::Bind {
+            addr: opts.addr.to_string(),
+            source,
+        })
+}
+
+/// State shared by every route.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) sup: SupervisorHandle,
+    /// Reloads and config errors per specialist, counted from reconcile events.
+    pub(crate) tallies: Arc<Mutex<BTreeMap<String, Tallies>>>,
+    token: Option<Arc<str>>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Tallies {
+    pub(crate) reloads: u64,
+    pub(crate) config_errors: u64,
+}
+
+/// The whole application; `serve` runs it, tests and benches may too.
+pub fn router(sup: SupervisorHandle, token: Option<String>) -> Router {
+    let state = AppState {
+        sup: sup.clone(),
+        tallies: Arc::default(),
+        token: token.map(Arc::from),
+    };
+    tokio::spawn(count_events(sup, state.tallies.clone()));
+    Router::new()
+        .route("/", get(pages::team))
+        .route("/s/{name}", get(pages::specialist))
+        .route("/assets/{file}", get(pages::asset))
+        .route("/healthz", get(api::healthz))
+        .route("/metrics", get(metrics::metrics))
+        .route("/api/specialists", get(api::list))
+        .route("/api/specialists/{name}", get(api::one))
+        .route("/api/specialists/{name}/chat", post(api::chat))
+        .route("/api/team", post(api::team))
+        .route("/api/events", get(api::events))
+        .route("/v1/models", get(openai::models))
+        .route("/v1/chat/completions", post(openai::completions))
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+/// Serve until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    sup: SupervisorHandle,
+    token: Option<String>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    // SSE writes many small frames: without TCP_NODELAY, Nagle plus the
+    // peer's delayed ACK holds each one back ~40 ms.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, router(sup, token))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn count_events(sup: SupervisorHandle, tallies: Arc<Mutex<BTreeMap<String, Tallies>>>) {
+    let mut rx = sup.subscribe();
+    loop {
+        match rx.recv().await {
+            Ok(ev) => {
+                let Ok(mut t) = tallies.lock() else { return };
+                let entry = t.entry(ev.name.clone()).or_default();
+                match ev.kind {
+                    EventKind::Reload | EventKind::Restart => entry.reloads += 1,
+                    EventKind::ConfigError => entry.config_errors += 1,
+                    _ => {}
+                }
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Bearer auth on every route when a token is configured.
+async fn auth(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if let Some(token) = &state.token {
+        let given = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes())) {
+            return error::unauthorized();
+        }
+    }
+    next.run(req).await
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_loopback_needs_a_token() {
+        assert!(Options::resolve("127.0.0.1:1", None).is_ok());
+        assert!(Options::resolve("[::1]:1", None).is_ok());
+        let e = Options::resolve("0.0.0.0:1", None)
+            .err()
+            .map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("token_env")));
+        let e = Options::resolve("0.0.0.0:1", Some("CADRE_TEST_SURELY_UNSET_VAR"))
+            .err()
+            .map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("CADRE_TEST_SURELY_UNSET_VAR")));
+        assert!(Options::resolve("nonsense", None).is_err());
+    }
+}

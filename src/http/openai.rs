@@ -1,0 +1,274 @@
+//! OpenAI-compatible routes: `/v1/models` lists the running specialists and
+//! `/v1/chat/completions` talks to one (`model` = its name) with its own
+//! system prompt first. Errors use OpenAI's `{"error":{message,type,code}}`.
+
+use std::convert::Infallible;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::StatusCode;
+use axum::response::sse::{Event, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::AppState;
+use super::error::{ApiError, json_object};
+use super::relay::{self, Relay};
+use crate::protocol::{Reply, ReplyBody, Request};
+
+/// An [`ApiError`] in OpenAI's shape.
+pub struct OpenAiError(ApiError);
+
+impl From<ApiError> for OpenAiError {
+    fn from(e: ApiError) -> Self {
+        OpenAiError(e)
+    }
+}
+
+impl IntoResponse for OpenAiError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let kind = if e.status.is_server_error() {
+            "server_error"
+        } else {
+            "invalid_request_error"
+        };
+        let code = if e.status == StatusCode::NOT_FOUND {
+            "model_not_found"
+        } else {
+            e.code
+        };
+        let body = json!({"error": {"message": e.message, "type": kind, "code": code}});
+        (e.status, Json(body)).into_response()
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+pub async fn models(State(state): State<AppState>) -> Response {
+    match state.sup.live().await {
+        Ok(live) => {
+            let data: Vec<Value> = live
+                .iter()
+                .filter(|l| relay::serves(l))
+                .map(|l| json!({"id": l.view.name, "object": "model", "created": 0, "owned_by": "cadre"}))
+                .collect();
+            Json(json!({"object": "list", "data": data})).into_response()
+        }
+        Err(e) => OpenAiError(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            e.to_string(),
+        ))
+        .into_response(),
+    }
+}
+
+fn bad(message: impl Into<String>) -> OpenAiError {
+    OpenAiError(ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        message,
+    ))
+}
+
+/// OpenAI messages → the socket chat body: the last message must be the
+/// user's; everything before it (client system messages included) is
+/// history, which the provider receives after the specialist's own prompt.
+fn to_chat_body(req: &Map<String, Value>) -> Result<Map<String, Value>, OpenAiError> {
+    let messages = req
+        .get("messages")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("`messages` must be an array"))?;
+    let mut turns = Vec::with_capacity(messages.len());
+    for (i, m) in messages.iter().enumerate() {
+        let role = m.get("role").and_then(Value::as_str).unwrap_or("");
+        let role = match role {
+            "system" | "developer" => "system",
+            "user" => "user",
+            "assistant" => "assistant",
+            other => {
+                return Err(bad(format!(
+                    "messages[{i}].role {other:?} is not supported"
+                )));
+            }
+        };
+        turns.push(json!({"role": role, "content": content_text(m.get("content"))}));
+    }
+    let last = turns.pop().ok_or_else(|| bad("`messages` is empty"))?;
+    if last["role"] != "user" {
+        return Err(bad("the last message must have role \"user\""));
+    }
+    let mut body = Map::new();
+    body.insert("content".into(), last["content"].clone());
+    body.insert("history".into(), Value::Array(turns));
+    if let Some(t) = req.get("temperature").filter(|v| !v.is_null()) {
+        body.insert("temperature".into(), t.clone());
+    }
+    let max = req
+        .get("max_completion_tokens")
+        .or_else(|| req.get("max_tokens"))
+        .filter(|v| !v.is_null());
+    if let Some(m) = max {
+        body.insert("max_tokens".into(), m.clone());
+    }
+    Ok(body)
+}
+
+/// A message's text: a string, or the text parts of a content array.
+fn content_text(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(""),
+        _ => String::new(),
+    }
+}
+
+fn remote_error(reply: Reply) -> OpenAiError {
+    match reply.body {
+        ReplyBody::Error { code, error } => OpenAiError(ApiError::from_code(code, error)),
+        other => OpenAiError(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "provider_error",
+            format!("unexpected reply: {other:?}"),
+        )),
+    }
+}
+
+pub async fn completions(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, OpenAiError> {
+    let req = json_object(body)?;
+    let model = req
+        .get("model")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("`model` must be a specialist's name"))?
+        .to_owned();
+    let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    let chat = to_chat_body(&req)?;
+    let target = relay::target(&state, &model).await.map_err(|e| {
+        if e.status == StatusCode::NOT_FOUND {
+            OpenAiError(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "model_not_found",
+                format!("The model `{model}` does not exist"),
+            ))
+        } else {
+            OpenAiError(e)
+        }
+    })?;
+    let request = relay::chat_request(chat, stream)?;
+    let mut relay = Relay::open(&target, &request).await.map_err(remote_error)?;
+    let id = format!("chatcmpl-{}", rand::random::<u64>());
+    let created = now();
+    // Wait for the first reply before answering, so a provider that is down
+    // is an HTTP error, never a completion.
+    let first = relay.next(&request).await.ok_or_else(|| {
+        OpenAiError(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "provider_error",
+            "no answer",
+        ))
+    })?;
+    if !stream {
+        return match first.body {
+            ReplyBody::Response {
+                content,
+                usage,
+                model: provider_model,
+                ..
+            } => Ok(Json(json!({
+                "id": id, "object": "chat.completion", "created": created, "model": model,
+                "system_fingerprint": provider_model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop", "logprobs": null}],
+                "usage": {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
+                          "total_tokens": usage.prompt_tokens + usage.completion_tokens},
+            }))
+            .into_response()),
+            _ => Err(remote_error(first)),
+        };
+    }
+    if matches!(first.body, ReplyBody::Error { .. }) {
+        return Err(remote_error(first));
+    }
+    let (tx, rx) = mpsc::channel::<Event>(64);
+    tokio::spawn(stream_chunks(relay, request, first, tx, id, created, model));
+    let ok: fn(Event) -> Result<Event, Infallible> = Ok;
+    Ok(Sse::new(ReceiverStream::new(rx).map(ok)).into_response())
+}
+
+fn chunk(id: &str, created: u64, model: &str, delta: Value, finish: Option<&str>) -> Event {
+    Event::default().data(
+        json!({
+            "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": null}],
+        })
+        .to_string(),
+    )
+}
+
+async fn stream_chunks(
+    mut relay: Relay,
+    request: Request,
+    first: Reply,
+    tx: mpsc::Sender<Event>,
+    id: String,
+    created: u64,
+    model: String,
+) {
+    let role = chunk(
+        &id,
+        created,
+        &model,
+        json!({"role": "assistant", "content": ""}),
+        None,
+    );
+    if tx.send(role).await.is_err() {
+        return;
+    }
+    let mut next = Some(first);
+    while let Some(reply) = next {
+        let event = match reply.body {
+            ReplyBody::Chunk { content } => {
+                chunk(&id, created, &model, json!({"content": content}), None)
+            }
+            ReplyBody::Response { .. } => {
+                let _ = tx
+                    .send(chunk(&id, created, &model, json!({}), Some("stop")))
+                    .await;
+                let _ = tx.send(Event::default().data("[DONE]")).await;
+                return;
+            }
+            ReplyBody::Error { code, error } => {
+                // Mid-stream failure: an error object, and no [DONE].
+                let e = ApiError::from_code(code, error);
+                let body = json!({"error": {"message": e.message, "type": "server_error", "code": e.code}});
+                let _ = tx.send(Event::default().data(body.to_string())).await;
+                return;
+            }
+            _ => return,
+        };
+        if tx.send(event).await.is_err() {
+            return;
+        }
+        next = tokio::select! {
+            r = relay.next(&request) => r,
+            _ = tx.closed() => return,
+        };
+    }
+}
