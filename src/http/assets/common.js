@@ -37,7 +37,19 @@ async function getJson(url) {
 function followEvents(onChange) {
   const es = new EventSource("/api/events");
   const kinds = ["hello", "resync", "start", "reload", "restart", "stop", "stopped", "config_error", "config_ok", "failed"];
-  for (const k of kinds) es.addEventListener(k, ev => { let d = {}; try { d = JSON.parse(ev.data); } catch (_) {} onChange(d); });
+  let later = null;
+  for (const k of kinds) es.addEventListener(k, ev => {
+    let d = {}; try { d = JSON.parse(ev.data); } catch (_) {}
+    onChange(d);
+    // A stop is announced when draining starts; the specialist leaves the list only once its
+    // in-flight chats finish, so look again shortly after.
+    if (d.kind === "stop" || d.kind === "restart") {
+      clearTimeout(later);
+      later = setTimeout(() => onChange({ kind: "resync" }), 1000);
+    }
+  });
+  // Backstop for anything the event stream missed (reconnects, slow drains).
+  setInterval(() => onChange({ kind: "resync" }), 5000);
   return es;
 }
 
