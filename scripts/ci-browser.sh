@@ -1,5 +1,5 @@
 #!/bin/sh
-# Install headless Chromium and its WebDriver for the browser tests (tests/http_browser.rs).
+# Install headless Chromium and its WebDriver for the browser tests (tests/http/browser.rs).
 set -eu
 if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
     exit 0

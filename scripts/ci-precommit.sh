@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Called by .ci/run: install pre-commit into the venv .venv-llm (the one
 # scripts/llm-server.sh makes; created here the same way when missing) for
-# tests/review_precommit.rs, which runs `pre-commit try-repo` against the repo.
+# tests/review/precommit.rs, which runs `pre-commit try-repo` against the repo.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv-llm"

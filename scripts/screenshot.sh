@@ -3,5 +3,5 @@
 # Team Chat round, taken by the browser test in headless Chromium.
 set -eu
 cd "$(dirname "$0")/.."
-CADRE_SCREENSHOT="$PWD/docs/team-page.png" cargo test --test http_browser team_page -- --nocapture
+CADRE_SCREENSHOT="$PWD/docs/team-page.png" cargo test --test http browser::team_page -- --nocapture
 echo "wrote docs/team-page.png"

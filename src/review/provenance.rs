@@ -65,8 +65,12 @@ pub fn revision(files: &[PathBuf]) -> Option<Revision> {
     Some(Revision { commit, modified })
 }
 
+/// `--no-optional-locks`: `git status` otherwise refreshes the index under
+/// `index.lock`, and a daemon polling provenance would then make the
+/// operator's own `git commit` fail with "index.lock: File exists".
 fn git(dir: &Path, args: &[&str]) -> Option<String> {
     let out = Command::new("git")
+        .arg("--no-optional-locks")
         .arg("-C")
         .arg(dir)
         .args(args)

@@ -194,9 +194,11 @@ fn git_path(p: &Path) -> String {
         .join("/")
 }
 
-/// Run git in `dir`; stdout on success.
+/// Run git in `dir`; stdout on success. Read-only: never takes the
+/// index lock a concurrent `git commit` needs.
 fn git(dir: &Path, args: &[&str]) -> Result<String, SideError> {
     let out = Command::new("git")
+        .arg("--no-optional-locks")
         .arg("-C")
         .arg(dir)
         .args(args)

@@ -61,7 +61,8 @@ pub fn child_role() -> Option<(String, Registry, String)> {
     Some((role, reg, std::env::var(ARG).unwrap_or_default()))
 }
 
-/// Spawn this test binary running only `test` in `role`.
+/// Spawn this test binary running only `test` (its full path in the binary,
+/// e.g. `concurrency::NAME`) in `role`.
 pub fn spawn_child(test: &str, role: &str, dir: &StateDir, arg: &str, piped: bool) -> Child {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.args([test, "--exact", "--nocapture", "--test-threads=1"])

@@ -1,5 +1,5 @@
 //! The acceptance scenarios, written once and run against every wire format
-//! (each `tests/provider_*.rs` instantiates them with `provider_scenarios!`).
+//! (each `tests/specialist/provider_*.rs` instantiates them with `provider_scenarios!`).
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,0 +1,8 @@
+//! Integration tests: config. One test binary per area keeps the build small
+//! (each binary links the whole dependency tree); each module was its own file before.
+
+mod check;
+mod fault_config_roundtrip;
+mod load;
+mod plan_shipped;
+mod schema_files;

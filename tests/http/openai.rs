@@ -1,0 +1,158 @@
+//! A real OpenAI client (async-openai) against cadre's `/v1` routes.
+//! Port range of this file: 47100-47199 (specialists); HTTP on port 0.
+
+use crate::http_support;
+use crate::ollama;
+
+use async_openai::Client;
+use async_openai::config::OpenAIConfig;
+use async_openai::error::OpenAIError;
+use async_openai::types::chat::{
+    ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
+    CreateChatCompletionRequestArgs,
+};
+use futures::StreamExt;
+use http_support::{Project, up_http};
+
+fn openai(base: &str) -> Client<OpenAIConfig> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::with_config(
+        OpenAIConfig::new()
+            .with_api_base(format!("{base}/v1"))
+            .with_api_key("unused"),
+    )
+}
+
+fn request(model: &str, stream: bool) -> async_openai::types::chat::CreateChatCompletionRequest {
+    CreateChatCompletionRequestArgs::default()
+        .model(model)
+        .stream(stream)
+        .messages([
+            ChatCompletionRequestSystemMessage::from("Answer in French.").into(),
+            ChatCompletionRequestUserMessage::from("what is recall?").into(),
+        ])
+        .build()
+        .unwrap()
+}
+
+/// The shipped files pin ports 450xx; this test allocates from its own range.
+fn unpin_ports(p: &Project) {
+    for f in std::fs::read_dir(&p.dir).unwrap() {
+        let path = f.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let kept: Vec<&str> = text.lines().filter(|l| !l.starts_with("port =")).collect();
+        std::fs::write(&path, kept.join("\n") + "\n").unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_openai_client_lists_and_talks_to_the_shipped_team() {
+    let server = ollama::OllamaServer::start(ollama::Behaviour::default()).await;
+    let p = Project::new([47100, 47149], &server.base_url);
+    p.copy_shipped();
+    unpin_ports(&p);
+    let names: Vec<String> = std::fs::read_dir(&p.dir)
+        .unwrap()
+        .map(|f| {
+            f.unwrap()
+                .path()
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(names.len(), 18);
+    let mut web = up_http(&p, &[], &[]);
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    web.wait_ready(&refs).await;
+    let client = openai(&web.base);
+
+    let models = client.models().list().await.unwrap();
+    let mut ids: Vec<String> = models.data.iter().map(|m| m.id.clone()).collect();
+    ids.sort();
+    let mut want = names.clone();
+    want.sort();
+    assert_eq!(ids, want);
+
+    // Non-streamed: the provider's text; numa's system prompt first, the client's after it.
+    let answer = client.chat().create(request("numa", false)).await.unwrap();
+    let text = answer.choices[0].message.content.clone().unwrap();
+    assert_eq!(text, ollama::answer_for("what is recall?"));
+    let sent = server.requests().last().unwrap().clone();
+    let msgs = sent["messages"].as_array().unwrap();
+    let numa_prompt = p.cadre(&["render", "numa"]);
+    let numa_prompt = String::from_utf8_lossy(&numa_prompt.stdout)
+        .trim()
+        .to_owned();
+    assert_eq!(msgs[0]["role"], "system");
+    assert_eq!(msgs[0]["content"].as_str().unwrap().trim(), numa_prompt);
+    assert_eq!(msgs[1]["role"], "system");
+    assert_eq!(msgs[1]["content"], "Answer in French.");
+    assert_eq!(msgs[2]["role"], "user");
+
+    // Streamed: the deltas make the provider's text.
+    let mut stream = client
+        .chat()
+        .create_stream(request("numa", true))
+        .await
+        .unwrap();
+    let mut streamed = String::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.unwrap();
+        for c in chunk.choices {
+            if let Some(t) = c.delta.content {
+                streamed.push_str(&t);
+            }
+        }
+    }
+    assert_eq!(streamed, ollama::answer_for("what is recall?"));
+
+    // Unknown model: 404 in OpenAI's shape, parsed as an API error.
+    match client.chat().create(request("nobody", false)).await {
+        Err(OpenAIError::ApiError(e)) => {
+            assert!(e.api_error.message.contains("nobody"), "{e:?}");
+            assert_eq!(e.api_error.code.as_deref(), Some("model_not_found"));
+        }
+        other => panic!("expected an API error, got {other:?}"),
+    }
+    let r = http_support::client()
+        .post(web.url("/v1/chat/completions"))
+        .json(
+            &serde_json::json!({"model": "nobody", "messages": [{"role": "user", "content": "x"}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_that_is_down_gives_an_error_never_a_completion() {
+    // Nothing listens on this port (bound, then dropped).
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let p = Project::new([47150, 47159], &base);
+    let toml = std::fs::read_to_string(p.tmp.path().join("cadre.toml")).unwrap();
+    std::fs::write(
+        p.tmp.path().join("cadre.toml"),
+        toml.replace("kind = \"ollama\"", "kind = \"ollama\"\nmax_retries = 0"),
+    )
+    .unwrap();
+    p.write("numa", "Numa speaks.", None);
+    let mut web = up_http(&p, &[], &[]);
+    web.wait_ready(&["numa"]).await;
+    let client = openai(&web.base);
+    match client.chat().create(request("numa", false)).await {
+        Err(OpenAIError::ApiError(e)) => assert!(!e.api_error.message.is_empty()),
+        other => panic!("expected an API error, got {other:?}"),
+    }
+    if let Ok(mut s) = client.chat().create_stream(request("numa", true)).await {
+        let first = s.next().await;
+        assert!(
+            matches!(first, Some(Err(_)) | None),
+            "a stream from a dead provider yielded {first:?}"
+        );
+    }
+}

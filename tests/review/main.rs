@@ -1,0 +1,11 @@
+//! Integration tests: review. One test binary per area keeps the build small
+//! (each binary links the whole dependency tree); each module was its own file before.
+
+#[path = "../review_support/mod.rs"]
+mod review_support;
+
+mod check;
+mod diff;
+mod git;
+mod precommit;
+mod provenance;

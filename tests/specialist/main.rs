@@ -1,0 +1,17 @@
+//! Integration tests: specialist. One test binary per area keeps the build small
+//! (each binary links the whole dependency tree); each module was its own file before.
+
+#[path = "../server_support/mod.rs"]
+mod server_support;
+#[path = "../support/mod.rs"]
+mod support;
+
+mod bad_input;
+mod cli_chat_team;
+mod concurrency;
+mod protocol;
+mod provider_anthropic;
+mod provider_ollama;
+mod provider_openai;
+mod provider_secrets;
+mod team;

@@ -1,0 +1,116 @@
+//! The API key never leaks: not in errors (Display or Debug), health detail,
+//! or log lines, even when the provider echoes the key back in its error.
+
+use crate::support;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use cadre::config::ProviderKind;
+use cadre::provider;
+use support::{Reply, Server, provider_cfg, run_chat, sample_request};
+
+const VAR: &str = "CADRE_TEST_SECRET_MARKER_KEY";
+const MARKER: &str = "sk-cadre-MARKER-5f3a9e";
+
+#[derive(Clone, Default)]
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn assert_clean(what: &str, text: &str) {
+    assert!(!text.contains(MARKER), "{what} leaks the key: {text}");
+    assert!(
+        !text.contains("MARKER-5f3a"),
+        "{what} leaks part of the key: {text}"
+    );
+}
+
+#[tokio::test]
+async fn key_never_appears_in_errors_health_or_logs() {
+    // SAFETY: the only test in this binary; set before any provider reads it.
+    unsafe { std::env::set_var(VAR, MARKER) };
+    let sink = Sink::default();
+    let writer = sink.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let echo = format!(
+        r#"{{"error":{{"message":"Incorrect API key provided: {MARKER}","type":"invalid_request_error","code":"invalid_api_key"}}}}"#
+    );
+    let mut errors = Vec::new();
+    for (kind, path_prefix) in [
+        (ProviderKind::Openai, "/v1"),
+        (ProviderKind::Anthropic, ""),
+        (ProviderKind::Ollama, ""),
+    ] {
+        // 401 echoing the key, then 500s echoing it (retried), for chat and health.
+        let srv = Server::start(vec![Reply::json(401, &echo), Reply::json(500, &echo)]).await;
+        let cfg = provider_cfg(kind, format!("{}{path_prefix}", srv.base()), Some(VAR));
+        let p = provider::build(&cfg);
+        let out = run_chat(&p, sample_request(true)).await;
+        errors.push(out.err().clone());
+        let out = run_chat(&p, sample_request(false)).await;
+        errors.push(out.err().clone());
+        let h = p.health().await;
+        assert_clean(
+            "health",
+            &format!("{h:?} {}", serde_json::to_string(&h).unwrap()),
+        );
+        // The key did reach the provider, in the header the provider documents.
+        let reqs = srv.requests();
+        let sent = &reqs[0];
+        match kind {
+            ProviderKind::Anthropic => assert_eq!(sent.header("x-api-key"), Some(MARKER)),
+            _ => assert_eq!(
+                sent.header("authorization"),
+                Some(format!("Bearer {MARKER}").as_str())
+            ),
+        }
+        assert_clean(
+            "config debug",
+            &format!("{cfg:?} {}", serde_json::to_string(&cfg).unwrap()),
+        );
+    }
+    for e in &errors {
+        assert_clean("error", &e.to_string());
+        assert_clean("error debug", &format!("{e:?}"));
+    }
+    assert!(
+        errors.iter().any(|e| e
+            .to_string()
+            .contains("Incorrect API key provided: [redacted]")),
+        "{errors:?}"
+    );
+
+    // Missing variable: the error names the variable, not a value.
+    let srv = Server::start(vec![Reply::json(200, "{}")]).await;
+    let cfg = provider_cfg(
+        ProviderKind::Anthropic,
+        srv.base(),
+        Some("CADRE_TEST_SECRET_UNSET"),
+    );
+    let out = run_chat(&provider::build(&cfg), sample_request(true)).await;
+    assert!(
+        out.err().to_string().contains("CADRE_TEST_SECRET_UNSET"),
+        "{}",
+        out.err()
+    );
+    assert!(srv.requests().is_empty(), "no request without a key");
+
+    let logs = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+    assert!(!logs.is_empty(), "the run logged something to check");
+    assert_clean("logs", &logs);
+}
