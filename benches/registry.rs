@@ -1,7 +1,8 @@
 //! Registry throughput: transactions/s by one process, and by 16 processes
 //! contending for the lock. Each transaction does what `cadre up` does per
 //! specialist: read, bump a shared counter, upsert the caller's entry,
-//! write atomically (fsync file + directory), log events.
+//! write atomically (temp file + rename; with `--registry-fsync`'s
+//! durability also fsync file + directory), log events.
 //!
 //! Run: `cargo bench --bench registry` (env `CADRE_BENCH_DIRS` = colon-
 //! separated base dirs to measure; default `/dev/shm:/tmp`, i.e. tmpfs and
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use cadre::registry::{Entry, ProcessId, Registry, RegistryError, State, StateDir};
+use cadre::registry::{Durability, Entry, ProcessId, Registry, RegistryError, State, StateDir};
 
 const ROLE: &str = "CADRE_BENCH_ROLE";
 
@@ -51,16 +52,22 @@ fn one_txn(reg: &Registry, me_name: &str) {
     .expect("transaction");
 }
 
-fn open(dir: &Path) -> Registry {
+fn open(dir: &Path, fsync: bool) -> Registry {
+    let durability = if fsync {
+        Durability::PowerLoss
+    } else {
+        Durability::ProcessCrash
+    };
     Registry::open(StateDir(dir.to_path_buf()))
         .expect("open")
         .with_lock_timeout(Duration::from_secs(120))
+        .with_durability(durability)
 }
 
-fn setup(base: &Path, tag: &str) -> (PathBuf, Registry) {
+fn setup(base: &Path, tag: &str, fsync: bool) -> (PathBuf, Registry) {
     let dir = base.join(format!("cadre-bench-{}-{tag}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let reg = open(&dir);
+    let reg = open(&dir, fsync);
     reg.transact(|t| {
         let e = entry("counter", t.me, &t.now);
         t.data.specialists.insert("counter".into(), e);
@@ -70,8 +77,8 @@ fn setup(base: &Path, tag: &str) -> (PathBuf, Registry) {
     (dir, reg)
 }
 
-fn uncontended(base: &Path, n: u64) -> f64 {
-    let (dir, reg) = setup(base, "solo");
+fn uncontended(base: &Path, n: u64, fsync: bool) -> f64 {
+    let (dir, reg) = setup(base, "solo", fsync);
     let t = Instant::now();
     for _ in 0..n {
         one_txn(&reg, "solo");
@@ -81,14 +88,17 @@ fn uncontended(base: &Path, n: u64) -> f64 {
     rate
 }
 
-fn contended(base: &Path, procs: usize, per: u64) -> f64 {
-    let (dir, reg) = setup(base, "multi");
+fn contended(base: &Path, procs: usize, per: u64, fsync: bool) -> f64 {
+    let (dir, reg) = setup(base, "multi", fsync);
     let exe = std::env::current_exe().expect("current_exe");
     let t = Instant::now();
     let children: Vec<_> = (0..procs)
         .map(|i| {
             Command::new(&exe)
-                .env(ROLE, format!("{i}:{per}:{}", dir.display()))
+                .env(
+                    ROLE,
+                    format!("{i}:{per}:{}:{}", u8::from(fsync), dir.display()),
+                )
                 .spawn()
                 .expect("spawn worker")
         })
@@ -106,10 +116,11 @@ fn contended(base: &Path, procs: usize, per: u64) -> f64 {
 
 fn main() {
     if let Ok(role) = std::env::var(ROLE) {
-        let mut parts = role.splitn(3, ':');
+        let mut parts = role.splitn(4, ':');
         let i = parts.next().unwrap_or("0");
         let per: u64 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-        let reg = open(Path::new(parts.next().unwrap_or(".")));
+        let fsync = parts.next() == Some("1");
+        let reg = open(Path::new(parts.next().unwrap_or(".")), fsync);
         let name = format!("w{i}");
         for _ in 0..per {
             one_txn(&reg, &name);
@@ -118,15 +129,26 @@ fn main() {
     }
     // `cargo bench` passes `--bench`; nothing else to parse.
     let dirs = std::env::var("CADRE_BENCH_DIRS").unwrap_or_else(|_| "/dev/shm:/tmp".into());
-    println!("| state dir | filesystem | uncontended tx/s | 16 processes tx/s |");
-    println!("|---|---|---|---|");
+    println!("| state dir | filesystem | durability | uncontended tx/s | 16 processes tx/s |");
+    println!("|---|---|---|---|---|");
     for base in dirs.split(':').map(Path::new).filter(|p| p.is_dir()) {
-        // Disk fsync here costs ~5-10 ms: keep the counts small there.
         let tmpfs = base.starts_with("/dev/shm");
-        let (solo, per) = if tmpfs { (5000, 500) } else { (200, 15) };
-        let u = uncontended(base, solo);
-        let c = contended(base, 16, per);
         let fs = if tmpfs { "tmpfs" } else { "disk" };
-        println!("| {} | {fs} | {u:.0} | {c:.0} |", base.display());
+        for fsync in [false, true] {
+            // A disk fsync here costs ~5-10 ms: keep the counts small there.
+            let (solo, per) = if fsync && !tmpfs {
+                (200, 15)
+            } else {
+                (5000, 500)
+            };
+            let u = uncontended(base, solo, fsync);
+            let c = contended(base, 16, per, fsync);
+            let d = if fsync {
+                "fsync (PowerLoss)"
+            } else {
+                "rename (default)"
+            };
+            println!("| {} | {fs} | {d} | {u:.0} | {c:.0} |", base.display());
+        }
     }
 }

@@ -12,7 +12,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use super::Global;
 use crate::config::ProjectPaths;
-use crate::registry::{ProcessId, Registry, StateDir};
+use crate::registry::{Durability, ProcessId, Registry, StateDir};
 use crate::{control, http, supervisor, watch};
 
 /// Arguments of `cadre up`.
@@ -27,6 +27,11 @@ pub struct UpArgs {
     /// Do not serve HTTP.
     #[arg(long, conflicts_with = "http")]
     pub no_http: bool,
+    /// fsync the registry file and directory on every commit, so it also
+    /// survives a power loss (off by default: after one, every entry's
+    /// owner is gone anyway; see `registry::Durability`).
+    #[arg(long, env = "CADRE_REGISTRY_FSYNC")]
+    pub registry_fsync: bool,
 }
 
 pub fn run(g: &Global, a: UpArgs) -> anyhow::Result<i32> {
@@ -36,7 +41,14 @@ pub fn run(g: &Global, a: UpArgs) -> anyhow::Result<i32> {
         StateDir::resolve(g.state_dir.as_deref()).context("cannot use the state directory")?;
     let _lock = DaemonLock::acquire(state.path(), &dir)?;
     let _dir_lock = DirLock::acquire(&dir)?;
-    let registry = Registry::open(state.clone()).context("cannot open the registry")?;
+    let durability = if a.registry_fsync {
+        Durability::PowerLoss
+    } else {
+        Durability::ProcessCrash
+    };
+    let registry = Registry::open(state.clone())
+        .context("cannot open the registry")?
+        .with_durability(durability);
     let me = ProcessId::current();
     refuse_if_owned(&registry, &dir, me)?;
 

@@ -4,14 +4,14 @@
 //! # Layout
 //! - [`state_dir`]: where the files live (0700 directory).
 //! - `lock`: bounded `flock` waits that name the holder on timeout.
-//! - `atomic`: temp file + fsync + rename + directory fsync.
+//! - `atomic`: temp file + atomic swap of names (+ fsyncs with [`Durability::PowerLoss`]).
 //! - [`proc`]: process identity (pid + start time) and liveness.
 //! - `ports`: binding granted ports with SO_REUSEADDR.
 //! - `corrupt`: telling valid, corrupt and newer files apart; moving aside.
 //! - [`events`]: the append-only `events.jsonl`.
 //! - [`txn`]: what a transaction closure sees, including port allocation.
 //!
-//! Every call here blocks (file locks, fsync): from async code, run it in
+//! Every call here blocks (file locks, file I/O): from async code, run it in
 //! `tokio::task::spawn_blocking`.
 
 mod atomic;
@@ -45,6 +45,29 @@ pub const VERSION: u32 = 1;
 /// How long a transaction waits for the lock by default. Transactions
 /// take milliseconds; ten seconds means a holder is stuck.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a committed transaction survives.
+///
+/// The registry describes live processes: an entry is valid only while its
+/// owner (pid + start time) runs. A power loss or kernel crash ends every
+/// owner, so after one every entry is stale and is reclaimed by the next
+/// transaction whatever the file holds; and a file left torn by it is moved
+/// aside as corrupt while live owners re-register (DESIGN §4). fsync
+/// therefore protects nothing a reader could use, and it costs two disk
+/// flushes (~10 ms each on this machine's virtio disk) inside the exclusive
+/// lock: with it, 16 contending processes reach a few hundred transactions/s;
+/// without it, thousands (BENCHMARKS.md). Against a killed process the atomic
+/// swap alone already guarantees the old or the new file, never a mix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Atomic against any process dying at any instant (the default).
+    #[default]
+    ProcessCrash,
+    /// Also fsync the file and its directory on every commit, for operators
+    /// who read the registry after a reboot for post-mortems
+    /// (`cadre up --registry-fsync`).
+    PowerLoss,
+}
 
 /// Lifecycle of a specialist as the registry records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +143,7 @@ pub struct Registry {
     dir: StateDir,
     lock_timeout: Duration,
     events_cap: u64,
+    durability: Durability,
 }
 
 impl Registry {
@@ -130,12 +154,19 @@ impl Registry {
             dir,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             events_cap: events::EVENTS_CAP_BYTES,
+            durability: Durability::default(),
         })
     }
 
     /// Bound on the wait for the lock (default [`DEFAULT_LOCK_TIMEOUT`]).
     pub fn with_lock_timeout(mut self, timeout: Duration) -> Registry {
         self.lock_timeout = timeout;
+        self
+    }
+
+    /// What commits survive (default [`Durability::ProcessCrash`]).
+    pub fn with_durability(mut self, durability: Durability) -> Registry {
+        self.durability = durability;
         self
     }
 
@@ -160,7 +191,7 @@ impl Registry {
     /// still are). A corrupt file is moved aside first (see
     /// [`Txn::recovered_from`]); a newer-version file is an error.
     ///
-    /// Blocking (lock wait up to the timeout, fsync): call from
+    /// Blocking (lock wait up to the timeout, file I/O): call from
     /// `spawn_blocking` in async code.
     pub fn transact<T, E>(&self, f: impl FnOnce(&mut Txn<'_>) -> Result<T, E>) -> Result<T, E>
     where
@@ -243,7 +274,7 @@ impl Registry {
                     source,
                 })?;
             bytes.push(b'\n');
-            atomic::replace(path, &bytes)?;
+            atomic::replace(path, &bytes, self.durability == Durability::PowerLoss)?;
         }
         // The registry is the truth; a failed log append must not undo a
         // committed transaction.
