@@ -96,6 +96,7 @@ async fn serve(
     sup.trigger();
     let http_stop = tokio_util::sync::CancellationToken::new();
     let mut http_url = None;
+    let mut signed = false;
     let http_task = match web {
         Some((listener, opts)) => {
             listener
@@ -104,6 +105,7 @@ async fn serve(
             let listener = tokio::net::TcpListener::from_std(listener)
                 .context("cannot use the HTTP listener")?;
             http_url = Some(format!("http://{}/", listener.local_addr()?));
+            signed = opts.token.is_some();
             let stop = http_stop.clone();
             Some(tokio::spawn(http::serve(
                 listener,
@@ -140,6 +142,13 @@ async fn serve(
                 out,
                 "cadre up: web UI and API on {url} (OpenAI-compatible: {url}v1)"
             );
+            if signed {
+                let _ = writeln!(
+                    out,
+                    "cadre up: a token is required: API clients send `Authorization: Bearer TOKEN`; \
+                     a browser signs in once at {url}?token=TOKEN"
+                );
+            }
         }
         let _ = out.flush();
     }

@@ -19,9 +19,10 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::supervisor::{EventKind, SupervisorHandle};
@@ -179,19 +180,81 @@ async fn count_events(sup: SupervisorHandle, tallies: Arc<Mutex<BTreeMap<String,
     }
 }
 
-/// Bearer auth on every route when a token is configured.
+/// Name of the cookie that carries the token for browsers.
+const TOKEN_COOKIE: &str = "cadre_token";
+
+/// Token auth on every route when a token is configured.
+///
+/// API clients send `Authorization: Bearer TOKEN`. A browser cannot add that
+/// header to a page load or an `EventSource`, so it signs in once by opening
+/// any page with `?token=TOKEN`: the answer is a redirect to the same page
+/// without the query (the token leaves the address bar and history) that
+/// sets an HttpOnly, SameSite=Strict cookie, which every later request of
+/// the pages carries. SameSite=Strict keeps other sites' forms from riding
+/// on it.
 async fn auth(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if let Some(token) = &state.token {
-        let given = req
-            .headers()
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes())) {
-            return error::unauthorized();
+    let Some(token) = &state.token else {
+        return next.run(req).await;
+    };
+    let matches = |given: &str| constant_time_eq(given.as_bytes(), token.as_bytes());
+    let bearer = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let cookie = req
+        .headers()
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().strip_prefix(TOKEN_COOKIE)?.strip_prefix('='))
+        .any(matches);
+    if bearer.is_some_and(matches) || cookie {
+        return next.run(req).await;
+    }
+    if req.method() == axum::http::Method::GET
+        && let Some(query) = req.uri().query()
+    {
+        let (given, rest): (Vec<_>, Vec<_>) =
+            form_urlencoded::parse(query.as_bytes()).partition(|(k, _)| k == "token");
+        if given.iter().any(|(_, v)| matches(v)) {
+            let mut location = req.uri().path().to_string();
+            if !rest.is_empty() {
+                location.push('?');
+                location.push_str(
+                    &form_urlencoded::Serializer::new(String::new())
+                        .extend_pairs(rest)
+                        .finish(),
+                );
+            }
+            return sign_in(&location, token);
         }
     }
-    next.run(req).await
+    error::unauthorized()
+}
+
+/// `303 See Other` to `location`, setting the token cookie.
+fn sign_in(location: &str, token: &str) -> Response {
+    // A token a cookie value cannot hold verbatim (RFC 6265 cookie-octet)
+    // stays header-only rather than being mangled.
+    let cookie_safe = token
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b',' | b';' | b'\\'));
+    if !cookie_safe {
+        return error::unauthorized();
+    }
+    let cookie = format!("{TOKEN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let (Ok(loc), Ok(c)) = (
+        axum::http::HeaderValue::from_str(location),
+        axum::http::HeaderValue::from_str(&cookie),
+    ) {
+        r.headers_mut().insert(axum::http::header::LOCATION, loc);
+        r.headers_mut().insert(axum::http::header::SET_COOKIE, c);
+        return r;
+    }
+    error::unauthorized()
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -492,6 +492,57 @@ async fn with_a_token_every_route_needs_it() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
+
+    // A browser signs in once with ?token=: a redirect without the token in
+    // the address, and a cookie that the pages and their event stream carry.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = no_redirects
+        .get(web.url("/s/alpha?token=wrong"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "a wrong token in the query");
+    let r = no_redirects
+        .get(web.url("/s/alpha?token=s3cret-token&theme=dark"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/s/alpha?theme=dark");
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.starts_with("cadre_token=s3cret-token;")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let pair = cookie.split(';').next().unwrap().to_string();
+    for path in ["/s/alpha", "/api/specialists", "/"] {
+        let r = c
+            .get(web.url(path))
+            .header("cookie", format!("other=1; {pair}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path} with the cookie");
+    }
+    let r = c
+        .get(web.url("/api/events"))
+        .header("cookie", pair.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the event stream with the cookie");
+    let r = c
+        .get(web.url("/"))
+        .header("cookie", "cadre_token=wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "a wrong cookie");
 }
 
 /// An HTTP chat in flight when `up` is told to stop finishes (the drain of
