@@ -3,7 +3,7 @@
 //! - [`types`]: the on-disk types (also the JSON Schemas); [`spec`]: the resolved form.
 //! - [`mod@load`]: the whole directory → [`Loaded`]; [`files`] decides which files count.
 //! - [`parse`]: bytes → types with located problems ([`source`] positions, [`suggest`] typos).
-//! - [`prompts`]: rendering every prompt against the team.
+//! - [`prompts`]: rendering every prompt against the team, with a [`RenderCache`] across loads.
 //! - [`resolve`]: defaults and providers; [`generation`]: the behaviour hash.
 //! - [`report`]: diagnostics as text, JSON or GitHub annotations; [`warnings`]: check-time warnings.
 
@@ -21,7 +21,8 @@ pub mod suggest;
 pub mod types;
 pub mod warnings;
 
-pub use load::{Diagnostic, Loaded, ProjectPaths, Severity, load};
+pub use load::{Diagnostic, Loaded, ProjectPaths, Severity, load, load_cached, load_project_file};
 pub use name::SpecialistName;
-pub use spec::{ResolvedProvider, ResolvedTimeouts, Spec};
+pub use prompts::RenderCache;
+pub use spec::{ResolvedProvider, ResolvedTimeouts, Spec, SystemPrompt};
 pub use types::*;
