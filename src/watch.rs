@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use notify::RecursiveMode;
+use notify::event::{AccessKind, AccessMode, EventKind};
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 
 use crate::config::ProjectPaths;
@@ -49,7 +50,7 @@ pub fn watch(
         Ok(events) => {
             if events
                 .iter()
-                .any(|e| e.paths.iter().any(|p| relevant.matches(p)))
+                .any(|e| changes(&e.kind) && e.paths.iter().any(|p| relevant.matches(p)))
             {
                 trigger();
             }
@@ -81,6 +82,20 @@ pub fn watch(
     Ok(Watcher {
         _debouncer: debouncer,
     })
+}
+
+/// Whether an event can mean the files changed. notify also reports opens
+/// and read-only closes (inotify `IN_OPEN`, `IN_CLOSE_NOWRITE`): every
+/// reconcile reads every file, so counting those made each reconcile
+/// trigger the next one, and an idle daemon reconciled without end (three
+/// times a second at N = 1000, delaying the reconcile of a real edit).
+fn changes(kind: &EventKind) -> bool {
+    !matches!(
+        kind,
+        EventKind::Access(
+            AccessKind::Open(_) | AccessKind::Read | AccessKind::Close(AccessMode::Read)
+        )
+    )
 }
 
 /// Which paths matter: anything in specialists.d or templates, and
@@ -163,10 +178,29 @@ mod tests {
             "unrelated file triggered"
         );
 
+        // Reading the files (as every reconcile does) changes nothing.
+        let _ = std::fs::read(dir.join("a.toml")).unwrap();
+        std::thread::sleep(Duration::from_millis(400));
+        assert_eq!(
+            count.load(Ordering::SeqCst),
+            after_burst,
+            "reading a file triggered"
+        );
+
         std::fs::write(tmp.path().join("cadre.toml"), "").unwrap();
         assert!(
             wait_for(&count, after_burst + 1),
             "no trigger for cadre.toml"
+        );
+        // Reading cadre.toml changes nothing either.
+        std::thread::sleep(Duration::from_millis(300));
+        let n = count.load(Ordering::SeqCst);
+        let _ = std::fs::read(tmp.path().join("cadre.toml")).unwrap();
+        std::thread::sleep(Duration::from_millis(400));
+        assert_eq!(
+            count.load(Ordering::SeqCst),
+            n,
+            "reading cadre.toml triggered"
         );
         let n = count.load(Ordering::SeqCst);
         std::fs::write(tmp.path().join("templates").join("x.md.j2"), "hi").unwrap();
