@@ -21,6 +21,11 @@ use crate::config::ProjectPaths;
 /// How long events must settle before one trigger fires.
 pub const DEBOUNCE: Duration = Duration::from_millis(50);
 
+/// How often the debouncer looks for settled events. Its default (a quarter
+/// of [`DEBOUNCE`]) adds up to 12.5 ms to every reload; a 5 ms tick bounds
+/// that at 5 ms for 200 cheap wake-ups a second of the watcher's thread.
+const TICK: Duration = Duration::from_millis(5);
+
 /// Errors of setting up the watch.
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
@@ -59,7 +64,7 @@ pub fn watch(
         Err(_) => trigger(),
     };
     let mut debouncer =
-        new_debouncer(DEBOUNCE, None, handler).map_err(|source| WatchError::Watch {
+        new_debouncer(DEBOUNCE, Some(TICK), handler).map_err(|source| WatchError::Watch {
             path: paths.specialists.clone(),
             source,
         })?;

@@ -368,9 +368,11 @@ impl Supervisor {
                         },
                     ));
                 }
-                StepKind::Reload => marks.push((step.name.clone(), State::Reloading)),
                 StepKind::Stop => marks.push((step.name.clone(), State::Draining)),
-                StepKind::Keep => {}
+                // A reload is an atomic swap, done above: no `reloading` phase
+                // to announce, and no transaction to write before the next
+                // reconcile (the new generation is asserted below).
+                StepKind::Reload | StepKind::Keep => {}
             }
         }
         let alloc_specs: Vec<Alloc> = allocs
