@@ -13,8 +13,8 @@ use serde::Serialize;
 use super::parse::{self, Problem};
 use super::prompts::RenderCache;
 use super::{
-    ProjectFile, Spec, SpecialistFile, SpecialistName, SystemPrompt, files, prompts, resolve,
-    source, suggest,
+    ProjectFile, Spec, SpecialistFile, SpecialistName, SystemPrompt, files, parallel, prompts,
+    resolve, source, suggest,
 };
 
 /// How bad a diagnostic is.
@@ -166,6 +166,9 @@ pub(super) struct Candidate {
     pub(super) spec: Spec,
 }
 
+/// Fewer files than this are read on one thread.
+const PARALLEL_MIN: usize = 64;
+
 /// Load everything under `paths`. Pure function of the files.
 pub fn load(paths: &ProjectPaths) -> Loaded {
     load_cached(paths, &mut RenderCache::default())
@@ -179,17 +182,22 @@ pub fn load_cached(paths: &ProjectPaths, cache: &mut RenderCache) -> Loaded {
     let mut diagnostics = Vec::new();
     let (project, project_ok, project_src) = load_project(&paths.project_file, &mut diagnostics);
 
-    let mut candidates = Vec::new();
-    for path in files::specialist_files(&paths.specialists, &mut diagnostics) {
-        if let Some(c) = load_one(
+    let paths_found = files::specialist_files(&paths.specialists, &mut diagnostics);
+    let read = parallel::map(paths_found, PARALLEL_MIN, |path| {
+        let mut diags = Vec::new();
+        let c = load_one(
             &path,
             &project,
             &project_src,
             &paths.project_file,
-            &mut diagnostics,
-        ) {
-            candidates.push(c);
-        }
+            &mut diags,
+        );
+        (c, diags)
+    });
+    let mut candidates = Vec::with_capacity(read.len());
+    for (c, diags) in read {
+        candidates.extend(c);
+        diagnostics.extend(diags);
     }
     candidates.sort_by(|a, b| a.name.cmp(&b.name));
 

@@ -11,6 +11,7 @@ pub mod files;
 pub mod generation;
 pub mod load;
 pub mod name;
+mod parallel;
 pub mod parse;
 pub mod prompts;
 pub mod report;

@@ -171,35 +171,7 @@ fn render_misses(
             });
         (i, context, result)
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || misses.len() < PARALLEL_MIN {
-        return misses.into_iter().map(one).collect();
-    }
-    let per = misses.len().div_ceil(threads);
-    let mut chunks: Vec<Vec<(usize, SpecialistContext)>> = Vec::new();
-    let mut rest = misses.into_iter();
-    loop {
-        let chunk: Vec<_> = rest.by_ref().take(per).collect();
-        if chunk.is_empty() {
-            break;
-        }
-        chunks.push(chunk);
-    }
-    std::thread::scope(|scope| {
-        let one = &one;
-        let workers: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| scope.spawn(move || chunk.into_iter().map(one).collect::<Vec<_>>()))
-            .collect();
-        workers
-            .into_iter()
-            // A panicking render is a bug in minijinja or a filter; let it surface as one.
-            .flat_map(|w| match w.join() {
-                Ok(v) => v,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    })
+    super::parallel::map(misses, PARALLEL_MIN, one)
 }
 
 /// `specialist` in the template: its whole config.
