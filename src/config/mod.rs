@@ -5,6 +5,7 @@
 //! - [`parse`]: bytes → types with located problems ([`source`] positions, [`suggest`] typos).
 //! - [`prompts`]: rendering every prompt against the team, with a [`RenderCache`] across loads.
 //! - [`resolve`]: defaults and providers; [`generation`]: the behaviour hash.
+//! - `parallel`: per-file work (reading, rendering) spread over the cores for large teams.
 //! - [`report`]: diagnostics as text, JSON or GitHub annotations; [`warnings`]: check-time warnings.
 
 pub mod files;
