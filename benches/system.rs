@@ -13,7 +13,8 @@
 //! - `team`: 18 specialists, provider latency 200 ms, time until all answered.
 //!
 //! Run: `cargo bench --bench system [-- SECTION...]`; `CADRE_BENCH_N=18,1000`
-//! picks the team sizes of `reload`. The state dir and the
+//! picks the team sizes of `reload`; `CADRE_BENCH_BIN=path` runs another
+//! `cadre` binary (a saved build of an older commit) for before/after figures. The state dir and the
 //! project live under `CADRE_BENCH_TMP` (default the system temp dir, i.e. a
 //! disk, as `~/.local/state` would be). Ports 28000-30999 are used (below the ephemeral range, so no client socket holds one).
 
@@ -33,6 +34,12 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cadre");
+
+/// The `cadre` binary under test: `CADRE_BENCH_BIN` (e.g. a copy of an older
+/// build, for before/after figures on the same machine) or this build's.
+fn bin() -> String {
+    std::env::var("CADRE_BENCH_BIN").unwrap_or_else(|_| BIN.to_owned())
+}
 const RANGE: [u16; 2] = [28000, 30999];
 /// Shipped pinned ports 45000.. are moved here so a concurrently running test
 /// suite on 45000-45099 does not collide with the bench.
@@ -203,7 +210,7 @@ impl Project {
 
     fn up(&self) -> Daemon {
         let log = std::fs::File::create(self.root.join("up.log")).unwrap();
-        let child = Command::new(BIN)
+        let child = Command::new(bin())
             .arg("--dir")
             .arg(&self.dir)
             .arg("--state-dir")
@@ -235,11 +242,35 @@ impl Project {
             .collect()
     }
 
+    /// Identifies one version of registry.json: it is replaced by rename, so
+    /// every write is a new inode.
+    fn registry_version(&self) -> Option<(u64, u64, Option<std::time::SystemTime>)> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(self.state.join("registry.json")).ok()?;
+        Some((m.ino(), m.len(), m.modified().ok()))
+    }
+
     /// Poll until `n` entries are ready and each answers ping; the ports by name.
+    ///
+    /// Polls every millisecond, but parses registry.json only when a new
+    /// version of it appears: at N = 1000 the file is ~400 KB, and parsing it
+    /// every millisecond kept one of the machine's two cores busy in the
+    /// bench itself, slowing the daemon it measures.
     async fn wait_all_ping(&self, n: usize, within: Duration) -> Vec<(String, u16)> {
         let deadline = Instant::now() + within;
+        let mut seen = None;
+        let mut ready = Vec::new();
+        let mut read_at = Instant::now();
         loop {
-            let ready = self.ready_ports();
+            let version = self.registry_version();
+            // Re-read every 50 ms anyway, in case a freed inode number was
+            // reused for a file of the same size within one mtime tick.
+            if version != seen || ready.len() >= n || read_at.elapsed() > Duration::from_millis(50)
+            {
+                seen = version;
+                ready = self.ready_ports();
+                read_at = Instant::now();
+            }
             if ready.len() >= n {
                 let pings = futures::future::join_all(ready.iter().map(|(_, p)| ping(*p))).await;
                 if pings.iter().all(|ok| *ok) {
@@ -552,7 +583,8 @@ async fn team(provider: &Provider) {
     if std::env::var_os("CADRE_BENCH_HOLD").is_some() {
         // Keep the team up for process-level measurements of `cadre team`.
         println!(
-            "team: holding; run e.g. `{BIN} --dir {} --state-dir {} team hi`",
+            "team: holding; run e.g. `{} --dir {} --state-dir {} team hi`",
+            bin(),
             p.dir.display(),
             p.state.display()
         );

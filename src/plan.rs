@@ -165,6 +165,18 @@ fn roster<'a>(specs: impl Iterator<Item = &'a Spec>) -> Roster<'a> {
 }
 
 fn compare(name: &SpecialistName, desired: &Spec, actual: &Actual, team_changed: bool) -> Action {
+    // The common case on every reload: nothing about this one changed. Spec
+    // equality is cheap (a shared prompt compares by pointer) where the field
+    // diff below serializes both specs.
+    if desired == &*actual.spec && desired.port.is_none_or(|p| p == actual.port) {
+        return Action {
+            name: name.clone(),
+            kind: ActionKind::Keep,
+            changed: Vec::new(),
+            spec: Some(actual.spec.clone()),
+            refresh: false,
+        };
+    }
     let mut changed = Vec::new();
     let mut restart = false;
     if desired.host != actual.spec.host {
@@ -177,8 +189,8 @@ fn compare(name: &SpecialistName, desired: &Spec, actual: &Actual, team_changed:
         restart = true;
     }
     let mut fields = Vec::new();
-    let old = serde_json::to_value(&*actual.spec).unwrap_or(Value::Null);
-    let new = serde_json::to_value(desired).unwrap_or(Value::Null);
+    let old = comparable(&actual.spec);
+    let new = comparable(desired);
     diff("", &old, &new, &mut fields);
     fields.retain(|f| !NOT_COMPARED.contains(&f.split('.').next().unwrap_or("")));
     // Only the rendered prompt differs: the team changed (a quiet refresh),
@@ -212,6 +224,15 @@ fn compare(name: &SpecialistName, desired: &Spec, actual: &Actual, team_changed:
         spec: Some(Arc::new(desired.clone())),
         refresh,
     }
+}
+
+/// `spec` as a JSON tree for [`diff`], without the rendered prompt: the
+/// prompt is compared on its own, and serializing it (42 KB per specialist
+/// at N = 1000) for every specialist on every reload was most of a plan.
+fn comparable(spec: &Spec) -> Value {
+    let mut s = spec.clone();
+    s.system_prompt = Default::default();
+    serde_json::to_value(&s).unwrap_or(Value::Null)
 }
 
 /// Collect the dotted paths where `a` and `b` differ. A `{secs, nanos}` object

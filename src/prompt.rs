@@ -3,14 +3,23 @@
 //! caught by `cadre check`, never a silently empty line in a prompt. The
 //! context holds only what the files say (no environment, no clock), so a
 //! render is a pure function of the project.
+//!
+//! [`TemplateSources`] is the templates directory read once per load;
+//! [`Team`] is the roster converted once per load and shared by every render.
+
+mod sources;
+mod team;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use minijinja::value::Serde;
-use minijinja::{Environment, ErrorKind, UndefinedBehavior, context};
+use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value, context};
 use serde::Serialize;
 
 use crate::config::{Health, Params, Personality};
+
+pub use sources::TemplateSources;
+pub use team::Team;
 
 /// The template used when a specialist and cadre.toml name none.
 pub const DEFAULT_TEMPLATE: &str = "specialist.md.j2";
@@ -20,7 +29,7 @@ pub const DEFAULT_TEMPLATE: &str = "specialist.md.j2";
 pub const BUILTIN_DEFAULT: &str = include_str!("../templates/specialist.md.j2");
 
 /// `specialist` in a template: the specialist's whole config.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SpecialistContext {
     pub name: String,
     pub component: String,
@@ -35,7 +44,7 @@ pub struct SpecialistContext {
 }
 
 /// One colleague in `team`: enough to know whom to refer a question to.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TeamMember {
     pub name: String,
     pub component: String,
@@ -66,14 +75,22 @@ pub enum RenderError {
     },
 }
 
-/// Renders system prompts from one templates directory.
+/// Renders system prompts from one templates directory, as it was when the
+/// prompter was made (see [`TemplateSources`]). Make one per load.
 pub struct Prompter {
     env: Environment<'static>,
     dir: PathBuf,
+    sources: Arc<TemplateSources>,
 }
 
 impl Prompter {
+    /// Read `templates` now; later edits need a new prompter.
     pub fn new(templates: &Path) -> Prompter {
+        Prompter::from_sources(templates, Arc::new(TemplateSources::read(templates)))
+    }
+
+    /// A prompter over `sources`, read from `templates` (named in diagnostics).
+    pub fn from_sources(templates: &Path, sources: Arc<TemplateSources>) -> Prompter {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         // The default config always builds; keep minijinja's defaults if it ever does not.
@@ -84,9 +101,13 @@ impl Prompter {
         {
             env.set_syntax(syntax);
         }
-        let files = minijinja::path_loader(templates);
-        env.set_loader(move |name| match files(name)? {
-            Some(src) => Ok(Some(src)),
+        let files = sources.clone();
+        env.set_loader(move |name| match files.get(name) {
+            Some(Ok(src)) => Ok(Some(minijinja::TemplateSource::from(src.to_owned()))),
+            Some(Err(why)) => Err(minijinja::Error::new(
+                ErrorKind::InvalidOperation,
+                format!("could not read template: {why}"),
+            )),
             None if name == DEFAULT_TEMPLATE => Ok(Some(BUILTIN_DEFAULT.into())),
             None => Ok(None),
         });
@@ -95,7 +116,12 @@ impl Prompter {
             .strip_prefix(".")
             .unwrap_or(templates)
             .to_path_buf();
-        Prompter { env, dir }
+        Prompter { env, dir, sources }
+    }
+
+    /// The templates this prompter renders from.
+    pub fn sources(&self) -> &Arc<TemplateSources> {
+        &self.sources
     }
 
     /// Where a template named `name` lives on disk.
@@ -105,9 +131,11 @@ impl Prompter {
 
     /// The source of template `name` as the loader sees it (for showing an error's line).
     pub fn source_of(&self, name: &str) -> Option<String> {
-        std::fs::read_to_string(self.path_of(name))
-            .ok()
-            .or_else(|| (name == DEFAULT_TEMPLATE).then(|| BUILTIN_DEFAULT.to_owned()))
+        match self.sources.get(name) {
+            Some(Ok(text)) => Some(text.to_owned()),
+            Some(Err(_)) => None,
+            None => (name == DEFAULT_TEMPLATE).then(|| BUILTIN_DEFAULT.to_owned()),
+        }
     }
 
     /// The system prompt of `specialist` using `template`, with `team` as its colleagues.
@@ -116,6 +144,18 @@ impl Prompter {
         template: &str,
         specialist: &SpecialistContext,
         team: &[TeamMember],
+    ) -> Result<String, RenderError> {
+        let team = Team::new(team).everyone();
+        self.render_with(template, specialist, team)
+    }
+
+    /// As [`Self::render`], with `team` already made by [`Team::without`]:
+    /// the form for rendering a whole roster.
+    pub fn render_with(
+        &self,
+        template: &str,
+        specialist: &SpecialistContext,
+        team: Value,
     ) -> Result<String, RenderError> {
         let tmpl = self.env.get_template(template).map_err(|e| {
             if e.kind() == ErrorKind::TemplateNotFound && e.name().is_none_or(|n| n == template) {
@@ -127,8 +167,9 @@ impl Prompter {
                 convert(template, &e)
             }
         })?;
+        let me = Value::from(minijinja::value::Serde(specialist));
         let text = tmpl
-            .render(context! { specialist => Serde(specialist), team => Serde(team) })
+            .render(context! { specialist => me, team => team })
             .map_err(|e| with_suggestion(convert(template, &e), specialist))?;
         Ok(tidy(&text))
     }
@@ -322,6 +363,12 @@ mod tests {
         ));
         std::fs::write(dir.path().join("outer.j2"), "{% include \"inner.j2\" %}").unwrap();
         std::fs::write(dir.path().join("inner.j2"), "ok\n{{ nothing }}").unwrap();
+        // A prompter sees the templates as they were when it was made.
+        assert!(matches!(
+            p.render("outer.j2", &ctx(), &[]),
+            Err(RenderError::NotFound { .. })
+        ));
+        let p = Prompter::new(dir.path());
         match p.render("outer.j2", &ctx(), &[]).unwrap_err() {
             RenderError::Template { template, line, .. } => {
                 assert_eq!((template.as_str(), line), ("inner.j2", 2))

@@ -187,7 +187,8 @@ fn http_listener(
     if a.no_http {
         return Ok(None);
     }
-    let project = crate::config::load(paths).project.http;
+    // Only cadre.toml: loading the team (every prompt) here would double the start-up work.
+    let project = crate::config::load_project_file(paths).http;
     let listen = a.http.clone().unwrap_or(project.listen);
     let opts = http::Options::resolve(&listen, project.token_env.as_deref())?;
     let listener = std::net::TcpListener::bind(opts.addr)

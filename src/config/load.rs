@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::parse::{self, Problem};
+use super::prompts::RenderCache;
 use super::{
-    ProjectFile, Spec, SpecialistFile, SpecialistName, files, prompts, resolve, source, suggest,
+    ProjectFile, Spec, SpecialistFile, SpecialistName, SystemPrompt, files, parallel, prompts,
+    resolve, source, suggest,
 };
 
 /// How bad a diagnostic is.
@@ -164,22 +166,38 @@ pub(super) struct Candidate {
     pub(super) spec: Spec,
 }
 
+/// Fewer files than this are read on one thread.
+const PARALLEL_MIN: usize = 64;
+
 /// Load everything under `paths`. Pure function of the files.
 pub fn load(paths: &ProjectPaths) -> Loaded {
+    load_cached(paths, &mut RenderCache::default())
+}
+
+/// [`load`], reusing the renders of an earlier load of the same project
+/// where their inputs are unchanged (the daemon reloads on every file
+/// event). The result is the same as [`load`]'s; `cache` is updated to hold
+/// this load's renders.
+pub fn load_cached(paths: &ProjectPaths, cache: &mut RenderCache) -> Loaded {
     let mut diagnostics = Vec::new();
     let (project, project_ok, project_src) = load_project(&paths.project_file, &mut diagnostics);
 
-    let mut candidates = Vec::new();
-    for path in files::specialist_files(&paths.specialists, &mut diagnostics) {
-        if let Some(c) = load_one(
+    let paths_found = files::specialist_files(&paths.specialists, &mut diagnostics);
+    let read = parallel::map(paths_found, PARALLEL_MIN, |path| {
+        let mut diags = Vec::new();
+        let c = load_one(
             &path,
             &project,
             &project_src,
             &paths.project_file,
-            &mut diagnostics,
-        ) {
-            candidates.push(c);
-        }
+            &mut diags,
+        );
+        (c, diags)
+    });
+    let mut candidates = Vec::with_capacity(read.len());
+    for (c, diags) in read {
+        candidates.extend(c);
+        diagnostics.extend(diags);
     }
     candidates.sort_by(|a, b| a.name.cmp(&b.name));
 
@@ -190,6 +208,7 @@ pub fn load(paths: &ProjectPaths) -> Loaded {
         &mut candidates,
         &mut failed,
         &mut diagnostics,
+        cache,
     );
 
     let specs = candidates
@@ -204,6 +223,12 @@ pub fn load(paths: &ProjectPaths) -> Loaded {
         specs,
         diagnostics,
     }
+}
+
+/// `cadre.toml` alone (defaults when absent or broken), for callers that need
+/// only project settings and not the team (`up` binding its HTTP address).
+pub fn load_project_file(paths: &ProjectPaths) -> ProjectFile {
+    load_project(&paths.project_file, &mut Vec::new()).0
 }
 
 /// `cadre.toml`, or defaults when absent; a broken one yields defaults, diagnostics and `ok = false`.
@@ -373,7 +398,7 @@ fn load_one(
         personality: file.personality,
         params: resolve::params(&project.defaults.params, &file.params),
         health: file.health,
-        system_prompt: String::new(),
+        system_prompt: SystemPrompt::default(),
         generation: String::new(),
     };
     Some(Candidate {

@@ -1,21 +1,70 @@
 //! The last loading step: every candidate's system prompt, rendered against
 //! the enabled team, and its generation. Render failures become diagnostics
 //! attributed to each affected specialist.
+//!
+//! Every reload renders the whole desired state (level-triggered, DESIGN §6),
+//! and with the default template every prompt lists the whole team: at
+//! N = 1000 that is 1000 renders of ~42 KB each per reload. A [`RenderCache`]
+//! kept between loads makes a reload render only what changed: a prompt
+//! depends on its template text, its own context and the team, so a render
+//! is reused when all three are equal. An edit to a name, title, role,
+//! description or pinned port changes the `team` every colleague sees, and
+//! then everything renders again.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use super::load::{Candidate, Diagnostic, ProjectPaths};
 use super::parse::Problem;
-use super::{SpecialistName, generation, source};
-use crate::prompt::{Prompter, RenderError, SpecialistContext, TeamMember};
+use super::{ResolvedProvider, Spec, SpecialistName, SystemPrompt, generation, source};
+use crate::prompt::{Prompter, RenderError, SpecialistContext, Team, TeamMember, TemplateSources};
 
-/// Render every candidate's prompt against the enabled team; failures join `failed`.
+/// Fewer renders than this are not worth a thread.
+const PARALLEL_MIN: usize = 64;
+
+/// Renders of the previous load, reused by the next one when their inputs
+/// are equal. Holds one entry per specialist rendered by the last load (the
+/// prompt text is shared with the specs, not copied), so its size follows
+/// the team's.
+#[derive(Debug, Default)]
+pub struct RenderCache {
+    /// What every entry was rendered against: the templates and the team.
+    basis: Option<(Arc<TemplateSources>, Vec<TeamMember>)>,
+    entries: HashMap<SpecialistName, Cached>,
+}
+
+#[derive(Debug, Clone)]
+struct Cached {
+    template: String,
+    context: SpecialistContext,
+    /// The generation also hashes the provider's settings.
+    provider: ResolvedProvider,
+    prompt: SystemPrompt,
+    generation: String,
+}
+
+impl RenderCache {
+    /// How many renders the cache holds (for tests and diagnostics).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// Render every candidate's prompt against the enabled team; failures join
+/// `failed`. Renders whose inputs equal an entry of `cache` are reused; the
+/// cache then holds exactly this load's renders.
 pub(super) fn render_all(
     paths: &ProjectPaths,
     project_src: &str,
     candidates: &mut [Candidate],
     failed: &mut Vec<SpecialistName>,
     diags: &mut Vec<Diagnostic>,
+    cache: &mut RenderCache,
 ) {
     let prompter = Prompter::new(&paths.templates);
     let roster: Vec<TeamMember> = candidates
@@ -30,38 +79,48 @@ pub(super) fn render_all(
             port: c.spec.port,
         })
         .collect();
-    for c in candidates.iter_mut() {
-        let team: Vec<TeamMember> = roster
-            .iter()
-            .filter(|m| m.name != c.name.as_str())
-            .cloned()
-            .collect();
-        let s = &c.spec;
-        let ctx = SpecialistContext {
-            name: c.name.to_string(),
-            component: s.component.clone(),
-            title: s.title.clone(),
-            description: s.description.clone(),
-            model: s.model.clone(),
-            provider: s.provider.name.clone(),
-            port: s.port,
-            personality: s.personality.clone(),
-            params: s.params.clone(),
-            health: s.health.clone(),
-        };
-        match prompter.render(&c.template, &ctx, &team) {
-            Ok(prompt) => {
-                let s = &mut c.spec;
-                s.generation = generation::generation(
-                    &s.component,
-                    &s.title,
-                    &s.description,
-                    &s.model,
-                    &s.provider,
-                    &s.params,
-                    &prompt,
-                );
-                s.system_prompt = prompt;
+    let same_basis = cache
+        .basis
+        .as_ref()
+        .is_some_and(|(t, r)| **t == **prompter.sources() && *r == roster);
+    if !same_basis {
+        cache.entries.clear();
+    }
+    let team = Team::new(&roster);
+
+    let mut misses = Vec::new();
+    let mut fresh = HashMap::with_capacity(candidates.len());
+    for (i, c) in candidates.iter_mut().enumerate() {
+        let context = context_of(&c.spec);
+        match cache.entries.remove(&c.name) {
+            Some(hit)
+                if hit.template == c.template
+                    && hit.context == context
+                    && hit.provider == c.spec.provider =>
+            {
+                c.spec.system_prompt = hit.prompt.clone();
+                c.spec.generation = hit.generation.clone();
+                fresh.insert(c.name.clone(), hit);
+            }
+            _ => misses.push((i, context)),
+        }
+    }
+
+    let rendered = render_misses(&prompter, &team, candidates, misses);
+    for (i, context, result) in rendered {
+        let c = &mut candidates[i];
+        match result {
+            Ok((prompt, generation)) => {
+                c.spec.system_prompt = prompt.clone();
+                c.spec.generation = generation.clone();
+                let entry = Cached {
+                    template: c.template.clone(),
+                    context,
+                    provider: c.spec.provider.clone(),
+                    prompt,
+                    generation,
+                };
+                fresh.insert(c.name.clone(), entry);
             }
             Err(e) => {
                 diags.push(render_diagnostic(
@@ -74,6 +133,60 @@ pub(super) fn render_all(
                 failed.push(c.name.clone());
             }
         }
+    }
+    cache.entries = fresh;
+    cache.basis = Some((prompter.sources().clone(), roster));
+}
+
+type Rendered = (
+    usize,
+    SpecialistContext,
+    Result<(SystemPrompt, String), RenderError>,
+);
+
+/// Render the candidates at `misses` (index, context), on every core when
+/// there are many (a cold start, a template or team edit).
+fn render_misses(
+    prompter: &Prompter,
+    team: &Team,
+    candidates: &[Candidate],
+    misses: Vec<(usize, SpecialistContext)>,
+) -> Vec<Rendered> {
+    let one = |(i, context): (usize, SpecialistContext)| {
+        let c = &candidates[i];
+        let result = prompter
+            .render_with(&c.template, &context, team.without(c.name.as_str()))
+            .map(|text| {
+                let s = &c.spec;
+                let generation = generation::generation(
+                    &s.component,
+                    &s.title,
+                    &s.description,
+                    &s.model,
+                    &s.provider,
+                    &s.params,
+                    &text,
+                );
+                (SystemPrompt::from(text), generation)
+            });
+        (i, context, result)
+    };
+    super::parallel::map(misses, PARALLEL_MIN, one)
+}
+
+/// `specialist` in the template: its whole config.
+fn context_of(s: &Spec) -> SpecialistContext {
+    SpecialistContext {
+        name: s.name.to_string(),
+        component: s.component.clone(),
+        title: s.title.clone(),
+        description: s.description.clone(),
+        model: s.model.clone(),
+        provider: s.provider.name.clone(),
+        port: s.port,
+        personality: s.personality.clone(),
+        params: s.params.clone(),
+        health: s.health.clone(),
     }
 }
 
@@ -138,3 +251,6 @@ fn render_diagnostic(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

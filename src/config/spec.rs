@@ -2,7 +2,10 @@
 //! resolved, prompt rendered. Everything downstream (plan, supervisor,
 //! specialist, registry) works on this type and never re-reads files.
 
+use std::fmt;
+use std::ops::Deref;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -65,7 +68,92 @@ pub struct Spec {
     pub params: Params,
     pub health: Option<Health>,
     /// The rendered system prompt, exactly as the provider receives it.
-    pub system_prompt: String,
+    pub system_prompt: SystemPrompt,
     /// Hash of everything that affects behaviour (hex); changes iff a reload is needed.
     pub generation: String,
+}
+
+/// A rendered system prompt, shared rather than copied.
+///
+/// With the default template every prompt lists the whole team, so at 1000
+/// specialists one prompt is ~42 KB. A spec is cloned on its way from the
+/// loader through the plan to the supervisor's slot and the listener's
+/// serving state; sharing the text keeps one copy per specialist (and lets
+/// the render cache hand the same text to every later load). Equality
+/// compares pointers first, so comparing an unchanged prompt is O(1).
+#[derive(Clone, Default)]
+pub struct SystemPrompt(Arc<str>);
+
+impl SystemPrompt {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether both are the same shared text (not just equal text): a render reused, not redone.
+    pub fn shares(&self, other: &SystemPrompt) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Deref for SystemPrompt {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for SystemPrompt {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for SystemPrompt {
+    fn from(s: String) -> Self {
+        SystemPrompt(Arc::from(s))
+    }
+}
+
+impl From<&str> for SystemPrompt {
+    fn from(s: &str) -> Self {
+        SystemPrompt(Arc::from(s))
+    }
+}
+
+impl PartialEq for SystemPrompt {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || *self.0 == *other.0
+    }
+}
+
+impl Eq for SystemPrompt {}
+
+impl PartialEq<str> for SystemPrompt {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for SystemPrompt {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl fmt::Debug for SystemPrompt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for SystemPrompt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for SystemPrompt {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
 }

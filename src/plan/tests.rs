@@ -236,3 +236,24 @@ fn a_new_colleague_refreshes_prompts_quietly() {
         ["start hermes", "reload numa (personality.prompt)"]
     );
 }
+
+/// The unchanged-spec shortcut still moves a pinned spec bound elsewhere,
+/// and an unchanged keep carries the running spec itself (no copy).
+#[test]
+fn unchanged_spec_keeps_the_running_arc_unless_bound_elsewhere() {
+    let mut pinned = spec("numa");
+    pinned.port = Some(45002);
+    let got = plan(&[pinned.clone()], &[running(&pinned, 45001)], &[]);
+    assert_eq!(show(&got), vec!["restart numa (port)".to_owned()]);
+
+    let old = spec("numa");
+    let actual = running(&old, 45001);
+    let got = plan(
+        std::slice::from_ref(&old),
+        std::slice::from_ref(&actual),
+        &[],
+    );
+    assert_eq!(show(&got), vec!["keep numa".to_owned()]);
+    let kept = got[0].spec.as_ref().unwrap();
+    assert!(Arc::ptr_eq(kept, &actual.spec));
+}

@@ -202,7 +202,7 @@ fn prompt_diff(name: &str, base: &str, head: &str, b: &Spec, h: &Spec) -> Option
     if b.system_prompt == h.system_prompt {
         return None;
     }
-    let diff = similar::TextDiff::from_lines(&b.system_prompt, &h.system_prompt);
+    let diff = similar::TextDiff::from_lines(b.system_prompt.as_str(), h.system_prompt.as_str());
     let text = diff
         .unified_diff()
         .context_radius(3)

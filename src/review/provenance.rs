@@ -118,15 +118,17 @@ pub fn revisions(
     let mut args = vec!["log", "--format=>%h", "--name-only", "--"];
     args.extend(paths.iter().copied());
     let log = git(&top, &args).unwrap_or_default();
+    // A set, not a scan: at N = 1000 the log lists thousands of paths.
+    let lookup: HashSet<&str> = paths.iter().copied().collect();
     let mut last: HashMap<&str, (usize, String)> = HashMap::new();
     let mut current: Option<(usize, String)> = None;
     for (i, line) in log.lines().enumerate() {
         if let Some(h) = line.strip_prefix('>') {
             current = Some((i, h.to_owned()));
         } else if let (Some(c), false) = (&current, line.is_empty())
-            && let Some(p) = paths.iter().find(|p| **p == line)
+            && let Some(p) = lookup.get(line)
         {
-            last.entry(p).or_insert_with(|| c.clone());
+            last.entry(*p).or_insert_with(|| c.clone());
         }
     }
 

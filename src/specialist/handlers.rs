@@ -120,7 +120,7 @@ pub(crate) fn chat_request(serving: &Serving, body: &ChatBody) -> ChatRequest {
     }
     ChatRequest {
         model: spec.model.clone(),
-        system: spec.system_prompt.clone(),
+        system: spec.system_prompt.to_string(),
         messages,
         params,
         stream: body.stream,

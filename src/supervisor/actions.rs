@@ -1,6 +1,7 @@
 //! Applying one step to one specialist: start, restart, reload, stop, and
 //! the bookkeeping when a background drain ends.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -162,10 +163,16 @@ impl Supervisor {
     /// this reconcile has already acted on (so the retry timer never spins).
     pub(super) fn prune(&mut self, loaded: &Loaded, desired: &[Spec]) {
         let now = Instant::now();
-        let has_file = |n: &SpecialistName| {
-            loaded.specs.iter().any(|s| &s.name == n) || loaded.failed_names().contains(n)
-        };
-        let wanted = |n: &SpecialistName| desired.iter().any(|s| &s.name == n);
+        let failed = loaded.failed_names();
+        let files: BTreeSet<&SpecialistName> = loaded
+            .specs
+            .iter()
+            .map(|s| &s.name)
+            .chain(&failed)
+            .collect();
+        let wanted: BTreeSet<&SpecialistName> = desired.iter().map(|s| &s.name).collect();
+        let has_file = |n: &SpecialistName| files.contains(n);
+        let wanted = |n: &SpecialistName| wanted.contains(n);
         self.stopped.retain(|n| has_file(n));
         let stopped = &self.stopped;
         self.slots.retain(|n, s| match s.phase {
@@ -182,14 +189,15 @@ impl Supervisor {
 
     /// Team changes re-render every prompt: swap them in without a report.
     pub(super) fn refresh(&mut self, desired: &[Spec], plan: &[Step]) {
+        let by_name: BTreeMap<&str, &Spec> = desired.iter().map(|s| (s.name.as_str(), s)).collect();
         for step in plan
             .iter()
             .filter(|s| s.refresh && s.action == StepKind::Keep)
         {
-            let Some(spec) = desired.iter().find(|s| s.name.as_str() == step.name) else {
+            let Some(spec) = by_name.get(step.name.as_str()) else {
                 continue;
             };
-            let spec = Arc::new(spec.clone());
+            let spec = Arc::new((*spec).clone());
             let serving = self.serving(&spec);
             if let Some(slot) = self.slots.get_mut(&spec.name)
                 && let Some(handle) = &slot.handle

@@ -233,6 +233,7 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
         project_error: None,
         drains: JoinSet::new(),
         next_token: 0,
+        renders: Arc::default(),
     };
     let trigger = handle.trigger.clone();
     let done = handle.done.clone();
@@ -261,6 +262,8 @@ struct Supervisor {
     /// Background drains; stops report (name, token) when done.
     drains: JoinSet<Option<(SpecialistName, u64)>>,
     next_token: u64,
+    /// The last load's prompts: a reload renders only what changed.
+    renders: Arc<std::sync::Mutex<crate::config::RenderCache>>,
 }
 
 enum Wake {

@@ -4,10 +4,10 @@
 //! sees a broken file's last good spec as still desired and keeps it.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use crate::config::{Diagnostic, Loaded, Spec, SpecialistName};
+use crate::config::{Diagnostic, Loaded, RenderCache, Spec, SpecialistName};
 use crate::registry::State;
 
 use super::Supervisor;
@@ -32,11 +32,26 @@ pub fn describe(d: &Diagnostic) -> String {
 
 impl Supervisor {
     async fn load(&self) -> Option<Loaded> {
-        self.load_from(self.opts.paths.clone()).await
+        self.load_from(self.opts.paths.clone(), Some(self.renders.clone()))
+            .await
     }
 
-    async fn load_from(&self, paths: crate::config::ProjectPaths) -> Option<Loaded> {
-        match tokio::task::spawn_blocking(move || crate::config::load(&paths)).await {
+    /// Load `paths` off the async workers. With `renders` (this daemon's own
+    /// project), unchanged prompts are not rendered again.
+    async fn load_from(
+        &self,
+        paths: crate::config::ProjectPaths,
+        renders: Option<Arc<Mutex<RenderCache>>>,
+    ) -> Option<Loaded> {
+        let load = move || match renders {
+            Some(cache) => {
+                // A panic mid-load leaves the cache consistent (entries are only removed).
+                let mut cache = cache.lock().unwrap_or_else(PoisonError::into_inner);
+                crate::config::load_cached(&paths, &mut cache)
+            }
+            None => crate::config::load(&paths),
+        };
+        match tokio::task::spawn_blocking(load).await {
             Ok(l) => Some(l),
             Err(e) => {
                 tracing::error!("loading the configuration failed: {e}");
@@ -245,11 +260,12 @@ impl Supervisor {
         &mut self,
         paths: Option<crate::config::ProjectPaths>,
     ) -> Result<Vec<Step>, String> {
-        let paths = paths.unwrap_or_else(|| self.opts.paths.clone());
-        let loaded = self
-            .load_from(paths)
-            .await
-            .ok_or("loading the configuration failed")?;
+        let loaded = match paths {
+            // A checkout under review: its renders must not evict this project's.
+            Some(paths) => self.load_from(paths, None).await,
+            None => self.load().await,
+        };
+        let loaded = loaded.ok_or("loading the configuration failed")?;
         if !loaded.project_ok {
             let msg = loaded.errors().next().map(describe).unwrap_or_default();
             return Err(format!("cadre.toml is invalid: {msg}"));
@@ -285,16 +301,25 @@ impl Supervisor {
         trigger: &str,
     ) -> Vec<Step> {
         let now = Instant::now();
-        let find = |name: &str| {
-            desired
-                .iter()
-                .find(|s| s.name.as_str() == name)
-                .cloned()
-                .map(Arc::new)
-        };
+        let by_name: BTreeMap<&str, &Spec> = desired.iter().map(|s| (s.name.as_str(), s)).collect();
+        let find = |name: &str| by_name.get(name).map(|s| Arc::new((*s).clone()));
+        let mut applied = Vec::new();
+        // Reloads first: they need no port and no registry round trip, and
+        // they are what an edit waits for (the next chat must see the new
+        // prompt). The registry hears of them in the transactions below.
+        for step in changes.iter().filter(|s| s.action == StepKind::Reload) {
+            let Ok(name) = SpecialistName::parse(&step.name) else {
+                continue;
+            };
+            let Some(spec) = find(&step.name) else {
+                continue;
+            };
+            if self.reload_one(&name, spec, &step.changed) {
+                applied.push(step.clone());
+            }
+        }
         let mut allocs = Vec::new();
         let mut marks = Vec::new();
-        let mut applied = Vec::new();
         for step in changes {
             let Ok(name) = SpecialistName::parse(&step.name) else {
                 continue;
@@ -343,9 +368,11 @@ impl Supervisor {
                         },
                     ));
                 }
-                StepKind::Reload => marks.push((step.name.clone(), State::Reloading)),
                 StepKind::Stop => marks.push((step.name.clone(), State::Draining)),
-                StepKind::Keep => {}
+                // A reload is an atomic swap, done above: no `reloading` phase
+                // to announce, and no transaction to write before the next
+                // reconcile (the new generation is asserted below).
+                StepKind::Reload | StepKind::Keep => {}
             }
         }
         let alloc_specs: Vec<Alloc> = allocs
@@ -393,26 +420,13 @@ impl Supervisor {
                 tracing::debug!(specialist = %name, "not applied");
             }
         }
-        for step in changes {
+        for step in changes.iter().filter(|s| s.action == StepKind::Stop) {
             let Ok(name) = SpecialistName::parse(&step.name) else {
                 continue;
             };
-            match step.action {
-                StepKind::Reload => {
-                    let Some(spec) = find(&step.name) else {
-                        continue;
-                    };
-                    if self.reload_one(&name, spec, &step.changed) {
-                        applied.push(step.clone());
-                    }
-                }
-                StepKind::Stop => {
-                    let reason = self.stop_reason(loaded, &name);
-                    self.stop_one(&name, &reason);
-                    applied.push(step.clone());
-                }
-                _ => {}
-            }
+            let reason = self.stop_reason(loaded, &name);
+            self.stop_one(&name, &reason);
+            applied.push(step.clone());
         }
         applied.sort_by(|a, b| a.name.cmp(&b.name));
         applied

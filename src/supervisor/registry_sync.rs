@@ -130,7 +130,9 @@ pub(super) async fn assert_all(
     run_blocking(move || {
         registry.transact(|txn| {
             let specialists = &mut txn.data.specialists;
-            specialists.retain(|name, e| !me.owns(e) || entries.iter().any(|n| &n.name == name));
+            let names: std::collections::HashSet<&str> =
+                entries.iter().map(|e| e.name.as_str()).collect();
+            specialists.retain(|name, e| !me.owns(e) || names.contains(name.as_str()));
             for e in entries {
                 match specialists.get(&e.name) {
                     Some(old) if !me.owns(old) => {}

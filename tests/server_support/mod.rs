@@ -44,7 +44,7 @@ pub fn spec(name: &str, base_url: &str, system_prompt: &str) -> Spec {
             ..Params::default()
         },
         health: None,
-        system_prompt: system_prompt.to_owned(),
+        system_prompt: system_prompt.into(),
         generation: format!("gen-{}", system_prompt.len()),
     }
 }
