@@ -38,8 +38,11 @@ pub(super) struct Alloc {
     pub started_at: String,
 }
 
-/// Phase one: allocate and register `allocs` (state `starting`), mark
-/// `marks`. Returns one result per alloc, in order.
+/// Phase one: allocate and register `allocs`, mark `marks`. Returns one
+/// result per alloc, in order. A start is registered `starting`; a restart
+/// (a move to a new address, the old socket still serving until it drains)
+/// `reloading`. A hot reload writes no mark of its own: it is one atomic
+/// swap, so there is no window in which "reloading" would be true.
 pub(super) async fn begin(
     registry: &Registry,
     me: &Me,
@@ -78,10 +81,15 @@ pub(super) async fn begin(
                 };
                 if let Ok(listener) = &res {
                     let port = listener.local_addr().map(|s| s.port()).unwrap_or(0);
+                    let state = if a.replace {
+                        State::Starting
+                    } else {
+                        State::Reloading
+                    };
                     let entry = super::slot::entry(
                         &a.spec,
                         port,
-                        State::Starting,
+                        state,
                         None,
                         me.process,
                         &me.owner,
