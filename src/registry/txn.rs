@@ -39,7 +39,6 @@ impl Txn<'_> {
         range: [u16; 2],
     ) -> Result<TcpListener, RegistryError> {
         let ip: IpAddr = ports::resolve(host)?;
-        let taken = ports::taken(self.data, &self.granted);
         if let Some(port) = pinned {
             if let Some(e) = self.data.specialists.values().find(|e| e.port == port) {
                 return Err(RegistryError::PortHeld {
@@ -68,8 +67,9 @@ impl Txn<'_> {
         if start > end || start == 0 {
             return Err(RegistryError::InvalidRange { start, end });
         }
+        let taken = ports::taken(self.data, &self.granted);
         for port in start..=end {
-            if taken.contains(&port) {
+            if taken.contains(port) {
                 continue;
             }
             // Any bind error (in use, no permission) means "not ours": skip.
