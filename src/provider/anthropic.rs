@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::secret::ApiKey;
 use super::sse::SseParser;
-use super::wire::{DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, short};
+use super::wire::{DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, short, to_body};
 use super::{ChatRequest, Completion, ProviderError, Role, Usage};
 use crate::config::ResolvedProvider;
 
@@ -170,44 +170,53 @@ impl StreamDecoder for Decoder {
     }
 }
 
-impl Wire for Anthropic {
-    fn chat_request(&self, cfg: &ResolvedProvider, req: &ChatRequest) -> (String, Value) {
-        // The API takes the system prompt top-level; system turns in history join it.
-        let mut system = req.system.clone();
-        let mut messages = Vec::new();
-        for m in &req.messages {
-            if m.role == Role::System {
-                if !system.is_empty() {
-                    system.push_str("\n\n");
-                }
-                system.push_str(&m.content);
-            } else {
-                messages.push(json!({"role": m.role, "content": m.content}));
+/// The chat body as JSON; `Wire::chat_body` serializes it.
+fn chat_json(req: &ChatRequest) -> Value {
+    // The API takes the system prompt top-level; system turns in history join it.
+    let mut system = req.system.clone();
+    let mut messages = Vec::new();
+    for m in &req.messages {
+        if m.role == Role::System {
+            if !system.is_empty() {
+                system.push_str("\n\n");
             }
+            system.push_str(&m.content);
+        } else {
+            messages.push(json!({"role": m.role, "content": m.content}));
         }
-        let p = &req.params;
-        let mut body = json!({
-            "model": req.model,
-            "messages": messages,
-            "max_tokens": p.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
-            "stream": req.stream,
-        });
-        if !system.is_empty() {
-            body["system"] = json!(system);
-        }
-        if let Some(t) = p.temperature {
-            body["temperature"] = json!(t);
-        }
-        if let Some(t) = p.top_p {
-            body["top_p"] = json!(t);
-        }
-        if let Some(s) = &p.stop {
-            body["stop_sequences"] = json!(s);
-        }
-        if let Value::Object(m) = &mut body {
-            m.extend(extra_json(&p.extra));
-        }
-        (format!("{}/v1/messages", cfg.base_url), body)
+    }
+    let p = &req.params;
+    let mut body = json!({
+        "model": req.model,
+        "messages": messages,
+        "max_tokens": p.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+        "stream": req.stream,
+    });
+    if !system.is_empty() {
+        body["system"] = json!(system);
+    }
+    if let Some(t) = p.temperature {
+        body["temperature"] = json!(t);
+    }
+    if let Some(t) = p.top_p {
+        body["top_p"] = json!(t);
+    }
+    if let Some(s) = &p.stop {
+        body["stop_sequences"] = json!(s);
+    }
+    if let Value::Object(m) = &mut body {
+        m.extend(extra_json(&p.extra));
+    }
+    body
+}
+
+impl Wire for Anthropic {
+    fn chat_url(&self, cfg: &ResolvedProvider) -> String {
+        format!("{}/v1/messages", cfg.base_url)
+    }
+
+    fn chat_body(&self, _cfg: &ResolvedProvider, req: &ChatRequest) -> Vec<u8> {
+        to_body(&chat_json(req))
     }
 
     fn headers(

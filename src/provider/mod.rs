@@ -160,11 +160,7 @@ pub fn build(cfg: &crate::config::ResolvedProvider) -> Arc<dyn Provider> {
         .build();
     match client {
         Ok(client) => Arc::new(HttpProvider {
-            ctx: Arc::new(driver::Ctx {
-                cfg: cfg.clone(),
-                client,
-                wire,
-            }),
+            ctx: Arc::new(driver::Ctx::new(cfg.clone(), client, wire)),
             health: Arc::new(health::HealthCache::default()),
         }),
         Err(e) => Arc::new(Broken {

@@ -2,12 +2,12 @@
 //! <https://github.com/ollama/ollama/blob/main/docs/api.md#generate-a-chat-completion>
 
 use reqwest::header::HeaderMap;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::secret::ApiKey;
-use super::wire::{DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, short};
-use super::{ChatRequest, Completion, ProviderError, Usage};
+use super::wire::{DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, short, to_body};
+use super::{ChatRequest, Completion, Message, ProviderError, Role, Usage};
 use crate::config::ResolvedProvider;
 
 pub struct Ollama;
@@ -100,17 +100,55 @@ impl StreamDecoder for Decoder {
     }
 }
 
+/// A chat body, serialized straight from borrowed fields: building a
+/// `serde_json::Value` first copied the system prompt and every message into a
+/// tree of maps, then serialized and freed it, on every chat.
+#[derive(Serialize)]
+struct Body<'a> {
+    model: &'a str,
+    messages: Messages<'a>,
+    stream: bool,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    options: Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    keep_alive: Option<&'a str>,
+}
+
+/// The system prompt (when not empty) as the first message, then the history.
+struct Messages<'a> {
+    system: &'a str,
+    history: &'a [Message],
+}
+
+#[derive(Serialize)]
+struct OutMsg<'a> {
+    role: Role,
+    content: &'a str,
+}
+
+impl Serialize for Messages<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let system = (!self.system.is_empty()).then_some(OutMsg {
+            role: Role::System,
+            content: self.system,
+        });
+        s.collect_seq(
+            system
+                .into_iter()
+                .chain(self.history.iter().map(|m| OutMsg {
+                    role: m.role,
+                    content: &m.content,
+                })),
+        )
+    }
+}
+
 impl Wire for Ollama {
-    fn chat_request(&self, cfg: &ResolvedProvider, req: &ChatRequest) -> (String, Value) {
-        let mut messages = Vec::new();
-        if !req.system.is_empty() {
-            messages.push(json!({"role": "system", "content": req.system}));
-        }
-        messages.extend(
-            req.messages
-                .iter()
-                .map(|m| json!({"role": m.role, "content": m.content})),
-        );
+    fn chat_url(&self, cfg: &ResolvedProvider) -> String {
+        format!("{}/api/chat", cfg.base_url)
+    }
+
+    fn chat_body(&self, cfg: &ResolvedProvider, req: &ChatRequest) -> Vec<u8> {
         let p = &req.params;
         let mut options = Map::new();
         if let Some(t) = p.temperature {
@@ -126,14 +164,16 @@ impl Wire for Ollama {
             options.insert("stop".into(), json!(s));
         }
         options.extend(extra_json(&p.extra));
-        let mut body = json!({"model": req.model, "messages": messages, "stream": req.stream});
-        if !options.is_empty() {
-            body["options"] = Value::Object(options);
-        }
-        if let Some(k) = &cfg.keep_alive {
-            body["keep_alive"] = json!(k);
-        }
-        (format!("{}/api/chat", cfg.base_url), body)
+        to_body(&Body {
+            model: &req.model,
+            messages: Messages {
+                system: &req.system,
+                history: &req.messages,
+            },
+            stream: req.stream,
+            options,
+            keep_alive: cfg.keep_alive.as_deref(),
+        })
     }
 
     fn headers(

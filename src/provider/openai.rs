@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::secret::ApiKey;
 use super::sse::SseParser;
-use super::wire::{DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, short};
+use super::wire::{DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, short, to_body};
 use super::{ChatRequest, Completion, ProviderError, Usage};
 use crate::config::ResolvedProvider;
 
@@ -164,38 +164,47 @@ impl StreamDecoder for Decoder {
     }
 }
 
+/// The chat body as JSON; `Wire::chat_body` serializes it.
+fn chat_json(req: &ChatRequest) -> Value {
+    let mut messages = Vec::new();
+    if !req.system.is_empty() {
+        messages.push(json!({"role": "system", "content": req.system}));
+    }
+    messages.extend(
+        req.messages
+            .iter()
+            .map(|m| json!({"role": m.role, "content": m.content})),
+    );
+    let mut body = json!({"model": req.model, "messages": messages, "stream": req.stream});
+    if req.stream {
+        body["stream_options"] = json!({"include_usage": true});
+    }
+    let p = &req.params;
+    if let Some(t) = p.temperature {
+        body["temperature"] = json!(t);
+    }
+    if let Some(t) = p.top_p {
+        body["top_p"] = json!(t);
+    }
+    if let Some(n) = p.max_tokens {
+        body["max_tokens"] = json!(n);
+    }
+    if let Some(s) = &p.stop {
+        body["stop"] = json!(s);
+    }
+    if let Value::Object(m) = &mut body {
+        m.extend(extra_json(&p.extra));
+    }
+    body
+}
+
 impl Wire for OpenAi {
-    fn chat_request(&self, cfg: &ResolvedProvider, req: &ChatRequest) -> (String, Value) {
-        let mut messages = Vec::new();
-        if !req.system.is_empty() {
-            messages.push(json!({"role": "system", "content": req.system}));
-        }
-        messages.extend(
-            req.messages
-                .iter()
-                .map(|m| json!({"role": m.role, "content": m.content})),
-        );
-        let mut body = json!({"model": req.model, "messages": messages, "stream": req.stream});
-        if req.stream {
-            body["stream_options"] = json!({"include_usage": true});
-        }
-        let p = &req.params;
-        if let Some(t) = p.temperature {
-            body["temperature"] = json!(t);
-        }
-        if let Some(t) = p.top_p {
-            body["top_p"] = json!(t);
-        }
-        if let Some(n) = p.max_tokens {
-            body["max_tokens"] = json!(n);
-        }
-        if let Some(s) = &p.stop {
-            body["stop"] = json!(s);
-        }
-        if let Value::Object(m) = &mut body {
-            m.extend(extra_json(&p.extra));
-        }
-        (format!("{}/chat/completions", cfg.base_url), body)
+    fn chat_url(&self, cfg: &ResolvedProvider) -> String {
+        format!("{}/chat/completions", cfg.base_url)
+    }
+
+    fn chat_body(&self, _cfg: &ResolvedProvider, req: &ChatRequest) -> Vec<u8> {
+        to_body(&chat_json(req))
     }
 
     fn headers(

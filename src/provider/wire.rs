@@ -38,12 +38,11 @@ pub enum HealthProbe {
 
 /// One wire format.
 pub trait Wire: Send + Sync + 'static {
-    /// URL and JSON body of a chat.
-    fn chat_request(
-        &self,
-        cfg: &ResolvedProvider,
-        req: &ChatRequest,
-    ) -> (String, serde_json::Value);
+    /// Where chats are posted; depends on the provider's config only, so the
+    /// driver parses it once per provider instead of once per chat.
+    fn chat_url(&self, cfg: &ResolvedProvider) -> String;
+    /// JSON body of a chat, serialized.
+    fn chat_body(&self, cfg: &ResolvedProvider, req: &ChatRequest) -> Vec<u8>;
     /// Auth and version headers; the key was read at use by the caller.
     fn headers(
         &self,
@@ -80,4 +79,11 @@ pub fn short(body: &str) -> String {
         end -= 1;
     }
     format!("{}…", &body[..end])
+}
+
+/// Serialize a request body. Cannot fail for the bodies built here (string
+/// keys, no fallible `Serialize` impls, floats already turned into JSON
+/// numbers or null by `json!`); an empty body would be refused by the provider.
+pub fn to_body(body: &impl serde::Serialize) -> Vec<u8> {
+    serde_json::to_vec(body).unwrap_or_default()
 }
