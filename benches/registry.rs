@@ -18,7 +18,7 @@ const ROLE: &str = "CADRE_BENCH_ROLE";
 
 fn entry(name: &str, owner: ProcessId, now: &str) -> Entry {
     Entry {
-        name: name.into(),
+        name: name.parse().unwrap(),
         component: "bench".into(),
         host: "127.0.0.1".into(),
         port: 1,
@@ -46,7 +46,7 @@ fn one_txn(reg: &Registry, me_name: &str) {
         let n: u64 = c.generation.parse().unwrap_or(0);
         c.generation = (n + 1).to_string();
         let e = entry(me_name, t.me, &t.now);
-        t.data.specialists.insert(me_name.to_string(), e);
+        t.data.specialists.insert(e.name.clone(), e);
         Ok::<_, RegistryError>(())
     })
     .expect("transaction");
@@ -70,7 +70,7 @@ fn setup(base: &Path, tag: &str, fsync: bool) -> (PathBuf, Registry) {
     let reg = open(&dir, fsync);
     reg.transact(|t| {
         let e = entry("counter", t.me, &t.now);
-        t.data.specialists.insert("counter".into(), e);
+        t.data.specialists.insert(e.name.clone(), e);
         Ok::<_, RegistryError>(())
     })
     .expect("setup");

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
+use crate::config::SpecialistName;
 use crate::protocol::{
     self, ChatBody, ErrorCode, Line, LineReader, Reply, ReplyBody, Request, RequestBody,
 };
@@ -32,7 +33,7 @@ pub enum ClientError {
     /// The specialist answered with an error reply.
     #[error("{specialist}: {code}: {error}")]
     Remote {
-        specialist: String,
+        specialist: SpecialistName,
         code: ErrorCode,
         error: String,
     },
@@ -47,10 +48,10 @@ impl ClientError {
 /// The final answer of a chat.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer {
-    pub specialist: String,
+    pub specialist: SpecialistName,
     pub content: String,
     pub model: String,
-    pub usage: crate::provider::Usage,
+    pub usage: crate::conversation::Usage,
     pub latency_ms: u64,
 }
 
@@ -219,6 +220,33 @@ pub async fn ping(host: &str, port: u16, timeout: Duration) -> Result<Duration, 
             reason: format!("expected pong, got {other:?}"),
         }),
     }
+}
+
+/// What [`probe`] found: a specialist that answers `ping`, and its request count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Probe {
+    pub rtt: Duration,
+    /// From `info`; `None` when `info` did not answer.
+    pub requests: Option<u64>,
+}
+
+/// [`ping`], then `info` on the same connection: the liveness check of `status`.
+pub async fn probe(host: &str, port: u16, timeout: Duration) -> Result<Probe, ClientError> {
+    let started = std::time::Instant::now();
+    let mut c = Client::connect(host, port, timeout).await?;
+    let reply = c.request(RequestBody::Ping).await?;
+    if !matches!(reply.body, ReplyBody::Pong) {
+        return Err(ClientError::BadReply {
+            addr: c.addr,
+            reason: format!("expected pong, got {:?}", reply.body),
+        });
+    }
+    let rtt = started.elapsed();
+    let requests = match c.request(RequestBody::Info).await.map(|r| r.body) {
+        Ok(ReplyBody::InfoResponse(info)) => Some(info.requests),
+        _ => None,
+    };
+    Ok(Probe { rtt, requests })
 }
 
 /// Connect, send one chat, collect the answer.

@@ -15,7 +15,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
-use crate::supervisor::{Step, SupervisorHandle};
+use crate::config::SpecialistName;
+use crate::plan::Action;
+use crate::supervisor::SupervisorHandle;
 
 /// File name of the control socket inside the state directory.
 pub const SOCKET: &str = "control.sock";
@@ -48,16 +50,16 @@ pub enum Request {
 }
 
 /// A control reply.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Response {
     pub ok: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// `plan`: every step, keeps included; `stop`/`start`/`reload`: the steps applied.
+    /// `plan`: every action, keeps included; `stop`/`start`/`reload`: the actions applied.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub steps: Vec<Step>,
+    pub steps: Vec<Action>,
     /// The daemon's pid and specialists.d (every reply carries them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
@@ -163,38 +165,57 @@ pub async fn serve(listener: tokio::net::UnixListener, sup: SupervisorHandle, in
 }
 
 async fn handle(sup: &SupervisorHandle, req: Request) -> (Response, bool) {
-    let ok = |steps: Vec<Step>, message: String| Response {
+    let ok = |steps: Vec<Action>, message: String| Response {
         ok: true,
         steps,
         message: Some(message),
         ..Response::default()
     };
+    let reply =
+        |r: Result<Vec<Action>, crate::supervisor::SupervisorError>, message: String| match r {
+            Ok(steps) => ok(steps, message),
+            Err(e) => Response::err(e.to_string()),
+        };
     match req {
         Request::Ping => (ok(Vec::new(), "pong".into()), false),
         Request::Stop { all: true, .. } => (ok(Vec::new(), "shutting down".into()), true),
         Request::Stop { names, all: false } if names.is_empty() => {
             (Response::err("stop needs specialist names or --all"), false)
         }
-        Request::Stop { names, .. } => match sup.stop(names.clone()).await {
-            Ok(steps) => (ok(steps, format!("stopped {}", names.join(", "))), false),
-            Err(e) => (Response::err(e.to_string()), false),
+        Request::Stop { names, .. } => match parse_names(&names) {
+            Ok(parsed) => (
+                reply(
+                    sup.stop(parsed).await,
+                    format!("stopped {}", names.join(", ")),
+                ),
+                false,
+            ),
+            Err(e) => (e, false),
         },
-        Request::Start { names } => match sup.start(names.clone()).await {
-            Ok(steps) => (ok(steps, format!("started {}", names.join(", "))), false),
-            Err(e) => (Response::err(e.to_string()), false),
+        Request::Start { names } => match parse_names(&names) {
+            Ok(parsed) => (
+                reply(
+                    sup.start(parsed).await,
+                    format!("started {}", names.join(", ")),
+                ),
+                false,
+            ),
+            Err(e) => (e, false),
         },
-        Request::Plan { dir } => match sup
-            .plan(dir.map(|d| crate::config::ProjectPaths::from_specialists_dir(&d)))
-            .await
-        {
-            Ok(steps) => (ok(steps, "plan".into()), false),
-            Err(e) => (Response::err(e.to_string()), false),
-        },
-        Request::Reload => match sup.reload("control reload").await {
-            Ok(steps) => (ok(steps, "reloaded".into()), false),
-            Err(e) => (Response::err(e.to_string()), false),
-        },
+        Request::Plan { dir } => {
+            let paths = dir.map(|d| crate::config::ProjectPaths::from_specialists_dir(&d));
+            (reply(sup.plan(paths).await, "plan".into()), false)
+        }
+        Request::Reload => (reply(sup.reload().await, "reloaded".into()), false),
     }
+}
+
+/// Names from the wire, parsed once here; a bad one is the error reply.
+fn parse_names(names: &[String]) -> Result<Vec<SpecialistName>, Response> {
+    names
+        .iter()
+        .map(|n| SpecialistName::parse(n).map_err(|e| Response::err(e.to_string())))
+        .collect()
 }
 
 /// Client side (blocking, for the CLI): send one request, read its reply.

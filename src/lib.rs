@@ -1,28 +1,36 @@
 //! # cadre
 //!
 //! Runs a team of AI specialists declared as TOML files. Data flows one way:
-//! config → prompt → plan → supervisor → registry.
+//! config → prompt → desired → plan → supervisor → registry.
 //!
 //! # Layout
-//! - [`config`]: `cadre.toml` and `specialists.d/*.toml` → typed specs and diagnostics.
-//! - [`protocol`]: socket request/reply types and the line codec.
+//! - [`config`]: `cadre.toml` and `specialists.d/*.toml` → resolved specs and diagnostics;
+//!   the one field diff of two specs.
 //! - [`prompt`]: minijinja templates → the system prompt a provider receives.
-//! - [`schema`]: JSON Schemas of the config files, generated from [`config`]'s types.
-//! - [`specialist`]: one listener per specialist, its connections, counters and drain.
-//! - [`client`]: a small async client of the socket protocol (CLI and tests).
-//! - [`plan`]: desired vs running specialists → keep/start/reload/restart/stop.
-//! - [`provider`]: the model providers (Ollama, OpenAI-compatible, Anthropic).
-//! - [`registry`]: the flock-locked, atomically replaced `registry.json`: who runs where, port grants.
+//! - [`desired`]: the desired state: every file parsed, every prompt rendered.
+//! - [`plan`]: desired vs running specialists → keep/start/reload/restart/stop, with the
+//!   whole reconcile policy (last-known-good, config error marks, operator stops, port claims).
 //! - [`supervisor`]: owns the running specialists, applies plans, keeps the registry in step.
+//! - [`registry`]: the flock-locked, atomically replaced `registry.json`: who runs where,
+//!   port grants, process liveness, single-instance locks.
 //! - [`watch`]: file events → debounced reconcile triggers.
+//! - [`conversation`]: messages, roles, usage and provider health, shared by both ends of a chat.
+//! - [`protocol`]: socket request/reply types and the line codec.
+//! - [`specialist`]: one listener per specialist, its connections, counters and drain.
+//! - [`provider`]: the model providers (Ollama, OpenAI-compatible, Anthropic).
+//! - [`client`]: a small async client of the socket protocol (CLI and tests).
 //! - [`control`]: the daemon's control socket and its client.
 //! - [`http`]: the web pages, JSON/SSE API, OpenAI-compatible routes and `/metrics` of `cadre up`.
 //! - [`review`]: `cadre diff`, two config trees (dirs or git revisions) compared.
+//! - [`schema`]: JSON Schemas of the config files, generated from [`config`]'s types.
+//! - [`cli`]: the command line, one file per command; errors rendered once, in `main`.
 
 pub mod cli;
 pub mod client;
 pub mod config;
 pub mod control;
+pub mod conversation;
+pub mod desired;
 pub mod http;
 pub mod plan;
 pub mod prompt;

@@ -5,8 +5,8 @@ fn main() {
     match cadre::cli::run(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::exit(1);
+            eprintln!("error: {}", cadre::cli::render(&e));
+            std::process::exit(e.exit_code());
         }
     }
 }

@@ -5,8 +5,11 @@
 //! render is a pure function of the project.
 //!
 //! [`TemplateSources`] is the templates directory read once per load;
-//! [`Team`] is the roster converted once per load and shared by every render.
+//! [`Team`] is the roster converted once per load and shared by every render;
+//! [`batch`] renders every prompt of a load, reusing the last load's renders
+//! through a [`RenderCache`].
 
+pub mod batch;
 mod sources;
 mod team;
 
@@ -18,6 +21,7 @@ use serde::Serialize;
 
 use crate::config::{Health, Params, Personality};
 
+pub use batch::{RenderCache, render_all};
 pub use sources::TemplateSources;
 pub use team::Team;
 

@@ -3,14 +3,12 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::Args;
 
-use super::Global;
-use crate::client::Client;
+use super::{CliError, Global};
+use crate::client::{Client, ClientError};
+use crate::conversation::{Message, Role};
 use crate::protocol::ChatBody;
-use crate::provider::{Message, Role};
-use crate::registry::{Entry, Registry, StateDir};
 
 /// A model may think for minutes before its first token.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(600);
@@ -28,42 +26,25 @@ pub struct ChatArgs {
     pub json: bool,
 }
 
-/// Every registered specialist, from the registry of the selected state directory.
-pub(crate) fn registry_entries(g: &Global) -> anyhow::Result<Vec<Entry>> {
-    let dir =
-        StateDir::resolve(g.state_dir.as_deref()).context("cannot find the state directory")?;
-    let registry = Registry::open(dir).context("cannot open the registry")?;
-    let data = registry.read().context("cannot read the registry")?;
-    Ok(data.specialists.into_values().collect())
-}
-
-/// Where to connect for an entry: a wildcard bind is reached over loopback.
-pub(crate) fn connect_host(entry: &Entry) -> &str {
-    match entry.host.as_str() {
-        "0.0.0.0" | "" => "127.0.0.1",
-        "::" => "::1",
-        h => h,
-    }
-}
-
-pub fn run(g: &Global, a: ChatArgs) -> anyhow::Result<i32> {
-    let entries = registry_entries(g)?;
+pub fn run(g: &Global, a: ChatArgs) -> Result<i32, CliError> {
+    let entries = g.entries()?;
     let Some(entry) = entries.into_iter().find(|e| e.name == a.name) else {
-        anyhow::bail!(
-            "no specialist named `{}` is registered (is `cadre up` running?)",
-            a.name
-        );
+        return Err(CliError::NotRegistered(a.name));
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()?;
+        .build()
+        .map_err(CliError::io("cannot start the async runtime"))?;
     let mut client = rt
         .block_on(Client::connect(
-            connect_host(&entry),
+            entry.connect_host(),
             entry.port,
             CONNECT_TIMEOUT,
         ))
-        .with_context(|| format!("specialist `{}` is not answering", a.name))?;
+        .map_err(|source| CliError::NotAnswering {
+            name: a.name.clone(),
+            source,
+        })?;
     client.set_timeout(REPLY_TIMEOUT);
     match a.message {
         Some(message) => {
@@ -81,7 +62,7 @@ async fn ask(
     message: String,
     history: &[Message],
     json: bool,
-) -> anyhow::Result<String> {
+) -> Result<String, ClientError> {
     let body = ChatBody {
         content: message,
         history: history.to_vec(),
@@ -112,7 +93,7 @@ fn interactive(
     client: &mut Client,
     name: &str,
     json: bool,
-) -> anyhow::Result<i32> {
+) -> Result<i32, CliError> {
     let tty = std::io::stdin().is_terminal();
     if tty {
         eprintln!("chatting with {name}; an empty line or Ctrl-D ends the session");
@@ -125,7 +106,7 @@ fn interactive(
             let _ = std::io::stderr().flush();
         }
         let Some(line) = lines.next() else { break };
-        let line = line.context("cannot read stdin")?;
+        let line = line.map_err(CliError::io("cannot read stdin"))?;
         if line.trim().is_empty() {
             if tty {
                 break;
@@ -146,16 +127,9 @@ fn interactive(
                     content: answer,
                 });
             }
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                if matches!(
-                    e.downcast_ref(),
-                    Some(crate::client::ClientError::Remote { .. })
-                ) {
-                    continue;
-                }
-                return Ok(1);
-            }
+            // The specialist answered with an error: say so, the session goes on.
+            Err(e @ ClientError::Remote { .. }) => eprintln!("error: {}", super::render(&e)),
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(0)

@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use super::{CheckFormat, Global};
+use super::{CheckFormat, CliError, Global};
 use crate::config::{self, ProjectPaths, report};
 
 /// Arguments of `cadre check`.
@@ -17,9 +17,9 @@ pub struct CheckArgs {
     pub json: bool,
 }
 
-pub fn run(g: &Global, a: CheckArgs) -> anyhow::Result<i32> {
+pub fn run(g: &Global, a: CheckArgs) -> Result<i32, CliError> {
     let paths = ProjectPaths::from_specialists_dir(&g.dir);
-    let mut loaded = config::load(&paths);
+    let mut loaded = crate::desired::load(&paths);
     let is_set = |var: &str| std::env::var_os(var).is_some_and(|v| !v.is_empty());
     loaded
         .diagnostics

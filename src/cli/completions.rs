@@ -3,6 +3,8 @@
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 
+use super::CliError;
+
 /// Arguments of `cadre completions`.
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
@@ -10,7 +12,7 @@ pub struct CompletionsArgs {
     pub shell: Shell,
 }
 
-pub fn run(a: CompletionsArgs) -> anyhow::Result<i32> {
+pub fn run(a: CompletionsArgs) -> Result<i32, CliError> {
     let mut cmd = super::Cli::command();
     clap_complete::generate(a.shell, &mut cmd, "cadre", &mut std::io::stdout());
     Ok(0)

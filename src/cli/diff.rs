@@ -1,10 +1,10 @@
 //! `cadre diff`: what a change does to the team (DESIGN §11). Exit 0 when
 //! nothing changed, 1 on changes, 2 on any error (a config error on either
-//! side is printed with its side, file and line).
+//! side is reported with its side, file and line).
 
 use clap::{Args, ValueEnum};
 
-use super::Global;
+use super::{CliError, Global};
 use crate::config::report;
 use crate::review::{self, Side, render};
 
@@ -29,40 +29,14 @@ pub struct DiffArgs {
     pub format: DiffFormat,
 }
 
-pub fn run(g: &Global, a: DiffArgs) -> anyhow::Result<i32> {
-    let base = match Side::resolve(&a.base, &g.dir) {
-        Ok(s) => s,
-        Err(e) => return Ok(fail(&format!("base: {e}"))),
-    };
+pub fn run(g: &Global, a: DiffArgs) -> Result<i32, CliError> {
+    let side = |side: &'static str| move |error| CliError::Side { side, error };
+    let base = Side::resolve(&a.base, &g.dir).map_err(side("base"))?;
     let head = match &a.head {
-        Some(h) => match Side::resolve(h, &g.dir) {
-            Ok(s) => s,
-            Err(e) => return Ok(fail(&format!("head: {e}"))),
-        },
+        Some(h) => Side::resolve(h, &g.dir).map_err(side("head"))?,
         None => Side::working_tree(&g.dir),
     };
-
-    let mut broken = false;
-    for (which, side) in [("base", &base), ("head", &head)] {
-        let errors = side.errors();
-        if errors.is_empty() {
-            continue;
-        }
-        broken = true;
-        eprintln!(
-            "error: {which} ({}) has {} config error{}:",
-            side.label,
-            errors.len(),
-            if errors.len() == 1 { "" } else { "s" }
-        );
-        for d in &errors {
-            eprint!("{which}: {}", report::text(d));
-        }
-    }
-    if broken {
-        return Ok(2);
-    }
-
+    config_errors(&base, &head)?;
     let r = review::compare(&base, &head);
     match a.format {
         DiffFormat::Text => print!("{}", render::text(&r)),
@@ -72,7 +46,30 @@ pub fn run(g: &Global, a: DiffArgs) -> anyhow::Result<i32> {
     Ok(if r.is_empty() { 0 } else { 1 })
 }
 
-fn fail(msg: &str) -> i32 {
-    eprintln!("error: {msg}");
-    2
+/// Either side's config errors, each diagnostic prefixed with its side.
+fn config_errors(base: &Side, head: &Side) -> Result<(), CliError> {
+    let mut out = String::new();
+    for (which, side) in [("base", base), ("head", head)] {
+        let errors = side.errors();
+        if errors.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str("error: ");
+        }
+        out.push_str(&format!(
+            "{which} ({}) has {} config error{}:\n",
+            side.label,
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" }
+        ));
+        for d in &errors {
+            out.push_str(&format!("{which}: {}", report::text(d)));
+        }
+    }
+    if out.is_empty() {
+        return Ok(());
+    }
+    out.truncate(out.trim_end_matches('\n').len());
+    Err(CliError::Diagnostics(out))
 }

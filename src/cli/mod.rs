@@ -1,9 +1,15 @@
-//! The command line (DESIGN §8): one file per command; this file only parses
-//! arguments and dispatches. Errors are rendered once, in `main`.
+//! The command line (DESIGN §8): one file per command; this file parses
+//! arguments, dispatches, and holds what every command shares: the global
+//! options and [`CliError`]. A command returns its exit code or a typed
+//! error; errors are rendered once, by [`render`] in `main`, and exit 1, or
+//! 2 for `plan` and `diff` (their contract: 0 no changes, 1 changes, 2 error;
+//! usage errors exit 2 through clap).
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::registry::{Entry, Registry, RegistryError, StateDir};
 
 pub mod chat;
 pub mod check;
@@ -43,6 +49,113 @@ pub struct Global {
     /// [default: $CADRE_STATE_DIR, else $XDG_STATE_HOME/cadre, else ~/.local/state/cadre].
     #[arg(long, global = true)]
     pub state_dir: Option<PathBuf>,
+}
+
+impl Global {
+    /// The state directory `--state-dir` (or the environment) names, created 0700.
+    pub fn state_dir(&self) -> Result<StateDir, CliError> {
+        StateDir::resolve(self.state_dir.as_deref()).map_err(CliError::StateDir)
+    }
+
+    /// The registry of that state directory.
+    pub fn registry(&self) -> Result<Registry, CliError> {
+        Registry::open(self.state_dir()?).map_err(CliError::OpenRegistry)
+    }
+
+    /// Every registered specialist (dead owners' entries already reclaimed).
+    pub fn entries(&self) -> Result<Vec<Entry>, CliError> {
+        let data = self.registry()?.read().map_err(CliError::ReadRegistry)?;
+        Ok(data.specialists.into_values().collect())
+    }
+}
+
+/// Why a command failed. Each variant names what was being done; its
+/// source says why.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("cannot use the state directory")]
+    StateDir(#[source] RegistryError),
+    #[error("cannot open the registry")]
+    OpenRegistry(#[source] RegistryError),
+    #[error("cannot read the registry")]
+    ReadRegistry(#[source] RegistryError),
+    #[error(transparent)]
+    DaemonLock(#[from] crate::registry::DaemonLockError),
+    #[error(transparent)]
+    Control(#[from] crate::control::ControlError),
+    #[error(transparent)]
+    Client(#[from] crate::client::ClientError),
+    #[error("specialist `{name}` is not answering")]
+    NotAnswering {
+        name: String,
+        #[source]
+        source: crate::client::ClientError,
+    },
+    #[error("no specialist named `{0}` is registered (is `cadre up` running?)")]
+    NotRegistered(String),
+    #[error(transparent)]
+    Name(#[from] crate::config::name::InvalidName),
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// An I/O step, with what it was doing (`cannot start the async runtime`).
+    #[error("{what}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot watch the project files")]
+    Watch(#[source] crate::watch::WatchError),
+    /// A request or a state that makes the command impossible, said in full.
+    #[error("{0}")]
+    Refused(String),
+    /// One side of `cadre diff` could not be read.
+    #[error("{side}: {error}")]
+    Side {
+        side: &'static str,
+        error: crate::review::SideError,
+    },
+    /// Config errors, already rendered as diagnostics (header, then one per problem).
+    #[error("{0}")]
+    Diagnostics(String),
+    /// A failure of `cadre plan` or `cadre diff`: exit 2.
+    #[error(transparent)]
+    Review(Box<CliError>),
+}
+
+impl CliError {
+    /// `what` failed with the I/O error `source`.
+    pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliError {
+        let what = what.into();
+        move |source| CliError::Io { what, source }
+    }
+
+    /// The process exit code this error ends the command with (DESIGN §8).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Review(_) => 2,
+            _ => 1,
+        }
+    }
+
+    fn review(self) -> CliError {
+        CliError::Review(Box::new(self))
+    }
+}
+
+/// An error and its causes in one line, `what: why: why`: the one way the
+/// command line shows an error.
+pub fn render(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 /// Output format of diagnostics.
@@ -94,12 +207,12 @@ pub enum Command {
 }
 
 /// Run the parsed command; returns the process exit code.
-pub fn run(cli: Cli) -> anyhow::Result<i32> {
+pub fn run(cli: Cli) -> Result<i32, CliError> {
     let g = cli.global;
     match cli.command {
         Command::Up(a) => up::run(&g, a),
         Command::Check(a) => check::run(&g, a),
-        Command::Plan(a) => plan::run(&g, a),
+        Command::Plan(a) => plan::run(&g, a).map_err(CliError::review),
         Command::Status(a) => status::run(&g, a),
         Command::Chat(a) => chat::run(&g, a),
         Command::Team(a) => team::run(&g, a),
@@ -108,7 +221,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Render(a) => render::run(&g, a),
         Command::Schema(a) => schema::run(&g, a),
         Command::New(a) => new::run(&g, a),
-        Command::Diff(a) => diff::run(&g, a),
+        Command::Diff(a) => diff::run(&g, a).map_err(CliError::review),
         Command::Completions(a) => completions::run(a),
     }
 }

@@ -3,10 +3,9 @@
 
 use std::io::Write;
 
-use anyhow::{Context, bail};
 use clap::Args;
 
-use super::Global;
+use super::{CliError, Global};
 use crate::config::SpecialistName;
 
 /// Arguments of `cadre new`.
@@ -54,10 +53,11 @@ Answer questions about {component_plain}. When a question belongs to a colleague
     )
 }
 
-pub fn run(g: &Global, a: NewArgs) -> anyhow::Result<i32> {
+pub fn run(g: &Global, a: NewArgs) -> Result<i32, CliError> {
     let name = SpecialistName::parse(&a.name)?;
     let component = a.component.unwrap_or_else(|| name.to_string());
-    std::fs::create_dir_all(&g.dir).with_context(|| format!("creating {}", g.dir.display()))?;
+    std::fs::create_dir_all(&g.dir)
+        .map_err(CliError::io(format!("creating {}", g.dir.display())))?;
     let path = g.dir.join(format!("{name}.toml"));
     let mut f = match std::fs::OpenOptions::new()
         .write(true)
@@ -66,12 +66,15 @@ pub fn run(g: &Global, a: NewArgs) -> anyhow::Result<i32> {
     {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            bail!("{} already exists", path.display())
+            return Err(CliError::Refused(format!(
+                "{} already exists",
+                path.display()
+            )));
         }
-        Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+        Err(e) => return Err(CliError::io(format!("creating {}", path.display()))(e)),
     };
     f.write_all(starter(&name, &component).as_bytes())
-        .with_context(|| format!("writing {}", path.display()))?;
+        .map_err(CliError::io(format!("writing {}", path.display())))?;
     println!("wrote {}", path.display());
     Ok(0)
 }

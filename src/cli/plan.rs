@@ -3,6 +3,7 @@
 //! one (through its control socket), otherwise against nothing running.
 //! The desired state is always `--dir`: pointing it at a checkout under
 //! review shows what applying that checkout would change in the running team.
+//! Either way the plan is [`crate::plan::plan`], the function the daemon applies.
 
 use std::path::Path;
 use std::time::Duration;
@@ -10,11 +11,10 @@ use std::time::Duration;
 use clap::Args;
 use serde::Serialize;
 
-use super::Global;
-use crate::config::{ProjectPaths, Spec};
+use super::{CliError, Global};
+use crate::config::{ProjectPaths, report};
 use crate::control::{self, ControlError, Request};
-use crate::registry::StateDir;
-use crate::supervisor::{Step, StepKind, steps};
+use crate::plan::{Action, Actual, Operator};
 
 /// Arguments of `cadre plan`.
 #[derive(Debug, Args)]
@@ -29,40 +29,35 @@ struct PlanOut<'a> {
     /// "daemon" (planned by the running daemon) or "none" (nothing running).
     against: &'a str,
     changes: usize,
-    steps: &'a [Step],
+    steps: &'a [Action],
 }
 
-pub fn run(g: &Global, a: PlanArgs) -> anyhow::Result<i32> {
-    match plan(g) {
-        Ok((against, steps)) => {
-            let changes = steps.iter().filter(|s| s.action != StepKind::Keep).count();
-            if a.json {
-                let out = PlanOut {
-                    against,
-                    changes,
-                    steps: &steps,
-                };
-                println!("{}", serde_json::to_string_pretty(&out)?);
-            } else if changes == 0 {
-                println!("no changes");
-            } else {
-                for s in steps.iter().filter(|s| s.action != StepKind::Keep) {
-                    println!("{}", s.line());
-                }
-            }
-            Ok(if changes == 0 { 0 } else { 1 })
-        }
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            Ok(2)
+pub fn run(g: &Global, a: PlanArgs) -> Result<i32, CliError> {
+    let (against, actions) = plan(g)?;
+    let changes = actions.iter().filter(|s| s.is_change()).count();
+    if a.json {
+        let out = PlanOut {
+            against,
+            changes,
+            steps: &actions,
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else if changes == 0 {
+        println!("no changes");
+    } else {
+        for s in actions.iter().filter(|s| s.is_change()) {
+            println!("{s}");
         }
     }
+    Ok(if changes == 0 { 0 } else { 1 })
 }
 
-fn plan(g: &Global) -> anyhow::Result<(&'static str, Vec<Step>)> {
-    let state = StateDir::resolve(g.state_dir.as_deref())?;
-    let dir = std::fs::canonicalize(&g.dir)
-        .map_err(|e| anyhow::anyhow!("specialists directory {}: {e}", g.dir.display()))?;
+fn plan(g: &Global) -> Result<(&'static str, Vec<Action>), CliError> {
+    let state = g.state_dir()?;
+    let dir = std::fs::canonicalize(&g.dir).map_err(CliError::io(format!(
+        "specialists directory {}",
+        g.dir.display()
+    )))?;
     let req = Request::Plan {
         dir: Some(dir.clone()),
     };
@@ -75,19 +70,14 @@ fn plan(g: &Global) -> anyhow::Result<(&'static str, Vec<Step>)> {
 
 /// Without a daemon every valid, enabled specialist would start. Invalid
 /// files are reported on stderr; they would not start.
-fn plan_from_nothing(dir: &Path) -> anyhow::Result<Vec<Step>> {
-    let loaded = crate::config::load(&ProjectPaths::from_specialists_dir(dir));
+fn plan_from_nothing(dir: &Path) -> Result<Vec<Action>, CliError> {
+    let loaded = crate::desired::load(&ProjectPaths::from_specialists_dir(dir));
     for d in loaded.errors() {
-        eprintln!("{}", crate::supervisor::describe(d));
+        eprintln!("{}", report::line(d));
     }
-    if !loaded.project_ok {
-        anyhow::bail!("cadre.toml is invalid");
+    let plan = crate::plan::plan(&loaded, &Actual::default(), &Operator::default());
+    if plan.settings.is_none() {
+        return Err(CliError::Refused("cadre.toml is invalid".into()));
     }
-    let failed = loaded.failed_names();
-    let desired: Vec<Spec> = loaded
-        .specs
-        .into_iter()
-        .filter(|s| s.enabled && !failed.contains(&s.name))
-        .collect();
-    Ok(steps::compute(&desired, &[]))
+    Ok(plan.actions)
 }

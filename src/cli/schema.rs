@@ -2,7 +2,7 @@
 
 use clap::{Args, ValueEnum};
 
-use super::Global;
+use super::{CliError, Global};
 
 /// Which file a schema describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -21,7 +21,7 @@ pub struct SchemaArgs {
     pub which: SchemaKind,
 }
 
-pub fn run(g: &Global, a: SchemaArgs) -> anyhow::Result<i32> {
+pub fn run(g: &Global, a: SchemaArgs) -> Result<i32, CliError> {
     let _ = g;
     let text = match a.which {
         SchemaKind::Specialist => crate::schema::specialist(),

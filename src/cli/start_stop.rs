@@ -2,12 +2,10 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::Args;
 
-use super::Global;
+use super::{CliError, Global};
 use crate::control::{self, Request};
-use crate::registry::StateDir;
 
 /// Arguments of `cadre stop`.
 #[derive(Debug, Args)]
@@ -31,7 +29,7 @@ pub struct StartArgs {
 /// Stops drain in-flight chats first, so allow for the drain timeout.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-pub fn stop(g: &Global, a: StopArgs) -> anyhow::Result<i32> {
+pub fn stop(g: &Global, a: StopArgs) -> Result<i32, CliError> {
     let req = Request::Stop {
         names: a.names,
         all: a.all,
@@ -39,16 +37,15 @@ pub fn stop(g: &Global, a: StopArgs) -> anyhow::Result<i32> {
     send(g, &req)
 }
 
-pub fn start(g: &Global, a: StartArgs) -> anyhow::Result<i32> {
+pub fn start(g: &Global, a: StartArgs) -> Result<i32, CliError> {
     send(g, &Request::Start { names: a.names })
 }
 
-fn send(g: &Global, req: &Request) -> anyhow::Result<i32> {
-    let state =
-        StateDir::resolve(g.state_dir.as_deref()).context("cannot use the state directory")?;
+fn send(g: &Global, req: &Request) -> Result<i32, CliError> {
+    let state = g.state_dir()?;
     let resp = control::request(state.path(), req, TIMEOUT)?;
-    for step in &resp.steps {
-        println!("{}", step.line());
+    for action in &resp.steps {
+        println!("{action}");
     }
     if let Some(m) = resp.message {
         println!("{m}");

@@ -2,16 +2,15 @@
 //! owner process is gone is shown `dead`, one that does not answer `ping` is
 //! shown `unreachable`: never `ready` on trust.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::io::Write;
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::Args;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
-use super::Global;
-use crate::registry::{Entry, Registry, StateDir};
+use super::{CliError, Global};
+use crate::config::SpecialistName;
+use crate::registry::{Entry, State};
 
 /// Arguments of `cadre status`.
 #[derive(Debug, Args)]
@@ -21,10 +20,37 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
+/// What is true of a specialist now, which is not always what the registry says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// The registry's state, confirmed (a listening state answered `ping`).
+    Registered(State),
+    /// Its owner process is gone.
+    Dead,
+    /// It should listen, but does not answer `ping`.
+    Unreachable,
+}
+
+impl Seen {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Seen::Registered(s) => s.as_str(),
+            Seen::Dead => "dead",
+            Seen::Unreachable => "unreachable",
+        }
+    }
+}
+
+impl Serialize for Seen {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// One row of `status` (also the data of `status --json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
-    pub name: String,
+    pub name: SpecialistName,
     pub component: String,
     pub host: String,
     pub port: u16,
@@ -32,9 +58,9 @@ pub struct Row {
     pub provider: String,
     /// What is true now: the registry's state, unless the owner is dead
     /// (`dead`) or a ready specialist does not answer ping (`unreachable`).
-    pub state: String,
+    pub state: Seen,
     /// The state the registry records.
-    pub registry_state: String,
+    pub registry_state: State,
     pub pid: u32,
     pub owner: String,
     pub started_at: String,
@@ -49,43 +75,52 @@ pub struct Row {
     pub responding: bool,
 }
 
-pub fn run(g: &Global, a: StatusArgs) -> anyhow::Result<i32> {
-    let state =
-        StateDir::resolve(g.state_dir.as_deref()).context("cannot use the state directory")?;
-    let registry = Registry::open(state).context("cannot open the registry")?;
-    let data = registry.read().context("cannot read the registry")?;
-    let rows = rows(data.specialists.into_values().collect());
+/// A ping that takes longer than this counts as no answer.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub fn run(g: &Global, a: StatusArgs) -> Result<i32, CliError> {
+    let rows = rows(g.entries()?)?;
     let mut out = std::io::stdout().lock();
+    let io = CliError::io("cannot write to stdout");
     if a.json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+        writeln!(out, "{}", serde_json::to_string_pretty(&rows)?).map_err(io)?;
     } else if rows.is_empty() {
-        writeln!(out, "no specialists registered")?;
+        writeln!(out, "no specialists registered").map_err(io)?;
     } else {
-        write_table(&mut out, &rows)?;
+        write_table(&mut out, &rows).map_err(io)?;
     }
     Ok(0)
 }
 
-/// Rows for `entries`, each pinged concurrently.
-pub fn rows(entries: Vec<Entry>) -> Vec<Row> {
-    std::thread::scope(|s| {
-        let handles: Vec<_> = entries.iter().map(|e| s.spawn(move || row(e))).collect();
-        handles
-            .into_iter()
-            .zip(&entries)
-            .map(|(h, e)| h.join().unwrap_or_else(|_| row_without_probe(e)))
-            .collect()
-    })
+/// Rows for `entries`, each probed concurrently.
+pub fn rows(entries: Vec<Entry>) -> Result<Vec<Row>, CliError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::io("cannot start the async runtime"))?;
+    Ok(rt.block_on(futures::future::join_all(entries.iter().map(row))))
 }
 
-fn registry_state(e: &Entry) -> String {
-    serde_json::to_value(e.state)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-fn row_without_probe(e: &Entry) -> Row {
+/// Liveness checked, not taken on trust: the owner process (pid and start
+/// time), then `ping` where a listener should answer.
+async fn row(e: &Entry) -> Row {
+    let alive = e.owner_process().is_alive();
+    let serving = e.state.has_listener();
+    let probe = if alive && serving && e.port != 0 {
+        crate::client::probe(e.connect_host(), e.port, PROBE_TIMEOUT)
+            .await
+            .ok()
+    } else {
+        None
+    };
+    let responding = probe.is_some();
+    let state = if !alive {
+        Seen::Dead
+    } else if serving && !responding {
+        Seen::Unreachable
+    } else {
+        Seen::Registered(e.state)
+    };
     Row {
         name: e.name.clone(),
         component: e.component.clone(),
@@ -93,102 +128,18 @@ fn row_without_probe(e: &Entry) -> Row {
         port: e.port,
         model: e.model.clone(),
         provider: e.provider.clone(),
-        state: "unknown".into(),
-        registry_state: registry_state(e),
+        state,
+        registry_state: e.state,
         pid: e.pid,
         owner: e.owner.display().to_string(),
         started_at: e.started_at.clone(),
         uptime_secs: uptime(&e.started_at),
-        requests: None,
+        requests: probe.and_then(|p| p.requests),
         generation: e.generation.clone(),
         last_error: e.last_error.clone(),
         revision: e.revision.clone(),
-        alive: false,
-        responding: false,
-    }
-}
-
-fn row(e: &Entry) -> Row {
-    let mut r = row_without_probe(e);
-    r.alive = process_alive(e.pid, e.pid_start);
-    let serving = matches!(
-        r.registry_state.as_str(),
-        "ready" | "config_error" | "reloading" | "starting"
-    );
-    let probe = if r.alive && serving && e.port != 0 {
-        probe(&e.host, e.port)
-    } else {
-        None
-    };
-    r.responding = probe.is_some();
-    r.requests = probe.flatten();
-    r.state = if !r.alive {
-        "dead".into()
-    } else if serving && !r.responding {
-        "unreachable".into()
-    } else {
-        r.registry_state.clone()
-    };
-    r
-}
-
-/// Ping, then info. `None`: no pong; `Some(requests)` otherwise.
-fn probe(host: &str, port: u16) -> Option<Option<u64>> {
-    let addr = connect_addr(host, port)?;
-    let timeout = Duration::from_secs(2);
-    let stream = TcpStream::connect_timeout(&addr, timeout).ok()?;
-    stream.set_read_timeout(Some(timeout)).ok()?;
-    stream.set_write_timeout(Some(timeout)).ok()?;
-    (&stream)
-        .write_all(b"{\"type\":\"ping\"}\n{\"type\":\"info\"}\n")
-        .ok()?;
-    let mut reader = BufReader::new(&stream);
-    let mut line = String::new();
-    reader.read_line(&mut line).ok()?;
-    let pong: serde_json::Value = serde_json::from_str(&line).ok()?;
-    if pong.get("type").and_then(|t| t.as_str()) != Some("pong") {
-        return None;
-    }
-    line.clear();
-    let requests = reader
-        .read_line(&mut line)
-        .ok()
-        .and_then(|_| serde_json::from_str::<serde_json::Value>(&line).ok())
-        .and_then(|info| {
-            info.get("requests")
-                .or_else(|| info.get("counters").and_then(|c| c.get("requests")))
-                .and_then(|v| v.as_u64())
-        });
-    Some(requests)
-}
-
-fn connect_addr(host: &str, port: u16) -> Option<SocketAddr> {
-    let host = match host {
-        "0.0.0.0" | "" => "127.0.0.1",
-        "::" => "::1",
-        h => h,
-    };
-    (host, port).to_socket_addrs().ok()?.next()
-}
-
-/// Is `pid` alive and still the process that started at `start` (clock
-/// ticks since boot, /proc/PID/stat field 22)? Pid reuse reads as dead.
-pub fn process_alive(pid: u32, start: u64) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    // The command name may hold spaces and parentheses: fields start after the last ')'.
-    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-        return false;
-    };
-    // rest starts at field 3 (state); field 22 is index 19 here.
-    match rest
-        .split_whitespace()
-        .nth(19)
-        .and_then(|s| s.parse::<u64>().ok())
-    {
-        Some(s) => s == start,
-        None => false,
+        alive,
+        responding,
     }
 }
 
@@ -230,12 +181,12 @@ fn write_table(out: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
         .iter()
         .map(|r| {
             let mut row = vec![
-                r.name.clone(),
+                r.name.to_string(),
                 r.component.clone(),
                 r.port.to_string(),
                 r.model.clone(),
                 r.provider.clone(),
-                r.state.clone(),
+                r.state.as_str().to_owned(),
                 r.pid.to_string(),
                 r.uptime_secs.map(human).unwrap_or_else(|| "-".into()),
                 r.requests
@@ -282,10 +233,9 @@ mod tests {
 
     #[test]
     fn this_process_is_alive_and_a_wrong_start_time_is_not() {
-        let pid = std::process::id();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-        let rest = stat.rsplit_once(')').unwrap().1;
-        let start: u64 = rest.split_whitespace().nth(19).unwrap().parse().unwrap();
+        let me = crate::registry::ProcessId::current();
+        let (pid, start) = (me.pid, me.start);
+        let process_alive = |pid, start| crate::registry::ProcessId { pid, start }.is_alive();
         assert!(process_alive(pid, start));
         assert!(!process_alive(pid, start + 1));
         assert!(!process_alive(u32::MAX - 1, start));

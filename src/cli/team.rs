@@ -7,11 +7,10 @@ use clap::Args;
 use futures::StreamExt;
 use serde_json::json;
 
-use super::Global;
-use super::chat::{connect_host, registry_entries};
+use super::{CliError, Global};
 use crate::client::{ClientError, Target, TeamOutcome, team};
 use crate::protocol::ChatBody;
-use crate::registry::State;
+use crate::registry::{Entry, State};
 
 /// Arguments of `cadre team`.
 #[derive(Debug, Args)]
@@ -29,54 +28,37 @@ pub struct TeamArgs {
     pub json: bool,
 }
 
-pub fn run(g: &Global, a: TeamArgs) -> anyhow::Result<i32> {
+/// How the answers went.
+#[derive(Default)]
+struct Tally {
+    answered: usize,
+    failed: usize,
+    timed_out: usize,
+}
+
+pub fn run(g: &Global, a: TeamArgs) -> Result<i32, CliError> {
     if !(a.timeout.is_finite() && a.timeout > 0.0) {
-        anyhow::bail!(
+        return Err(CliError::Refused(format!(
             "--timeout must be a positive number of seconds, got {}",
             a.timeout
-        );
+        )));
     }
     let timeout = Duration::from_secs_f64(a.timeout);
-    let entries = registry_entries(g)?;
-    let mut targets = Vec::new();
-    let mut skipped = Vec::new();
-    for e in entries {
-        if !a.only.is_empty() && !a.only.contains(&e.name) {
-            continue;
-        }
-        if e.state == State::Ready || e.state == State::Reloading {
-            targets.push(e);
-        } else if !a.only.is_empty() {
-            skipped.push((
-                e.name.clone(),
-                format!("not ready (state {:?})", e.state).to_lowercase(),
-            ));
-        }
-    }
-    for name in &a.only {
-        if !targets.iter().any(|e| &e.name == name) && !skipped.iter().any(|(n, _)| n == name) {
-            skipped.push((name.clone(), "not registered".into()));
-        }
-    }
+    let (targets, skipped) = select(g.entries()?, &a.only);
     if targets.is_empty() && skipped.is_empty() {
-        anyhow::bail!("no ready specialists in the registry (is `cadre up` running?)");
+        return Err(CliError::Refused(
+            "no ready specialists in the registry (is `cadre up` running?)".into(),
+        ));
     }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()?;
-    let (mut answered, mut failed, mut timed_out) = (0usize, 0usize, 0usize);
+        .build()
+        .map_err(CliError::io("cannot start the async runtime"))?;
+    let mut tally = Tally::default();
     for (name, why) in &skipped {
-        failed += 1;
+        tally.failed += 1;
         print_failure(a.json, name, None, why);
     }
-    let targets: Vec<Target> = targets
-        .into_iter()
-        .map(|e| Target {
-            name: e.name.clone(),
-            host: connect_host(&e).to_owned(),
-            port: e.port,
-        })
-        .collect();
     let body = ChatBody {
         content: a.message.clone(),
         ..ChatBody::default()
@@ -84,41 +66,15 @@ pub fn run(g: &Global, a: TeamArgs) -> anyhow::Result<i32> {
     rt.block_on(async {
         let mut pending = std::pin::pin!(team(targets, body, timeout));
         while let Some((name, outcome)) = pending.next().await {
-            match outcome {
-                TeamOutcome::Answered(ans) => {
-                    answered += 1;
-                    if a.json {
-                        println!(
-                            "{}",
-                            json!({"type": "answer", "specialist": name, "status": "answered",
-                                   "content": ans.content, "model": ans.model, "latency_ms": ans.latency_ms})
-                        );
-                    } else {
-                        for line in ans.content.lines() {
-                            println!("{name}: {line}");
-                        }
-                    }
-                }
-                TeamOutcome::Failed(err) => {
-                    failed += 1;
-                    let code = match &err {
-                        ClientError::Remote { code, .. } => Some(code.as_str()),
-                        _ => None,
-                    };
-                    print_failure(a.json, &name, code, &err.to_string());
-                }
-                TeamOutcome::TimedOut => {
-                    timed_out += 1;
-                    if a.json {
-                        println!("{}", json!({"type": "answer", "specialist": name, "status": "timed_out"}));
-                    } else {
-                        println!("{name}: timed out after {timeout:?}");
-                    }
-                }
-            }
+            print_outcome(a.json, &name, outcome, timeout, &mut tally);
             let _ = std::io::Write::flush(&mut std::io::stdout());
         }
     });
+    let Tally {
+        answered,
+        failed,
+        timed_out,
+    } = tally;
     if a.json {
         println!(
             "{}",
@@ -128,6 +84,77 @@ pub fn run(g: &Global, a: TeamArgs) -> anyhow::Result<i32> {
         println!("answered {answered}, failed {failed}, timed out {timed_out}");
     }
     Ok(if failed + timed_out == 0 { 0 } else { 1 })
+}
+
+/// The specialists to ask (ready ones, of `only` when given), and those of
+/// `only` that cannot be asked, with why.
+fn select(entries: Vec<Entry>, only: &[String]) -> (Vec<Target>, Vec<(String, String)>) {
+    let mut targets = Vec::new();
+    let mut skipped = Vec::new();
+    for e in entries {
+        if !only.is_empty() && !only.iter().any(|n| e.name == *n) {
+            continue;
+        }
+        if e.state == State::Ready || e.state == State::Reloading {
+            targets.push(Target {
+                name: e.name.to_string(),
+                host: e.connect_host().to_owned(),
+                port: e.port,
+            });
+        } else if !only.is_empty() {
+            skipped.push((e.name.to_string(), format!("not ready (state {})", e.state)));
+        }
+    }
+    for name in only {
+        if !targets.iter().any(|t| &t.name == name) && !skipped.iter().any(|(n, _)| n == name) {
+            skipped.push((name.clone(), "not registered".into()));
+        }
+    }
+    (targets, skipped)
+}
+
+fn print_outcome(
+    json: bool,
+    name: &str,
+    outcome: TeamOutcome,
+    timeout: Duration,
+    tally: &mut Tally,
+) {
+    match outcome {
+        TeamOutcome::Answered(ans) => {
+            tally.answered += 1;
+            if json {
+                println!(
+                    "{}",
+                    json!({"type": "answer", "specialist": name, "status": "answered",
+                           "content": ans.content, "model": ans.model, "latency_ms": ans.latency_ms})
+                );
+            } else {
+                for line in ans.content.lines() {
+                    println!("{name}: {line}");
+                }
+            }
+        }
+        TeamOutcome::Failed(err) => {
+            tally.failed += 1;
+            let code = match &err {
+                ClientError::Remote { code, .. } => Some(code.as_str()),
+                _ => None,
+            };
+            print_failure(json, name, code, &err.to_string());
+        }
+        TeamOutcome::TimedOut => {
+            tally.timed_out += 1;
+            if json {
+                println!(
+                    "{}",
+                    json!({"type": "answer", "specialist": name, "status": "timed_out"})
+                );
+            } else {
+                println!("{name}: timed out after {timeout:?}");
+            }
+        }
+    }
 }
 
 fn print_failure(json: bool, name: &str, code: Option<&str>, why: &str) {

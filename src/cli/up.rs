@@ -1,18 +1,17 @@
 //! `cadre up`: run the team in the foreground until SIGINT/SIGTERM or
 //! `cadre stop --all`.
 
-use std::fs::File;
-use std::io::{Read, Seek, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
 use clap::Args;
 use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
 
-use super::Global;
+use super::{CliError, Global};
 use crate::config::ProjectPaths;
-use crate::registry::{Durability, ProcessId, Registry, StateDir};
+use crate::registry::{DaemonLock, Durability, ProcessId, Registry, State, StateDir};
+use crate::supervisor::SupervisorHandle;
 use crate::{control, http, supervisor, watch};
 
 /// Arguments of `cadre up`.
@@ -34,20 +33,30 @@ pub struct UpArgs {
     pub registry_fsync: bool,
 }
 
-pub fn run(g: &Global, a: UpArgs) -> anyhow::Result<i32> {
+/// What the daemon runs with, checked before anything starts.
+struct Daemon {
+    paths: ProjectPaths,
+    /// Canonical specialists.d: the registry's `owner`.
+    dir: PathBuf,
+    state: StateDir,
+    registry: Registry,
+    me: ProcessId,
+    web: Option<(std::net::TcpListener, http::Options)>,
+}
+
+pub fn run(g: &Global, a: UpArgs) -> Result<i32, CliError> {
     init_tracing(a.log_format);
     let dir = canonical_dir(&g.dir)?;
-    let state =
-        StateDir::resolve(g.state_dir.as_deref()).context("cannot use the state directory")?;
-    let _lock = DaemonLock::acquire(state.path(), &dir)?;
-    let _dir_lock = DirLock::acquire(&dir)?;
+    let state = g.state_dir()?;
+    let _lock = DaemonLock::for_state_dir(state.path(), &dir)?;
+    let _dir_lock = DaemonLock::for_specialists_dir(&dir)?;
     let durability = if a.registry_fsync {
         Durability::PowerLoss
     } else {
         Durability::ProcessCrash
     };
     let registry = Registry::open(state.clone())
-        .context("cannot open the registry")?
+        .map_err(CliError::OpenRegistry)?
         .with_durability(durability);
     let me = ProcessId::current();
     refuse_if_owned(&registry, &dir, me)?;
@@ -55,103 +64,54 @@ pub fn run(g: &Global, a: UpArgs) -> anyhow::Result<i32> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?;
+        .map_err(CliError::io("cannot start the async runtime"))?;
     let paths = ProjectPaths::from_specialists_dir(&dir);
     let web = http_listener(&paths, &a)?;
-    runtime.block_on(serve(paths, dir, state, registry, me, web))?;
+    let daemon = Daemon {
+        paths,
+        dir,
+        state,
+        registry,
+        me,
+        web,
+    };
+    runtime.block_on(serve(daemon))?;
     Ok(0)
 }
 
-async fn serve(
-    paths: ProjectPaths,
-    dir: PathBuf,
-    state: StateDir,
-    registry: Registry,
-    me: ProcessId,
-    web: Option<(std::net::TcpListener, http::Options)>,
-) -> anyhow::Result<()> {
+async fn serve(d: Daemon) -> Result<(), CliError> {
     // Signals first, so a SIGTERM during startup still drains cleanly.
-    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
-    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
-    let control_listener = control::bind(state.path())?;
+    let signal_of =
+        |kind, what: &str| signal(kind).map_err(CliError::io(format!("cannot handle {what}")));
+    let mut term = signal_of(SignalKind::terminate(), "SIGTERM")?;
+    let mut int = signal_of(SignalKind::interrupt(), "SIGINT")?;
+    let mut hup = signal_of(SignalKind::hangup(), "SIGHUP")?;
+    let control_listener = control::bind(d.state.path())?;
 
     let sup = supervisor::spawn(supervisor::Options {
-        paths: paths.clone(),
-        owner: dir.clone(),
-        registry,
-        process: me,
+        paths: d.paths.clone(),
+        owner: d.dir.clone(),
+        registry: d.registry.clone(),
+        process: d.me,
     });
-    let control_task = tokio::spawn(control::serve(
-        control_listener,
-        sup.clone(),
-        control::DaemonInfo {
-            pid: me.pid,
-            owner: dir.clone(),
-        },
-    ));
-    let _watcher =
-        watch::watch(&paths, sup.trigger_fn()).context("cannot watch the project files")?;
+    let info = control::DaemonInfo {
+        pid: d.me.pid,
+        owner: d.dir.clone(),
+    };
+    let control_task = tokio::spawn(control::serve(control_listener, sup.clone(), info));
+    let _watcher = watch::watch(&d.paths, sup.trigger_fn()).map_err(CliError::Watch)?;
     // Anything that changed between the first load and the watch starting.
     sup.trigger();
-    let http_stop = tokio_util::sync::CancellationToken::new();
-    let mut http_url = None;
-    let mut signed = false;
-    let http_task = match web {
+    let http_stop = CancellationToken::new();
+    let (http_task, http_url, signed) = match d.web {
         Some((listener, opts)) => {
-            listener
-                .set_nonblocking(true)
-                .context("cannot use the HTTP listener")?;
-            let listener = tokio::net::TcpListener::from_std(listener)
-                .context("cannot use the HTTP listener")?;
-            http_url = Some(format!("http://{}/", listener.local_addr()?));
-            signed = opts.token.is_some();
-            let stop = http_stop.clone();
-            Some(tokio::spawn(http::serve(
-                listener,
-                sup.clone(),
-                opts.token,
-                async move { stop.cancelled().await },
-            )))
+            let signed = opts.token.is_some();
+            let (task, url) = start_http(listener, opts, &sup, &http_stop)?;
+            (Some(task), Some(url), signed)
         }
-        None => None,
+        None => (None, None, false),
     };
-
-    if let Ok(slots) = sup.snapshot().await {
-        let mut out = std::io::stdout().lock();
-        for s in &slots {
-            match s.state {
-                crate::registry::State::Ready | crate::registry::State::ConfigError => {
-                    let _ = writeln!(out, "{:<20} listening on {}:{}", s.name, s.host, s.port);
-                }
-                other => {
-                    let err = s.last_error.as_deref().unwrap_or("");
-                    let _ = writeln!(out, "{:<20} {} {}", s.name, serde_plain(other), err);
-                }
-            }
-        }
-        let _ = writeln!(
-            out,
-            "cadre up: {} specialist(s) from {}; control socket {}",
-            slots.len(),
-            dir.display(),
-            control::socket_path(state.path()).display()
-        );
-        if let Some(url) = &http_url {
-            let _ = writeln!(
-                out,
-                "cadre up: web UI and API on {url} (OpenAI-compatible: {url}v1)"
-            );
-            if signed {
-                let _ = writeln!(
-                    out,
-                    "cadre up: a token is required: API clients send `Authorization: Bearer TOKEN`; \
-                     a browser signs in once at {url}?token=TOKEN"
-                );
-            }
-        }
-        let _ = out.flush();
-    }
+    announce(&sup, &d.dir, &d.state, http_url.as_deref(), signed).await;
 
     loop {
         tokio::select! {
@@ -173,9 +133,76 @@ async fn serve(
         }
     }
     control_task.abort();
-    let _ = std::fs::remove_file(control::socket_path(state.path()));
+    let _ = std::fs::remove_file(control::socket_path(d.state.path()));
     tracing::info!("cadre up: stopped");
     Ok(())
+}
+
+type HttpTask = tokio::task::JoinHandle<std::io::Result<()>>;
+
+/// Serve HTTP on `listener` until `stop`; returns the task and the base URL.
+fn start_http(
+    listener: std::net::TcpListener,
+    opts: http::Options,
+    sup: &SupervisorHandle,
+    stop: &CancellationToken,
+) -> Result<(HttpTask, String), CliError> {
+    let unusable = || CliError::io("cannot use the HTTP listener");
+    listener.set_nonblocking(true).map_err(unusable())?;
+    let listener = tokio::net::TcpListener::from_std(listener).map_err(unusable())?;
+    let url = format!("http://{}/", listener.local_addr().map_err(unusable())?);
+    let stop = stop.clone();
+    let task = tokio::spawn(http::serve(listener, sup.clone(), opts.token, async move {
+        stop.cancelled().await
+    }));
+    Ok((task, url))
+}
+
+/// What `up` prints once the first reconcile is done: every specialist and
+/// where it listens, the control socket, the web UI.
+async fn announce(
+    sup: &SupervisorHandle,
+    dir: &Path,
+    state: &StateDir,
+    http_url: Option<&str>,
+    signed: bool,
+) {
+    let Ok(slots) = sup.snapshot().await else {
+        return;
+    };
+    let mut out = std::io::stdout().lock();
+    for s in &slots {
+        match s.state {
+            State::Ready | State::ConfigError => {
+                let _ = writeln!(out, "{:<20} listening on {}:{}", s.name, s.host, s.port);
+            }
+            other => {
+                let err = s.last_error.as_deref().unwrap_or("");
+                let _ = writeln!(out, "{:<20} {other} {err}", s.name);
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "cadre up: {} specialist(s) from {}; control socket {}",
+        slots.len(),
+        dir.display(),
+        control::socket_path(state.path()).display()
+    );
+    if let Some(url) = http_url {
+        let _ = writeln!(
+            out,
+            "cadre up: web UI and API on {url} (OpenAI-compatible: {url}v1)"
+        );
+        if signed {
+            let _ = writeln!(
+                out,
+                "cadre up: a token is required: API clients send `Authorization: Bearer TOKEN`; \
+                 a browser signs in once at {url}?token=TOKEN"
+            );
+        }
+    }
+    let _ = out.flush();
 }
 
 /// The HTTP listener `up` serves, bound before anything starts so a bad
@@ -183,7 +210,7 @@ async fn serve(
 fn http_listener(
     paths: &ProjectPaths,
     a: &UpArgs,
-) -> anyhow::Result<Option<(std::net::TcpListener, http::Options)>> {
+) -> Result<Option<(std::net::TcpListener, http::Options)>, CliError> {
     if a.no_http {
         return Ok(None);
     }
@@ -191,23 +218,22 @@ fn http_listener(
     let project = crate::config::load_project_file(paths).http;
     let listen = a.http.clone().unwrap_or(project.listen);
     let opts = http::Options::resolve(&listen, project.token_env.as_deref())?;
-    let listener = std::net::TcpListener::bind(opts.addr)
-        .with_context(|| format!("cannot serve HTTP on {listen} (use --http ADDR or --no-http)"))?;
+    let listener = std::net::TcpListener::bind(opts.addr).map_err(CliError::io(format!(
+        "cannot serve HTTP on {listen} (use --http ADDR or --no-http)"
+    )))?;
     Ok(Some((listener, opts)))
 }
 
-fn serde_plain(s: crate::registry::State) -> String {
-    serde_json::to_value(s)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-fn canonical_dir(dir: &Path) -> anyhow::Result<PathBuf> {
-    let canon = std::fs::canonicalize(dir)
-        .with_context(|| format!("specialists directory {} does not exist", dir.display()))?;
+fn canonical_dir(dir: &Path) -> Result<PathBuf, CliError> {
+    let canon = std::fs::canonicalize(dir).map_err(CliError::io(format!(
+        "specialists directory {} does not exist",
+        dir.display()
+    )))?;
     if !canon.is_dir() {
-        bail!("{} is not a directory", dir.display());
+        return Err(CliError::Refused(format!(
+            "{} is not a directory",
+            dir.display()
+        )));
     }
     Ok(canon)
 }
@@ -226,103 +252,16 @@ fn init_tracing(format: super::LogFormat) {
 }
 
 /// Another live daemon's entries for this same specialists.d mean it runs it.
-fn refuse_if_owned(registry: &Registry, dir: &Path, me: ProcessId) -> anyhow::Result<()> {
-    let data = registry.read().context("cannot read the registry")?;
+fn refuse_if_owned(registry: &Registry, dir: &Path, me: ProcessId) -> Result<(), CliError> {
+    let data = registry.read().map_err(CliError::ReadRegistry)?;
     for e in data.specialists.values() {
-        if e.owner == dir && e.pid != me.pid && super::status::process_alive(e.pid, e.pid_start) {
-            bail!(
+        if e.owner == dir && e.pid != me.pid && e.owner_process().is_alive() {
+            return Err(CliError::Refused(format!(
                 "another cadre daemon (pid {}) already runs {}; stop it first with `cadre stop --all`",
                 e.pid,
                 dir.display()
-            );
+            )));
         }
     }
     Ok(())
-}
-
-/// One daemon per state directory (its control socket lives there), held
-/// with `flock` so a crashed daemon never blocks the next one.
-struct DaemonLock {
-    _file: File,
-}
-
-impl DaemonLock {
-    fn acquire(state_dir: &Path, dir: &Path) -> anyhow::Result<DaemonLock> {
-        let path = state_dir.join("daemon.lock");
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
-        if file.try_lock().is_err() {
-            let mut held = String::new();
-            let _ = file.read_to_string(&mut held);
-            let mut lines = held.lines();
-            let pid = lines.next().unwrap_or("?");
-            let other = lines.next().unwrap_or("?");
-            if Path::new(other) == dir {
-                bail!(
-                    "another cadre daemon (pid {pid}) already runs {}; stop it first with `cadre stop --all`",
-                    dir.display()
-                );
-            }
-            bail!(
-                "state directory {} is in use by another cadre daemon (pid {pid}, running {other}); pass a different --state-dir",
-                state_dir.display()
-            );
-        }
-        file.set_len(0).context("cannot write the daemon lock")?;
-        file.rewind().context("cannot write the daemon lock")?;
-        writeln!(file, "{}\n{}", std::process::id(), dir.display())
-            .context("cannot write the daemon lock")?;
-        Ok(DaemonLock { _file: file })
-    }
-}
-
-/// One daemon per specialists.d even across state directories: a lock file
-/// named after the canonical directory in a per-user runtime directory.
-struct DirLock {
-    _file: File,
-}
-
-impl DirLock {
-    fn acquire(dir: &Path) -> anyhow::Result<DirLock> {
-        use std::hash::{Hash, Hasher};
-        let base = std::env::var_os("XDG_RUNTIME_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(std::env::temp_dir)
-            .join(format!("cadre-{}", rustix::process::getuid().as_raw()));
-        std::fs::create_dir_all(&base)
-            .with_context(|| format!("cannot create {}", base.display()))?;
-        let _ =
-            std::fs::set_permissions(&base, std::os::unix::fs::PermissionsExt::from_mode(0o700));
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        dir.hash(&mut h);
-        let path = base.join(format!("{:016x}.lock", h.finish()));
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
-        if file.try_lock().is_err() {
-            let mut held = String::new();
-            let _ = file.read_to_string(&mut held);
-            let pid = held.lines().next().unwrap_or("?");
-            bail!(
-                "another cadre daemon (pid {pid}) already runs {}; stop it first with `cadre stop --all`",
-                dir.display()
-            );
-        }
-        file.set_len(0).context("cannot write the directory lock")?;
-        file.rewind().context("cannot write the directory lock")?;
-        writeln!(file, "{}\n{}", std::process::id(), dir.display())
-            .context("cannot write the directory lock")?;
-        Ok(DirLock { _file: file })
-    }
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::load::Diagnostic;
+use super::Diagnostic;
 use super::parse::Problem;
 
 /// Whether a file name is an editor leftover or otherwise not a specialist.

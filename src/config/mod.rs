@@ -1,20 +1,26 @@
-//! Configuration: `cadre.toml` and `specialists.d/*.toml` → validated [`Spec`]s plus diagnostics.
+//! Configuration: `cadre.toml` and `specialists.d/*.toml` → validated,
+//! resolved specs plus diagnostics. Prompts are rendered later, by
+//! [`crate::prompt`]; [`crate::desired`] puts the two together.
 //!
 //! - [`types`]: the on-disk types (also the JSON Schemas); [`spec`]: the resolved form.
-//! - [`mod@load`]: the whole directory → [`Loaded`]; [`files`] decides which files count.
+//! - [`mod@load`]: the whole directory → [`Parsed`]; [`files`] decides which files count.
+//! - [`candidate`]: one file → a resolved [`Candidate`]; two files pinning one port.
 //! - [`parse`]: bytes → types with located problems ([`source`] positions, [`suggest`] typos).
-//! - [`prompts`]: rendering every prompt against the team, with a [`RenderCache`] across loads.
 //! - [`resolve`]: defaults and providers; [`generation`]: the behaviour hash.
+//! - [`diff`]: the one field diff of two specs (`cadre plan` and `cadre diff`).
 //! - `parallel`: per-file work (reading, rendering) spread over the cores for large teams.
-//! - [`report`]: diagnostics as text, JSON or GitHub annotations; [`warnings`]: check-time warnings.
+//! - [`diagnostic`]: a located problem; [`report`]: its renderings (text, one line,
+//!   JSON, GitHub annotations); [`warnings`]: check-time warnings.
 
+pub mod candidate;
+pub mod diagnostic;
+pub mod diff;
 pub mod files;
 pub mod generation;
 pub mod load;
 pub mod name;
-mod parallel;
+pub mod parallel;
 pub mod parse;
-pub mod prompts;
 pub mod report;
 pub mod resolve;
 pub mod source;
@@ -23,8 +29,9 @@ pub mod suggest;
 pub mod types;
 pub mod warnings;
 
-pub use load::{Diagnostic, Loaded, ProjectPaths, Severity, load, load_cached, load_project_file};
+pub use candidate::Candidate;
+pub use diagnostic::{Diagnostic, Severity};
+pub use load::{Loaded, Parsed, ProjectPaths, load_project_file, parse_all};
 pub use name::SpecialistName;
-pub use prompts::RenderCache;
 pub use spec::{ResolvedProvider, ResolvedTimeouts, Spec, SystemPrompt};
 pub use types::*;

@@ -38,6 +38,13 @@ impl SpecialistName {
     }
 }
 
+impl std::str::FromStr for SpecialistName {
+    type Err = InvalidName;
+    fn from_str(s: &str) -> Result<Self, InvalidName> {
+        SpecialistName::parse(s)
+    }
+}
+
 impl TryFrom<String> for SpecialistName {
     type Error = InvalidName;
     fn try_from(s: String) -> Result<Self, InvalidName> {
@@ -60,6 +67,32 @@ impl fmt::Display for SpecialistName {
 impl AsRef<str> for SpecialistName {
     fn as_ref(&self) -> &str {
         &self.0
+    }
+}
+
+/// Maps keyed by name can be looked up with a plain `&str` (`Ord` agrees:
+/// both compare the same bytes).
+impl std::borrow::Borrow<str> for SpecialistName {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for SpecialistName {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for SpecialistName {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for SpecialistName {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
     }
 }
 

@@ -4,11 +4,7 @@
 
 /// `f` over `items` in order, on up to every core when there are at least
 /// `min` items (scoped threads, no pool: the work runs once per load).
-pub(super) fn map<T: Send, R: Send>(
-    items: Vec<T>,
-    min: usize,
-    f: impl Fn(T) -> R + Sync,
-) -> Vec<R> {
+pub fn map<T: Send, R: Send>(items: Vec<T>, min: usize, f: impl Fn(T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if threads < 2 || items.len() < min.max(2) {
         return items.into_iter().map(f).collect();

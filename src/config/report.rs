@@ -1,12 +1,13 @@
-//! Diagnostics rendered once, at the edge: for people (`file:line:col` with
-//! the source line and a caret), for GitHub Actions (annotations) and for
-//! other CI systems (one JSON document).
+//! The one renderer of diagnostics: for people (`file:line:col` with the
+//! source line and a caret), in one line (`status`, events, `cadre plan`),
+//! for GitHub Actions (annotations) and for other CI systems (one JSON
+//! document).
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::load::{Diagnostic, Severity};
+use super::{Diagnostic, Severity};
 
 fn severity(s: Severity) -> &'static str {
     match s {
@@ -20,6 +21,20 @@ fn location(d: &Diagnostic) -> String {
         (0, _) => d.file.display().to_string(),
         (l, 0) => format!("{}:{l}", d.file.display()),
         (l, c) => format!("{}:{l}:{c}", d.file.display()),
+    }
+}
+
+/// `file:line: message (`key`)`: one line, as `status`, events and `cadre plan` show a problem.
+pub fn line(d: &Diagnostic) -> String {
+    let key = d
+        .key
+        .as_deref()
+        .map(|k| format!(" (`{k}`)"))
+        .unwrap_or_default();
+    if d.line > 0 {
+        format!("{}:{}: {}{}", d.file.display(), d.line, d.message, key)
+    } else {
+        format!("{}: {}{}", d.file.display(), d.message, key)
     }
 }
 

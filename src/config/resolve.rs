@@ -5,8 +5,12 @@
 use super::spec::{ResolvedProvider, ResolvedTimeouts};
 use super::types::{Params, ProjectFile, ProviderKind, Timeouts};
 
-/// Names that resolve without any cadre.toml.
-pub const BUILTIN_PROVIDERS: [&str; 3] = ["ollama", "openai", "anthropic"];
+/// Names that resolve without any cadre.toml: one per [`ProviderKind`].
+pub const BUILTIN_PROVIDERS: [&str; 3] = [
+    ProviderKind::ALL[0].as_str(),
+    ProviderKind::ALL[1].as_str(),
+    ProviderKind::ALL[2].as_str(),
+];
 
 /// Retries before the first token when a provider does not say.
 pub const DEFAULT_MAX_RETRIES: u32 = 2;
@@ -17,15 +21,6 @@ pub fn default_base_url(kind: ProviderKind) -> &'static str {
         ProviderKind::Ollama => "http://127.0.0.1:11434",
         ProviderKind::Openai => "https://api.openai.com/v1",
         ProviderKind::Anthropic => "https://api.anthropic.com",
-    }
-}
-
-fn builtin_kind(name: &str) -> Option<ProviderKind> {
-    match name {
-        "ollama" => Some(ProviderKind::Ollama),
-        "openai" => Some(ProviderKind::Openai),
-        "anthropic" => Some(ProviderKind::Anthropic),
-        _ => None,
     }
 }
 
@@ -76,7 +71,7 @@ pub fn provider(
             keep_alive: cfg.keep_alive.clone(),
         }
     } else {
-        let kind = builtin_kind(name)?;
+        let kind = ProviderKind::from_name(name)?;
         ResolvedProvider {
             name: name.to_owned(),
             kind,

@@ -1,12 +1,12 @@
 //! Check-time warnings that depend on the machine, not the files: an
 //! `api_key_env` whose variable is unset. They belong to `cadre check`, not
-//! to [`super::load()`], which must stay a pure function of the files.
+//! to [`crate::desired::load`], which must stay a pure function of the files.
 
 use std::collections::BTreeSet;
 
-use super::load::{Diagnostic, Loaded, ProjectPaths};
 use super::parse::Problem;
 use super::source;
+use super::{Diagnostic, Loaded, ProjectPaths};
 
 /// One warning per provider in use whose key variable `is_set` says is missing.
 pub fn unset_key_env(

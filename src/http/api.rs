@@ -19,6 +19,8 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::AppState;
+use crate::config::SpecialistName;
+
 use super::error::{ApiError, json_object};
 use super::relay::{self, Relay};
 use crate::protocol::{Reply, ReplyBody, Request};
@@ -28,7 +30,7 @@ use crate::supervisor::LiveView;
 /// the pages display.
 #[derive(Debug, Clone, Serialize)]
 pub struct SpecialistJson {
-    pub name: String,
+    pub name: SpecialistName,
     pub component: String,
     pub title: String,
     pub description: String,
@@ -37,7 +39,7 @@ pub struct SpecialistJson {
     pub port: u16,
     pub model: String,
     pub provider: String,
-    pub state: String,
+    pub state: crate::registry::State,
     pub generation: String,
     pub last_error: Option<String>,
     pub revision: Option<String>,
@@ -45,13 +47,6 @@ pub struct SpecialistJson {
     pub errors: Option<u64>,
     pub in_flight: Option<u64>,
     pub last_latency_ms: Option<u64>,
-}
-
-pub fn state_str(s: crate::registry::State) -> String {
-    serde_json::to_value(s)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 fn to_json(l: &LiveView) -> SpecialistJson {
@@ -67,7 +62,7 @@ fn to_json(l: &LiveView) -> SpecialistJson {
         port: l.view.port,
         model: spec.model.clone(),
         provider: spec.provider.name.clone(),
-        state: state_str(l.view.state),
+        state: l.view.state,
         generation: spec.generation.clone(),
         last_error: l.view.last_error.clone(),
         revision: l.revision.clone(),
@@ -79,25 +74,12 @@ fn to_json(l: &LiveView) -> SpecialistJson {
 }
 
 async fn live(state: &AppState) -> Result<Vec<LiveView>, ApiError> {
-    state.sup.live().await.map_err(|e| {
-        ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "shutting_down",
-            e.to_string(),
-        )
-    })
+    Ok(state.sup.live().await?)
 }
 
-pub async fn healthz(State(state): State<AppState>) -> Response {
-    match state.sup.live().await {
-        Ok(l) => Json(json!({"status": "ok", "specialists": l.len()})).into_response(),
-        Err(e) => ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "shutting_down",
-            e.to_string(),
-        )
-        .into_response(),
-    }
+pub async fn healthz(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let l = live(&state).await?;
+    Ok(Json(json!({"status": "ok", "specialists": l.len()})).into_response())
 }
 
 pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<SpecialistJson>>, ApiError> {

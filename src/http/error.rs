@@ -1,25 +1,63 @@
 //! The API's error shape: the socket protocol's error object,
 //! `{"type":"error","code":"…","error":"…"}`, with a matching HTTP status.
+//! Every error of the HTTP edge is an [`ApiError`] with a typed [`ApiCode`]:
+//! the socket protocol's codes plus the few only HTTP has (routes, auth).
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 
 use crate::protocol::ErrorCode;
+use crate::supervisor::SupervisorError;
+
+/// The machine-readable `code` of an API error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiCode {
+    /// A socket protocol code (`bad_json`, `provider_error`, `shutting_down`, …).
+    Protocol(ErrorCode),
+    /// No such route, specialist or asset.
+    NotFound,
+    /// The specialist exists but serves nothing right now.
+    NotReady,
+    MethodNotAllowed,
+    Unauthorized,
+    /// OpenAI's name for an unknown `model`.
+    ModelNotFound,
+}
+
+impl ApiCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiCode::Protocol(c) => c.as_str(),
+            ApiCode::NotFound => "not_found",
+            ApiCode::NotReady => "not_ready",
+            ApiCode::MethodNotAllowed => "method_not_allowed",
+            ApiCode::Unauthorized => "unauthorized",
+            ApiCode::ModelNotFound => "model_not_found",
+        }
+    }
+}
+
+impl Serialize for ApiCode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
 
 /// An API error: status, a machine code, a human message.
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ApiCode,
     pub message: String,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn new(status: StatusCode, code: ApiCode, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
             code,
@@ -30,13 +68,13 @@ impl ApiError {
     pub fn unknown_specialist(name: &str) -> ApiError {
         ApiError::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ApiCode::NotFound,
             format!("no specialist named {name:?}"),
         )
     }
 
-    /// The status a socket error code maps to.
-    pub fn from_code(code: ErrorCode, message: String) -> ApiError {
+    /// A socket protocol error with the status that code maps to.
+    pub fn from_code(code: ErrorCode, message: impl Into<String>) -> ApiError {
         let status = match code {
             ErrorCode::BadJson | ErrorCode::BadRequest | ErrorCode::UnknownType => {
                 StatusCode::BAD_REQUEST
@@ -46,7 +84,19 @@ impl ApiError {
             ErrorCode::Timeout => StatusCode::GATEWAY_TIMEOUT,
             ErrorCode::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
         };
-        ApiError::new(status, code.as_str(), message)
+        ApiError::new(status, ApiCode::Protocol(code), message)
+    }
+
+    /// `400 bad_request`.
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::from_code(ErrorCode::BadRequest, message)
+    }
+}
+
+/// The supervisor is gone or refused: the daemon is shutting down.
+impl From<SupervisorError> for ApiError {
+    fn from(e: SupervisorError) -> ApiError {
+        ApiError::from_code(ErrorCode::ShuttingDown, e.to_string())
     }
 }
 
@@ -63,38 +113,36 @@ pub fn json_object(
 ) -> Result<serde_json::Map<String, Value>, ApiError> {
     let bytes = body.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
+            ApiError::from_code(
+                ErrorCode::TooLarge,
                 format!("request body exceeds {} bytes", super::MAX_BODY),
             )
         } else {
-            ApiError::new(r.status(), "bad_request", r.body_text())
+            ApiError::new(
+                r.status(),
+                ApiCode::Protocol(ErrorCode::BadRequest),
+                r.body_text(),
+            )
         }
     })?;
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "request body must be a JSON object",
-        )),
-        Err(e) => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_json",
+        Ok(_) => Err(ApiError::bad_request("request body must be a JSON object")),
+        Err(e) => Err(ApiError::from_code(
+            ErrorCode::BadJson,
             format!("request body is not JSON: {e}"),
         )),
     }
 }
 
 pub async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+    ApiError::new(StatusCode::NOT_FOUND, ApiCode::NotFound, "no such route")
 }
 
 pub async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ApiCode::MethodNotAllowed,
         "method not allowed on this route",
     )
 }
@@ -102,7 +150,7 @@ pub async fn method_not_allowed() -> ApiError {
 pub fn unauthorized() -> Response {
     let mut r = ApiError::new(
         StatusCode::UNAUTHORIZED,
-        "unauthorized",
+        ApiCode::Unauthorized,
         "missing or wrong bearer token",
     )
     .into_response();

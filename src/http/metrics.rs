@@ -11,15 +11,16 @@ use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 
-use super::AppState;
 use super::error::ApiError;
-use crate::specialist::{CountersSnapshot, ERROR_CODES, LATENCY_BUCKETS_MS};
+use super::{AppState, Tallies};
+use crate::protocol::ErrorCode;
+use crate::specialist::{CountersSnapshot, LATENCY_BUCKETS, LATENCY_BUCKETS_MS};
 
 /// Errors that mean the provider failed (not the client).
-const PROVIDER_FAILURES: [crate::protocol::ErrorCode; 3] = [
-    crate::protocol::ErrorCode::ProviderUnavailable,
-    crate::protocol::ErrorCode::ProviderError,
-    crate::protocol::ErrorCode::Timeout,
+const PROVIDER_FAILURES: [ErrorCode; 3] = [
+    ErrorCode::ProviderUnavailable,
+    ErrorCode::ProviderError,
+    ErrorCode::Timeout,
 ];
 
 fn label(v: &str) -> String {
@@ -30,7 +31,7 @@ fn label(v: &str) -> String {
 
 #[derive(Default)]
 struct Hist {
-    buckets: [u64; 13],
+    buckets: [u64; LATENCY_BUCKETS],
     sum_ms: u64,
 }
 
@@ -61,98 +62,102 @@ impl Hist {
     }
 }
 
+/// One specialist's row: its label, its provider's label, its counters.
+struct Row<'a> {
+    name: String,
+    provider: String,
+    counters: &'a CountersSnapshot,
+}
+
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let live = state.sup.live().await.map_err(|e| {
-        ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "shutting_down",
-            e.to_string(),
-        )
-    })?;
+    let live = state.sup.live().await?;
     let tallies = state.tallies.lock().map(|t| t.clone()).unwrap_or_default();
-    let mut out = String::new();
     let zero = CountersSnapshot::default();
-    let rows: Vec<(String, String, &CountersSnapshot)> = live
+    let rows: Vec<Row<'_>> = live
         .iter()
-        .map(|l| {
-            (
-                label(&l.view.name),
-                label(&l.spec.provider.name),
-                l.counters.as_ref().unwrap_or(&zero),
-            )
+        .map(|l| Row {
+            name: label(l.view.name.as_str()),
+            provider: label(&l.spec.provider.name),
+            counters: l.counters.as_ref().unwrap_or(&zero),
         })
         .collect();
+    let mut out = String::new();
+    specialists(&mut out, &rows);
+    reconciles(&mut out, &rows, &tallies);
+    providers(&mut out, &rows);
+    Ok((
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        out,
+    )
+        .into_response())
+}
 
-    out.push_str("# HELP cadre_requests_total Requests received by a specialist (socket and HTTP).\n# TYPE cadre_requests_total counter\n");
-    for (n, _, c) in &rows {
-        let _ = writeln!(
-            out,
-            "cadre_requests_total{{specialist=\"{n}\"}} {}",
-            c.requests
-        );
+/// One sample per specialist of `metric` (a counter or gauge).
+fn per_specialist(
+    out: &mut String,
+    rows: &[Row<'_>],
+    metric: &str,
+    value: impl Fn(&Row<'_>) -> u64,
+) {
+    for r in rows {
+        let _ = writeln!(out, "{metric}{{specialist=\"{}\"}} {}", r.name, value(r));
     }
+}
+
+fn specialists(out: &mut String, rows: &[Row<'_>]) {
+    out.push_str("# HELP cadre_requests_total Requests received by a specialist (socket and HTTP).\n# TYPE cadre_requests_total counter\n");
+    per_specialist(out, rows, "cadre_requests_total", |r| r.counters.requests);
     out.push_str(
         "# HELP cadre_errors_total Error replies by code.\n# TYPE cadre_errors_total counter\n",
     );
-    for (n, _, c) in &rows {
-        for (code, v) in ERROR_CODES.iter().zip(c.errors_by_code) {
+    for r in rows {
+        for code in ErrorCode::ALL {
             let _ = writeln!(
                 out,
-                "cadre_errors_total{{specialist=\"{n}\",code=\"{}\"}} {v}",
-                code.as_str()
+                "cadre_errors_total{{specialist=\"{}\",code=\"{}\"}} {}",
+                r.name,
+                code.as_str(),
+                r.counters.errors_of(code)
             );
         }
     }
     out.push_str(
         "# HELP cadre_in_flight Chats being answered now.\n# TYPE cadre_in_flight gauge\n",
     );
-    for (n, _, c) in &rows {
-        let _ = writeln!(out, "cadre_in_flight{{specialist=\"{n}\"}} {}", c.in_flight);
-    }
+    per_specialist(out, rows, "cadre_in_flight", |r| r.counters.in_flight);
     out.push_str("# HELP cadre_chat_latency_seconds Time to a chat's final answer.\n# TYPE cadre_chat_latency_seconds histogram\n");
-    for (n, _, c) in &rows {
+    for r in rows {
         let mut h = Hist::default();
-        h.add(c);
-        h.write(
-            &mut out,
-            "cadre_chat_latency_seconds",
-            &format!("specialist=\"{n}\""),
-        );
+        h.add(r.counters);
+        let labels = format!("specialist=\"{}\"", r.name);
+        h.write(out, "cadre_chat_latency_seconds", &labels);
     }
-    out.push_str("# HELP cadre_reloads_total Reloads and restarts seen since the HTTP server started.\n# TYPE cadre_reloads_total counter\n");
-    for (n, _, _) in &rows {
-        let t = tallies.get(n).copied().unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "cadre_reloads_total{{specialist=\"{n}\"}} {}",
-            t.reloads
-        );
-    }
-    out.push_str("# HELP cadre_config_errors_total Config errors reported for a specialist's file.\n# TYPE cadre_config_errors_total counter\n");
-    for (n, _, _) in &rows {
-        let t = tallies.get(n).copied().unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "cadre_config_errors_total{{specialist=\"{n}\"}} {}",
-            t.config_errors
-        );
-    }
+}
 
+fn reconciles(out: &mut String, rows: &[Row<'_>], tallies: &BTreeMap<String, Tallies>) {
+    let tally = |r: &Row<'_>| tallies.get(&r.name).copied().unwrap_or_default();
+    out.push_str("# HELP cadre_reloads_total Reloads and restarts seen since the HTTP server started.\n# TYPE cadre_reloads_total counter\n");
+    per_specialist(out, rows, "cadre_reloads_total", |r| tally(r).reloads);
+    out.push_str("# HELP cadre_config_errors_total Config errors reported for a specialist's file.\n# TYPE cadre_config_errors_total counter\n");
+    per_specialist(out, rows, "cadre_config_errors_total", |r| {
+        tally(r).config_errors
+    });
+}
+
+fn providers(out: &mut String, rows: &[Row<'_>]) {
     let mut providers: BTreeMap<&str, (Hist, u64)> = BTreeMap::new();
-    for (_, p, c) in &rows {
-        let e = providers.entry(p.as_str()).or_default();
-        e.0.add(c);
-        e.1 += ERROR_CODES
+    for r in rows {
+        let e = providers.entry(r.provider.as_str()).or_default();
+        e.0.add(r.counters);
+        e.1 += PROVIDER_FAILURES
             .iter()
-            .zip(c.errors_by_code)
-            .filter(|(code, _)| PROVIDER_FAILURES.contains(code))
-            .map(|(_, v)| v)
+            .map(|code| r.counters.errors_of(*code))
             .sum::<u64>();
     }
     out.push_str("# HELP cadre_provider_latency_seconds Answered chats per provider.\n# TYPE cadre_provider_latency_seconds histogram\n");
     for (p, (h, _)) in &providers {
         h.write(
-            &mut out,
+            out,
             "cadre_provider_latency_seconds",
             &format!("provider=\"{p}\""),
         );
@@ -161,9 +166,4 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
     for (p, (_, f)) in &providers {
         let _ = writeln!(out, "cadre_provider_failures_total{{provider=\"{p}\"}} {f}");
     }
-    Ok((
-        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        out,
-    )
-        .into_response())
 }

@@ -17,9 +17,9 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::AppState;
-use super::error::{ApiError, json_object};
+use super::error::{ApiCode, ApiError, json_object};
 use super::relay::{self, Relay};
-use crate::protocol::{Reply, ReplyBody, Request};
+use crate::protocol::{ErrorCode, Reply, ReplyBody, Request};
 
 /// An [`ApiError`] in OpenAI's shape.
 pub struct OpenAiError(ApiError);
@@ -39,7 +39,7 @@ impl IntoResponse for OpenAiError {
             "invalid_request_error"
         };
         let code = if e.status == StatusCode::NOT_FOUND {
-            "model_not_found"
+            ApiCode::ModelNotFound
         } else {
             e.code
         };
@@ -55,31 +55,18 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
-pub async fn models(State(state): State<AppState>) -> Response {
-    match state.sup.live().await {
-        Ok(live) => {
-            let data: Vec<Value> = live
-                .iter()
-                .filter(|l| relay::serves(l))
-                .map(|l| json!({"id": l.view.name, "object": "model", "created": 0, "owned_by": "cadre"}))
-                .collect();
-            Json(json!({"object": "list", "data": data})).into_response()
-        }
-        Err(e) => OpenAiError(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "shutting_down",
-            e.to_string(),
-        ))
-        .into_response(),
-    }
+pub async fn models(State(state): State<AppState>) -> Result<Response, OpenAiError> {
+    let live = state.sup.live().await.map_err(ApiError::from)?;
+    let data: Vec<Value> = live
+        .iter()
+        .filter(|l| relay::serves(l))
+        .map(|l| json!({"id": l.view.name, "object": "model", "created": 0, "owned_by": "cadre"}))
+        .collect();
+    Ok(Json(json!({"object": "list", "data": data})).into_response())
 }
 
 fn bad(message: impl Into<String>) -> OpenAiError {
-    OpenAiError(ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "bad_request",
-        message,
-    ))
+    OpenAiError(ApiError::bad_request(message))
 }
 
 /// OpenAI messages → the socket chat body: the last message must be the
@@ -141,9 +128,8 @@ fn content_text(v: Option<&Value>) -> String {
 fn remote_error(reply: Reply) -> OpenAiError {
     match reply.body {
         ReplyBody::Error { code, error } => OpenAiError(ApiError::from_code(code, error)),
-        other => OpenAiError(ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "provider_error",
+        other => OpenAiError(ApiError::from_code(
+            ErrorCode::ProviderError,
             format!("unexpected reply: {other:?}"),
         )),
     }
@@ -165,7 +151,7 @@ pub async fn completions(
         if e.status == StatusCode::NOT_FOUND {
             OpenAiError(ApiError::new(
                 StatusCode::NOT_FOUND,
-                "model_not_found",
+                ApiCode::ModelNotFound,
                 format!("The model `{model}` does not exist"),
             ))
         } else {
@@ -178,13 +164,10 @@ pub async fn completions(
     let created = now();
     // Wait for the first reply before answering, so a provider that is down
     // is an HTTP error, never a completion.
-    let first = relay.next(&request).await.ok_or_else(|| {
-        OpenAiError(ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "provider_error",
-            "no answer",
-        ))
-    })?;
+    let first = relay
+        .next(&request)
+        .await
+        .ok_or_else(|| OpenAiError(ApiError::from_code(ErrorCode::ProviderError, "no answer")))?;
     if !stream {
         return match first.body {
             ReplyBody::Response {

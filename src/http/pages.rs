@@ -7,7 +7,7 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiCode, ApiError};
 
 const TEAM: &str = include_str!("assets/team.html");
 const CHAT: &str = include_str!("assets/chat.html");
@@ -26,13 +26,7 @@ pub async fn specialist(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Html<&'static str>, ApiError> {
-    let live = state.sup.live().await.map_err(|e| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "shutting_down",
-            e.to_string(),
-        )
-    })?;
+    let live = state.sup.live().await?;
     if live.iter().any(|l| l.view.name == name) {
         Ok(Html(CHAT))
     } else {
@@ -47,7 +41,7 @@ pub async fn asset(Path(file): Path<String>) -> Response {
         "team.js" => (TEAM_JS, "text/javascript; charset=utf-8"),
         "chat.js" => (CHAT_JS, "text/javascript; charset=utf-8"),
         _ => {
-            return ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such asset")
+            return ApiError::new(StatusCode::NOT_FOUND, ApiCode::NotFound, "no such asset")
                 .into_response();
         }
     };

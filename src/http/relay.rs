@@ -8,8 +8,9 @@ use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiCode, ApiError};
 use crate::client::{Client, ClientError};
+use crate::config::SpecialistName;
 use crate::protocol::{ErrorCode, Reply, ReplyBody, Request};
 use crate::supervisor::LiveView;
 
@@ -18,13 +19,7 @@ const GRACE: Duration = Duration::from_secs(10);
 
 /// The specialist called `name`, if it is running.
 pub async fn target(state: &AppState, name: &str) -> Result<LiveView, ApiError> {
-    let live = state.sup.live().await.map_err(|e| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "shutting_down",
-            e.to_string(),
-        )
-    })?;
+    let live = state.sup.live().await?;
     let found = live
         .into_iter()
         .find(|l| l.view.name == name)
@@ -32,11 +27,8 @@ pub async fn target(state: &AppState, name: &str) -> Result<LiveView, ApiError> 
     if !serves(&found) {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "not_ready",
-            format!(
-                "specialist {name} is {}",
-                super::api::state_str(found.view.state)
-            ),
+            ApiCode::NotReady,
+            format!("specialist {name} is {}", found.view.state),
         ));
     }
     Ok(found)
@@ -53,14 +45,14 @@ pub fn chat_request(mut body: Map<String, Value>, stream: bool) -> Result<Reques
     body.insert("type".into(), Value::from("chat"));
     body.insert("stream".into(), Value::from(stream));
     let line = serde_json::to_vec(&Value::Object(body))
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))?;
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     crate::protocol::decode(&line).map_err(|e| ApiError::from_code(e.code, e.message))
 }
 
 /// One chat in progress.
 pub struct Relay {
     client: Client,
-    name: String,
+    name: SpecialistName,
     done: bool,
 }
 
@@ -98,7 +90,7 @@ impl Relay {
 }
 
 /// A client-side failure as the socket protocol's error object.
-fn reply_for(name: &str, request: &Request, e: ClientError) -> Reply {
+fn reply_for(name: &SpecialistName, request: &Request, e: ClientError) -> Reply {
     let code = match &e {
         ClientError::Timeout { .. } => ErrorCode::Timeout,
         ClientError::Remote { code, .. } => *code,

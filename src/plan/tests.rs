@@ -35,12 +35,66 @@ fn spec(name: &str) -> Spec {
     }
 }
 
-fn running(s: &Spec, port: u16) -> Actual {
-    Actual {
+/// A specialist as it runs, in the shape the table below was written for.
+struct Running {
+    name: SpecialistName,
+    spec: Arc<Spec>,
+    port: u16,
+    operator_stopped: bool,
+}
+
+fn running(s: &Spec, port: u16) -> Running {
+    Running {
         name: s.name.clone(),
         spec: Arc::new(s.clone()),
         port,
         operator_stopped: false,
+    }
+}
+
+/// The daemon's path: files loaded (`broken` failed to load), specialists
+/// serving (an operator-stopped one drained and stopped), no marks yet.
+fn plan(desired: &[Spec], actual: &[Running], broken: &[SpecialistName]) -> Vec<Action> {
+    let loaded = loaded(desired, broken);
+    let mut operator = Operator::default();
+    let mut now = Actual::default();
+    for r in actual {
+        let phase = if r.operator_stopped {
+            operator.stopped.insert(r.name.clone());
+            Phase::Stopped
+        } else {
+            Phase::Serving
+        };
+        now.specialists
+            .insert(r.name.clone(), instance(&r.spec, r.port, phase));
+    }
+    super::plan(&loaded, &now, &operator).actions
+}
+
+fn instance(spec: &Arc<Spec>, port: u16, phase: Phase) -> Instance {
+    Instance {
+        spec: spec.clone(),
+        port,
+        phase,
+        backoff: false,
+    }
+}
+
+/// `specs` loaded cleanly, and one error for each of `broken`.
+fn loaded(specs: &[Spec], broken: &[SpecialistName]) -> Loaded {
+    let diagnostics = broken
+        .iter()
+        .map(|n| {
+            let file = PathBuf::from(format!("specialists.d/{n}.toml"));
+            let p = crate::config::parse::Problem::at(None, None, "broken".into());
+            crate::config::Diagnostic::error(&file, Some(n), p)
+        })
+        .collect();
+    Loaded {
+        project: Default::default(),
+        project_ok: true,
+        specs: specs.to_vec(),
+        diagnostics,
     }
 }
 
@@ -52,10 +106,10 @@ fn show(actions: &[Action]) -> Vec<String> {
     actions.iter().map(ToString::to_string).collect()
 }
 
-#[test]
-fn table() {
-    type Edit = fn(&mut Spec);
-    let cases: Vec<(&str, Edit, &str)> = vec![
+type Edit = fn(&mut Spec);
+
+fn cases() -> Vec<(&'static str, Edit, &'static str)> {
+    vec![
         ("unchanged", |_| {}, "keep numa"),
         (
             "prompt",
@@ -127,8 +181,12 @@ fn table() {
             "restart numa (personality.prompt, port)",
         ),
         ("disabled", |s| s.enabled = false, "stop numa (enabled)"),
-    ];
-    for (what, edit, want) in cases {
+    ]
+}
+
+#[test]
+fn table() {
+    for (what, edit, want) in cases() {
         let old = spec("numa");
         let mut new = old.clone();
         edit(&mut new);
@@ -257,3 +315,5 @@ fn unchanged_spec_keeps_the_running_arc_unless_bound_elsewhere() {
     let kept = got[0].spec.as_ref().unwrap();
     assert!(Arc::ptr_eq(kept, &actual.spec));
 }
+
+mod policy;

@@ -16,7 +16,8 @@ pub mod codec;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::provider::{Message, ProviderHealth, Usage};
+use crate::config::SpecialistName;
+use crate::conversation::{Message, ProviderHealth, Usage};
 
 pub use codec::{Line, LineReader, write_line};
 
@@ -35,6 +36,23 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in the order of the table above; [`ErrorCode::index`] is a position here.
+    pub const ALL: [ErrorCode; 8] = [
+        ErrorCode::BadJson,
+        ErrorCode::BadRequest,
+        ErrorCode::UnknownType,
+        ErrorCode::TooLarge,
+        ErrorCode::ProviderUnavailable,
+        ErrorCode::ProviderError,
+        ErrorCode::Timeout,
+        ErrorCode::ShuttingDown,
+    ];
+
+    /// Position in [`ErrorCode::ALL`], for tables indexed by code (counters).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::BadJson => "bad_json",
@@ -261,7 +279,7 @@ impl Request {
 /// One reply line. Every reply names the specialist and echoes the request's `id`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reply {
-    pub specialist: String,
+    pub specialist: SpecialistName,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<Value>,
     #[serde(flatten)]
@@ -329,13 +347,13 @@ pub struct Info {
 
 impl Reply {
     pub fn error(
-        specialist: &str,
+        specialist: &SpecialistName,
         id: Option<Value>,
         code: ErrorCode,
         error: impl Into<String>,
     ) -> Reply {
         Reply {
-            specialist: specialist.to_owned(),
+            specialist: specialist.clone(),
             id,
             body: ReplyBody::Error {
                 code,

@@ -2,7 +2,7 @@ use proptest::prelude::*;
 use serde_json::json;
 
 use super::*;
-use crate::provider::Role;
+use crate::conversation::Role;
 
 fn code_of(line: &str) -> ErrorCode {
     decode(line.as_bytes()).expect_err(line).code
@@ -74,8 +74,9 @@ fn errors_echo_the_id_when_readable() {
 
 #[test]
 fn replies_have_the_documented_shape() {
+    let numa: crate::config::SpecialistName = "numa".parse().unwrap();
     let r = Reply {
-        specialist: "numa".into(),
+        specialist: numa.clone(),
         id: Some(json!(1)),
         body: ReplyBody::Response {
             content: "hello".into(),
@@ -93,7 +94,7 @@ fn replies_have_the_documented_shape() {
         json!({"specialist":"numa","id":1,"type":"response","content":"hello","model":"m",
                "usage":{"prompt_tokens":3,"completion_tokens":2},"latency_ms":12})
     );
-    let e = Reply::error("numa", None, ErrorCode::TooLarge, "too big");
+    let e = Reply::error(&numa, None, ErrorCode::TooLarge, "too big");
     let v: serde_json::Value = serde_json::from_slice(&e.to_line()).unwrap();
     assert_eq!(
         v,
@@ -101,7 +102,7 @@ fn replies_have_the_documented_shape() {
     );
     assert_eq!(serde_json::from_value::<Reply>(v).unwrap(), e);
     let pong = Reply {
-        specialist: "x".into(),
+        specialist: "x".parse().unwrap(),
         id: None,
         body: ReplyBody::Pong,
     };
@@ -229,5 +230,13 @@ proptest! {
             want.push(Line::Line(piece.to_vec()));
         }
         prop_assert_eq!(got, want);
+    }
+}
+
+#[test]
+fn every_error_code_has_its_index_and_one_spelling() {
+    for (i, code) in ErrorCode::ALL.into_iter().enumerate() {
+        assert_eq!(code.index(), i);
+        assert_eq!(serde_json::to_value(code).unwrap(), json!(code.as_str()));
     }
 }

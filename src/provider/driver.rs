@@ -24,7 +24,7 @@ use tokio::time::{Instant, timeout_at};
 use super::secret::ApiKey;
 use super::sse::LineSplitter;
 use super::wire::{DecodeError, Wire};
-use super::{ChatEvent, ChatRequest, ProviderError, retry};
+use super::{ChatEvent, ChatRequest, ProviderError, TimeoutPhase, retry};
 use crate::config::ResolvedProvider;
 
 /// Everything a chat needs; shared by all chats of one provider.
@@ -145,7 +145,7 @@ impl Chat<'_> {
         self.started + self.ctx.cfg.timeouts.total
     }
 
-    fn timeout(&self, phase: &'static str) -> ProviderError {
+    fn timeout(&self, phase: TimeoutPhase) -> ProviderError {
         ProviderError::Timeout {
             provider: self.name(),
             phase,
@@ -173,12 +173,12 @@ impl Chat<'_> {
 
     /// Deadline for waiting on the next piece: the gap allowed (first token,
     /// or between tokens) clipped by the total; names the phase that expires.
-    fn deadline(&self, gap: Duration, phase: &'static str) -> (Instant, &'static str) {
+    fn deadline(&self, gap: Duration, phase: TimeoutPhase) -> (Instant, TimeoutPhase) {
         let gap_end = Instant::now() + gap;
         if gap_end < self.total_deadline() {
             (gap_end, phase)
         } else {
-            (self.total_deadline(), "total")
+            (self.total_deadline(), TimeoutPhase::Total)
         }
     }
 
@@ -222,9 +222,9 @@ impl Chat<'_> {
         let headers = self.ctx.wire.headers(&self.ctx.cfg, self.key)?;
         // A non-streamed answer arrives whole, so only the total bounds it.
         let (deadline, phase) = if self.req.stream {
-            self.deadline(self.ctx.cfg.timeouts.first_token, "first token")
+            self.deadline(self.ctx.cfg.timeouts.first_token, TimeoutPhase::FirstToken)
         } else {
-            (self.total_deadline(), "total")
+            (self.total_deadline(), TimeoutPhase::Total)
         };
         let post = match &self.ctx.chat_url {
             Ok(url) => self.ctx.client.post(url.clone()),
@@ -277,7 +277,7 @@ impl Chat<'_> {
         let err = if e.is_timeout() {
             ProviderError::Timeout {
                 provider: self.name(),
-                phase: "connect",
+                phase: TimeoutPhase::Connect,
                 after_ms: self.ctx.cfg.timeouts.connect.as_millis() as u64,
             }
         } else {
@@ -300,7 +300,7 @@ impl Chat<'_> {
         let mut splitter = LineSplitter::default();
         let mut decoder = self.ctx.wire.decoder();
         let mut content = String::new();
-        let mut phase_name = "first token";
+        let mut phase_name = TimeoutPhase::FirstToken;
         'read: loop {
             let (deadline, phase) = self.deadline(gap, phase_name);
             let chunk = match timeout_at(deadline, resp.chunk()).await {
@@ -320,7 +320,7 @@ impl Chat<'_> {
                         continue;
                     }
                     content.push_str(&text);
-                    phase_name = "stall between tokens";
+                    phase_name = TimeoutPhase::Stall;
                     if self.tx.send(Ok(ChatEvent::Chunk(text))).await.is_err() {
                         return Ok(()); // the client is gone; dropping resp cancels upstream
                     }
@@ -354,7 +354,7 @@ impl Chat<'_> {
 
     async fn whole_body(&self, resp: reqwest::Response) -> Result<(), ProviderError> {
         let bytes = match timeout_at(self.total_deadline(), resp.bytes()).await {
-            Err(_) => return Err(self.timeout("total")),
+            Err(_) => return Err(self.timeout(TimeoutPhase::Total)),
             Ok(Err(e)) => return Err(self.malformed(format!("body broke off: {}", reason(&e)))),
             Ok(Ok(b)) => b,
         };

@@ -39,7 +39,7 @@ async fn probe(ctx: &Ctx) -> ProviderHealth {
     let cfg = &ctx.cfg;
     let health = |reachable: bool, detail: Option<String>| ProviderHealth {
         name: cfg.name.clone(),
-        kind: kind_name(cfg.kind).to_string(),
+        kind: cfg.kind.as_str().to_owned(),
         reachable,
         detail,
     };
@@ -84,13 +84,4 @@ async fn probe(ctx: &Ctx) -> ProviderHealth {
         None => detail,
     };
     health(false, Some(detail))
-}
-
-pub fn kind_name(kind: crate::config::ProviderKind) -> &'static str {
-    use crate::config::ProviderKind::*;
-    match kind {
-        Ollama => "ollama",
-        Openai => "openai",
-        Anthropic => "anthropic",
-    }
 }

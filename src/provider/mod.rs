@@ -21,24 +21,8 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Params;
-use crate::protocol::ErrorCode;
-
-/// Who said a message in the conversation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    System,
-    User,
-    Assistant,
-}
-
-/// One message of history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Message {
-    pub role: Role,
-    pub content: String,
-}
+use crate::config::{Params, ProviderKind};
+pub use crate::conversation::{Message, ProviderHealth, Role, Usage};
 
 /// What a specialist asks of its provider.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,13 +35,6 @@ pub struct ChatRequest {
     pub params: Params,
     /// Ask the provider to stream. Non-streaming still yields one chunk then `Done`.
     pub stream: bool,
-}
-
-/// Token counts as the provider reported them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Usage {
-    pub prompt_tokens: u64,
-    pub completion_tokens: u64,
 }
 
 /// The end of a chat.
@@ -79,7 +56,38 @@ pub enum ChatEvent {
     Done(Completion),
 }
 
-/// Why a chat failed; each maps to one protocol error code.
+/// Which timeout of a chat expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutPhase {
+    /// Connecting to the provider.
+    Connect,
+    /// Waiting for the first token (or the response headers).
+    FirstToken,
+    /// Waiting for the next token once streaming started.
+    Stall,
+    /// The whole chat.
+    Total,
+}
+
+impl TimeoutPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeoutPhase::Connect => "connect",
+            TimeoutPhase::FirstToken => "first token",
+            TimeoutPhase::Stall => "stall between tokens",
+            TimeoutPhase::Total => "total",
+        }
+    }
+}
+
+impl std::fmt::Display for TimeoutPhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a chat failed. The socket edge ([`crate::specialist`]) maps each to
+/// one protocol error code.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ProviderError {
     /// Could not reach the provider at all.
@@ -100,35 +108,12 @@ pub enum ProviderError {
     #[error("provider {provider} timed out ({phase} after {after_ms} ms)")]
     Timeout {
         provider: String,
-        phase: &'static str,
+        phase: TimeoutPhase,
         after_ms: u64,
     },
     /// The provider's answer did not follow its wire format.
     #[error("provider {provider} sent a malformed response: {reason}")]
     Malformed { provider: String, reason: String },
-}
-
-impl ProviderError {
-    pub fn code(&self) -> ErrorCode {
-        match self {
-            ProviderError::Unavailable { .. } => ErrorCode::ProviderUnavailable,
-            ProviderError::Http { .. } | ProviderError::Malformed { .. } => {
-                ErrorCode::ProviderError
-            }
-            ProviderError::Timeout { .. } => ErrorCode::Timeout,
-        }
-    }
-}
-
-/// Reachability of a provider, as `health` reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProviderHealth {
-    pub name: String,
-    pub kind: String,
-    pub reachable: bool,
-    /// Why it is not reachable (never contains a secret).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
 }
 
 /// A model provider. Implementations hold one pooled HTTP client.
@@ -149,9 +134,9 @@ pub fn build(cfg: &crate::config::ResolvedProvider) -> Arc<dyn Provider> {
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
     let wire: Arc<dyn wire::Wire> = match cfg.kind {
-        crate::config::ProviderKind::Ollama => Arc::new(ollama::Ollama),
-        crate::config::ProviderKind::Openai => Arc::new(openai::OpenAi),
-        crate::config::ProviderKind::Anthropic => Arc::new(anthropic::Anthropic),
+        ProviderKind::Ollama => Arc::new(ollama::Ollama),
+        ProviderKind::Openai => Arc::new(openai::OpenAi),
+        ProviderKind::Anthropic => Arc::new(anthropic::Anthropic),
     };
     let client = reqwest::Client::builder()
         .connect_timeout(cfg.timeouts.connect)
@@ -192,7 +177,7 @@ impl Provider for HttpProvider {
 /// an honest error on each chat instead of a panic at startup.
 struct Broken {
     name: String,
-    kind: crate::config::ProviderKind,
+    kind: ProviderKind,
     reason: String,
 }
 
@@ -209,7 +194,7 @@ impl Provider for Broken {
     fn health(&self) -> BoxFuture<'static, ProviderHealth> {
         let h = ProviderHealth {
             name: self.name.clone(),
-            kind: health::kind_name(self.kind).to_string(),
+            kind: self.kind.as_str().to_owned(),
             reachable: false,
             detail: Some(self.reason.clone()),
         };

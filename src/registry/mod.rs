@@ -2,8 +2,10 @@
 //! processes read and change at once, under `flock`, atomically replaced.
 //!
 //! # Layout
+//! - `entry`: what the file holds: entries and their [`State`].
 //! - [`state_dir`]: where the files live (0700 directory).
 //! - `lock`: bounded `flock` waits that name the holder on timeout.
+//! - `daemon_lock`: one daemon per state directory and per specialists.d.
 //! - `atomic`: temp file + atomic swap of names (+ fsyncs with [`Durability::PowerLoss`]).
 //! - [`proc`]: process identity (pid + start time) and liveness.
 //! - `ports`: binding granted ports with SO_REUSEADDR.
@@ -16,6 +18,8 @@
 
 mod atomic;
 mod corrupt;
+mod daemon_lock;
+mod entry;
 mod error;
 pub mod events;
 mod lock;
@@ -24,12 +28,12 @@ pub mod proc;
 pub mod state_dir;
 pub mod txn;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
+pub use daemon_lock::{DaemonLock, DaemonLockError};
+pub use entry::{Entry, RegistryData, State};
 pub use error::{LockHolder, RegistryError};
 pub use events::{Event, EventKind};
 pub use proc::ProcessId;
@@ -67,73 +71,6 @@ pub enum Durability {
     /// who read the registry after a reboot for post-mortems
     /// (`cadre up --registry-fsync`).
     PowerLoss,
-}
-
-/// Lifecycle of a specialist as the registry records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    Starting,
-    Ready,
-    Reloading,
-    Draining,
-    Failed,
-    ConfigError,
-    Stopped,
-}
-
-/// One registered specialist.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
-    pub name: String,
-    pub component: String,
-    pub host: String,
-    pub port: u16,
-    /// Pid of the owning cadre process.
-    pub pid: u32,
-    /// Start time of the owning process (Linux: /proc/PID/stat field 22, clock ticks since boot).
-    pub pid_start: u64,
-    /// Canonical path of the owner's specialists.d.
-    pub owner: PathBuf,
-    pub model: String,
-    pub provider: String,
-    pub state: State,
-    pub generation: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_error: Option<String>,
-    /// Git provenance (issue 9), e.g. "a1b2c3d" or "a1b2c3d+modified".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revision: Option<String>,
-    /// RFC 3339.
-    pub started_at: String,
-    /// RFC 3339.
-    pub updated_at: String,
-}
-
-impl Entry {
-    /// The owning process's identity.
-    pub fn owner_process(&self) -> ProcessId {
-        ProcessId {
-            pid: self.pid,
-            start: self.pid_start,
-        }
-    }
-}
-
-/// The whole file: `{ "version": 1, "specialists": { NAME: entry } }`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RegistryData {
-    pub version: u32,
-    pub specialists: BTreeMap<String, Entry>,
-}
-
-impl Default for RegistryData {
-    fn default() -> Self {
-        RegistryData {
-            version: VERSION,
-            specialists: BTreeMap::new(),
-        }
-    }
 }
 
 /// A handle on the registry of one state directory. Cheap to clone; holds
@@ -369,7 +306,7 @@ fn event(
         at: now.to_string(),
         kind,
         by_pid: me.pid,
-        name: e.map(|e| e.name.clone()),
+        name: e.map(|e| e.name.to_string()),
         pid: e.map(|e| e.pid),
         port: e.map(|e| e.port),
         detail,

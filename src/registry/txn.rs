@@ -43,7 +43,7 @@ impl Txn<'_> {
             if let Some(e) = self.data.specialists.values().find(|e| e.port == port) {
                 return Err(RegistryError::PortHeld {
                     port,
-                    name: e.name.clone(),
+                    name: e.name.to_string(),
                     pid: e.pid,
                 });
             }

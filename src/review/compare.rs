@@ -1,6 +1,7 @@
 //! Two loaded projects → what changed, per specialist. Fields are compared
-//! on the resolved [`Spec`] (defaults merged, provider resolved), and prompts
-//! on the rendered text, so indirect changes are shown where they land.
+//! on the resolved [`Spec`] (defaults merged, provider resolved) by
+//! [`crate::config::diff`], the diff `cadre plan` names its fields with, and
+//! prompts on the rendered text, so indirect changes are shown where they land.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -9,7 +10,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::side::Side;
-use crate::config::Spec;
+use crate::config::{Spec, diff};
+
+pub use crate::config::diff::FieldChange;
 
 /// How a specialist differs between the sides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -18,14 +21,6 @@ pub enum Kind {
     Added,
     Removed,
     Changed,
-}
-
-/// One field (dotted path) whose value differs; `None` means unset on that side.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FieldChange {
-    pub path: String,
-    pub base: Option<Value>,
-    pub head: Option<Value>,
 }
 
 /// One specialist that is not the same on both sides.
@@ -67,10 +62,6 @@ impl Review {
     }
 }
 
-/// Spec fields not listed as field changes: identity, derived values, and
-/// `personality`, whose only effect is the prompt and is shown as its diff.
-const NOT_COMPARED: &[&str] = &["name", "file", "system_prompt", "generation", "personality"];
-
 /// Compare `base` with `head`; both must have loaded without errors.
 pub fn compare(base: &Side, head: &Side) -> Review {
     let by_name = |s: &Side| -> BTreeMap<String, Spec> {
@@ -103,7 +94,7 @@ pub fn compare(base: &Side, head: &Side) -> Review {
                 prompt_diff: None,
             },
             (Some(bs), Some(hs)) => {
-                let fields = field_changes(&spec_fields(bs), &spec_fields(hs));
+                let fields = diff::specs(bs, hs);
                 let prompt_diff = prompt_diff(name, &base.label, &head.label, bs, hs);
                 if fields.is_empty() && prompt_diff.is_none() {
                     continue;
@@ -121,9 +112,9 @@ pub fn compare(base: &Side, head: &Side) -> Review {
         specialists.push(change);
     }
 
-    let project = field_changes(
-        &flat(serde_json::to_value(&base.loaded.project).unwrap_or(Value::Null)),
-        &flat(serde_json::to_value(&head.loaded.project).unwrap_or(Value::Null)),
+    let project = diff::values(
+        &serde_json::to_value(&base.loaded.project).unwrap_or(Value::Null),
+        &serde_json::to_value(&head.loaded.project).unwrap_or(Value::Null),
     );
     Review {
         base: base.label.clone(),
@@ -131,71 +122,6 @@ pub fn compare(base: &Side, head: &Side) -> Review {
         project,
         specialists,
     }
-}
-
-fn spec_fields(s: &Spec) -> BTreeMap<String, Value> {
-    let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
-    if let Value::Object(m) = &mut v {
-        for k in NOT_COMPARED {
-            m.remove(*k);
-        }
-    }
-    flat(v)
-}
-
-/// Leaves by dotted path; nulls count as unset, arrays are one value.
-fn flat(v: Value) -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    walk(String::new(), v, &mut out);
-    out
-}
-
-fn walk(prefix: String, v: Value, out: &mut BTreeMap<String, Value>) {
-    match v {
-        Value::Null => {}
-        Value::Object(m) => {
-            if let Some(d) = as_duration(&m) {
-                out.insert(prefix, Value::String(d));
-                return;
-            }
-            for (k, v) in m {
-                let p = if prefix.is_empty() {
-                    k
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                walk(p, v, out);
-            }
-        }
-        leaf => {
-            out.insert(prefix, leaf);
-        }
-    }
-}
-
-/// `std::time::Duration` serializes as `{secs, nanos}`; show it as the config spells it.
-fn as_duration(m: &serde_json::Map<String, Value>) -> Option<String> {
-    if m.len() != 2 {
-        return None;
-    }
-    let secs = m.get("secs")?.as_u64()?;
-    let nanos = m.get("nanos")?.as_u64()?;
-    let d = std::time::Duration::new(secs, u32::try_from(nanos).ok()?);
-    Some(humantime::format_duration(d).to_string())
-}
-
-fn field_changes(b: &BTreeMap<String, Value>, h: &BTreeMap<String, Value>) -> Vec<FieldChange> {
-    let mut keys: Vec<&String> = b.keys().chain(h.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .filter(|k| b.get(*k) != h.get(*k))
-        .map(|k| FieldChange {
-            path: k.clone(),
-            base: b.get(k).cloned(),
-            head: h.get(k).cloned(),
-        })
-        .collect()
 }
 
 fn prompt_diff(name: &str, base: &str, head: &str, b: &Spec, h: &Spec) -> Option<String> {

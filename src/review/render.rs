@@ -41,9 +41,25 @@ pub fn summary(r: &Review) -> String {
     s
 }
 
+/// Text longer than this is cut in text and markdown (JSON has it whole).
+const LONG: usize = 60;
+
+/// A value for a terminal or a table. Long or multi-line text (a
+/// `personality.prompt`) is cut to its start: its effect is in the prompt's
+/// diff below, and the whole value in `--format json`.
 fn value(v: &Option<Value>) -> String {
     match v {
         None => "(unset)".into(),
+        Some(Value::String(s)) if s.chars().count() > LONG || s.trim_end().contains('\n') => {
+            let first = s.lines().next().unwrap_or("");
+            let mut cut: String = first.chars().take(LONG).collect();
+            cut.push('…');
+            let quoted = serde_json::to_string(&cut).unwrap_or_default();
+            match s.trim_end().lines().count() {
+                0 | 1 => quoted,
+                n => format!("{quoted} ({n} lines)"),
+            }
+        }
         Some(v) => serde_json::to_string(v).unwrap_or_default(),
     }
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::config::{self, Diagnostic, Loaded, ProjectPaths};
+use crate::config::{Diagnostic, Loaded, ProjectPaths};
 
 /// Why a side could not be resolved or read.
 #[derive(Debug, thiserror::Error)]
@@ -98,7 +98,7 @@ impl Side {
     }
 
     fn load(label: String, paths: ProjectPaths, tmp: Option<TempDir>) -> Side {
-        let loaded = config::load(&paths);
+        let loaded = crate::desired::load(&paths);
         Side {
             label,
             paths,

@@ -1,110 +1,68 @@
-//! One client connection: read a line, answer it, repeat. Requests on one
-//! connection are answered strictly in order; connections run concurrently.
-//!
-//! Closing rules: end of stream or a read error closes; a line over
-//! `MAX_LINE` gets `too_large` and closes; no complete line within
-//! `idle_timeout` closes (with a `timeout` error when half a line is pending);
-//! draining closes idle connections and answers lines that are already
-//! waiting with `shutting_down`.
+//! One client connection's framing, as mini-redis's `Connection`: read a
+//! request line, write a reply line, nothing else. The session loop
+//! ([`super::session`]) and the handlers decide what is written.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
-use super::Shared;
-use super::handlers;
-use crate::protocol::{self, ErrorCode, Line, LineReader, Reply};
+use crate::protocol::{self, Line, LineReader, Reply};
 
-/// How long a connection being closed for a protocol violation keeps reading,
-/// so the client receives the error instead of a connection reset.
-const LINGER: Duration = Duration::from_secs(2);
-
-pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
-    let _ = stream.set_nodelay(true);
-    let (rd, mut wr) = stream.into_split();
-    let mut reader = LineReader::new(rd);
-    tracing::debug!(specialist = %shared.name(), %peer, "connection opened");
-    loop {
-        let next = tokio::select! {
-            biased;
-            r = reader.next_line() => r,
-            _ = shared.draining.cancelled() => break,
-            _ = tokio::time::sleep(shared.limits.idle_timeout) => {
-                if reader.has_partial() {
-                    let msg = format!(
-                        "no complete line within {:?}; closing the connection",
-                        shared.limits.idle_timeout
-                    );
-                    let _ = send(&shared, &mut wr, Reply::error(&shared.name(), None, ErrorCode::Timeout, msg)).await;
-                }
-                break;
-            }
-        };
-        let line = match next {
-            Ok(Some(Line::Line(line))) => line,
-            Ok(Some(Line::TooLarge)) => {
-                shared.counters.request();
-                let msg = format!(
-                    "request line exceeds {} bytes; closing the connection",
-                    protocol::MAX_LINE
-                );
-                let _ = send(
-                    &shared,
-                    &mut wr,
-                    Reply::error(&shared.name(), None, ErrorCode::TooLarge, msg),
-                )
-                .await;
-                let _ = wr.shutdown().await;
-                reader.discard(LINGER).await;
-                break;
-            }
-            Ok(None) | Err(_) => break,
-        };
-        shared.counters.request();
-        let request = match protocol::decode(&line) {
-            Ok(r) => r,
-            Err(e) => {
-                let reply = Reply::error(&shared.name(), e.id, e.code, e.message);
-                if send(&shared, &mut wr, reply).await.is_err() {
-                    break;
-                }
-                continue;
-            }
-        };
-        if shared.draining.is_cancelled() {
-            let reply = Reply::error(
-                &shared.name(),
-                request.id,
-                ErrorCode::ShuttingDown,
-                "specialist is shutting down",
-            );
-            if send(&shared, &mut wr, reply).await.is_err() {
-                break;
-            }
-            continue;
-        }
-        if handlers::respond(&shared, request, &mut wr, &mut reader)
-            .await
-            .is_err()
-        {
-            break;
-        }
-    }
-    tracing::debug!(specialist = %shared.name(), %peer, "connection closed");
+pub(crate) struct Connection {
+    reader: LineReader<OwnedReadHalf>,
+    writer: Writer,
 }
 
-/// Write one reply, counting error replies.
-pub(crate) async fn send(
-    shared: &Shared,
-    wr: &mut OwnedWriteHalf,
-    reply: Reply,
-) -> std::io::Result<()> {
-    if let protocol::ReplyBody::Error { code, .. } = &reply.body {
-        shared.counters.error_code(*code);
+/// The writing half: reply lines out.
+pub(crate) struct Writer(OwnedWriteHalf);
+
+impl Writer {
+    /// Write one reply line.
+    pub(crate) async fn write(&mut self, reply: &Reply) -> std::io::Result<()> {
+        protocol::write_line(&mut self.0, &reply.to_line()).await
     }
-    protocol::write_line(wr, &reply.to_line()).await
+}
+
+impl Connection {
+    pub(crate) fn new(stream: TcpStream) -> Connection {
+        let _ = stream.set_nodelay(true);
+        let (rd, writer) = stream.into_split();
+        Connection {
+            reader: LineReader::new(rd),
+            writer: Writer(writer),
+        }
+    }
+
+    /// The next request line; `None` at end of stream. Cancel-safe.
+    pub(crate) async fn read_line(&mut self) -> std::io::Result<Option<Line>> {
+        self.reader.next_line().await
+    }
+
+    /// Whether half a line is waiting for its newline.
+    pub(crate) fn has_partial(&self) -> bool {
+        self.reader.has_partial()
+    }
+
+    /// Write one reply line.
+    pub(crate) async fn write(&mut self, reply: &Reply) -> std::io::Result<()> {
+        self.writer.write(reply).await
+    }
+
+    /// While a chat is answered: the writer for its chunks, and a future
+    /// that resolves when the client has gone (end of stream or a reset).
+    /// The client's next request stays buffered meanwhile.
+    pub(crate) fn split(
+        &mut self,
+    ) -> (&mut Writer, impl Future<Output = std::io::Result<()>> + '_) {
+        (&mut self.writer, self.reader.closed())
+    }
+
+    /// After a protocol violation: stop writing, and keep reading for
+    /// `linger` so the client receives the error instead of a reset.
+    pub(crate) async fn close_after(&mut self, linger: Duration) {
+        let _ = self.writer.0.shutdown().await;
+        self.reader.discard(linger).await;
+    }
 }

@@ -10,17 +10,11 @@ use crate::protocol::ErrorCode;
 pub const LATENCY_BUCKETS_MS: [u64; 12] =
     [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
 
-/// Every error code, in a fixed order: the index of `errors_by_code`.
-pub const ERROR_CODES: [ErrorCode; 8] = [
-    ErrorCode::BadJson,
-    ErrorCode::BadRequest,
-    ErrorCode::UnknownType,
-    ErrorCode::TooLarge,
-    ErrorCode::ProviderUnavailable,
-    ErrorCode::ProviderError,
-    ErrorCode::Timeout,
-    ErrorCode::ShuttingDown,
-];
+/// Histogram buckets: one per bound, and one for slower answers.
+pub const LATENCY_BUCKETS: usize = LATENCY_BUCKETS_MS.len() + 1;
+
+/// One counter per error code.
+const CODES: usize = ErrorCode::ALL.len();
 
 /// Counters for `info`, `status` and `/metrics`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -29,16 +23,23 @@ pub struct CountersSnapshot {
     pub errors: u64,
     pub in_flight: u64,
     pub last_latency_ms: Option<u64>,
-    /// Error replies per code, indexed like [`ERROR_CODES`]; errors without a
+    /// Error replies per code, indexed by [`ErrorCode::index`]; errors without a
     /// reply (the client left mid-chat) are only in `errors`.
     #[serde(skip)]
-    pub errors_by_code: [u64; 8],
+    pub errors_by_code: [u64; CODES],
     /// Answered chats per latency bucket (non-cumulative), indexed like
     /// [`LATENCY_BUCKETS_MS`], the last one for slower answers.
     #[serde(skip)]
-    pub latency_buckets: [u64; 13],
+    pub latency_buckets: [u64; LATENCY_BUCKETS],
     #[serde(skip)]
     pub latency_sum_ms: u64,
+}
+
+impl CountersSnapshot {
+    /// Error replies with `code`.
+    pub fn errors_of(&self, code: ErrorCode) -> u64 {
+        self.errors_by_code[code.index()]
+    }
 }
 
 const NO_LATENCY: u64 = u64::MAX;
@@ -49,8 +50,8 @@ pub(crate) struct Counters {
     errors: AtomicU64,
     in_flight: AtomicU64,
     last_latency_ms: AtomicU64,
-    errors_by_code: [AtomicU64; 8],
-    latency_buckets: [AtomicU64; 13],
+    errors_by_code: [AtomicU64; CODES],
+    latency_buckets: [AtomicU64; LATENCY_BUCKETS],
     latency_sum_ms: AtomicU64,
 }
 
@@ -80,9 +81,7 @@ impl Counters {
     /// An error reply with `code` (also counted in `errors`).
     pub(crate) fn error_code(&self, code: ErrorCode) {
         self.error();
-        if let Some(i) = ERROR_CODES.iter().position(|c| *c == code) {
-            self.errors_by_code[i].fetch_add(1, Ordering::Relaxed);
-        }
+        self.errors_by_code[code.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn latency(&self, ms: u64) {

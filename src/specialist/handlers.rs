@@ -5,16 +5,15 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use serde_json::Value;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
-use super::connection::send;
-use super::{Serving, Shared};
+use super::connection::{Connection, Writer};
+use super::{ReplyCode, Serving, Shared};
+use crate::config::SpecialistName;
+use crate::conversation::{Message, ProviderHealth, Role};
 use crate::protocol::{
-    ChatBody, ErrorCode, HealthStatus, Info, LineReader, Reply, ReplyBody, Request, RequestBody,
+    ChatBody, ErrorCode, HealthStatus, Info, Reply, ReplyBody, Request, RequestBody,
 };
-use crate::provider::{
-    ChatEvent, ChatRequest, Completion, Message, ProviderError, ProviderHealth, Role,
-};
+use crate::provider::{ChatEvent, ChatRequest, Completion, ProviderError};
 
 /// A health check that hangs must not hang the connection.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -23,44 +22,30 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) async fn respond(
     shared: &Shared,
     request: Request,
-    wr: &mut OwnedWriteHalf,
-    reader: &mut LineReader<OwnedReadHalf>,
+    conn: &mut Connection,
 ) -> std::io::Result<()> {
     let serving = shared.serving.load_full();
     let reply = |body| Reply {
-        specialist: serving.spec.name.to_string(),
+        specialist: serving.spec.name.clone(),
         id: request.id.clone(),
         body,
     };
     match request.body {
-        RequestBody::Ping => send(shared, wr, reply(ReplyBody::Pong)).await,
+        RequestBody::Ping => shared.send(conn, reply(ReplyBody::Pong)).await,
         RequestBody::Info => {
-            send(
-                shared,
-                wr,
-                reply(ReplyBody::InfoResponse(Box::new(info(shared, &serving)))),
-            )
-            .await
+            let info = Box::new(info(shared, &serving));
+            shared
+                .send(conn, reply(ReplyBody::InfoResponse(info)))
+                .await
         }
         RequestBody::Health => {
             let (status, provider) = health(&serving).await;
-            send(
-                shared,
-                wr,
-                reply(ReplyBody::HealthResponse { status, provider }),
-            )
-            .await
+            let body = ReplyBody::HealthResponse { status, provider };
+            shared.send(conn, reply(body)).await
         }
         RequestBody::Chat(body) => {
-            chat(
-                shared,
-                serving.clone(),
-                request.id.clone(),
-                body,
-                wr,
-                reader,
-            )
-            .await
+            let id = request.id.clone();
+            chat(shared, serving.clone(), id, body, conn).await
         }
     }
 }
@@ -89,7 +74,7 @@ async fn health(serving: &Serving) -> (HealthStatus, ProviderHealth) {
         Ok(h) => h,
         Err(_) => ProviderHealth {
             name: serving.spec.provider.name.clone(),
-            kind: format!("{:?}", serving.spec.provider.kind).to_lowercase(),
+            kind: serving.spec.provider.kind.as_str().to_owned(),
             reachable: false,
             detail: Some(format!("health check timed out after {HEALTH_TIMEOUT:?}")),
         },
@@ -141,89 +126,76 @@ async fn chat(
     serving: Arc<Serving>,
     id: Option<Value>,
     body: ChatBody,
-    wr: &mut OwnedWriteHalf,
-    reader: &mut LineReader<OwnedReadHalf>,
+    conn: &mut Connection,
 ) -> std::io::Result<()> {
     let _in_flight = shared.counters.in_flight();
     let started = Instant::now();
-    let name = serving.spec.name.to_string();
+    let name = serving.spec.name.clone();
     let req = chat_request(&serving, &body);
     let ended = {
         // Dropping `run` (client gone, abort) drops the provider stream, which
-        // cancels the upstream HTTP request.
-        let run = run_chat(&serving, req, body.stream, &name, &id, wr);
+        // cancels the upstream HTTP request. While it runs, the connection is
+        // both written (chunks) and watched for the client leaving.
+        let (writer, gone) = conn.split();
+        let run = run_chat(&serving, req, body.stream, &name, &id, writer);
         tokio::select! {
             e = run => e,
-            _ = reader.closed() => Ended::ClientGone,
+            _ = gone => Ended::ClientGone,
             _ = shared.abort.cancelled() => Ended::Aborted,
         }
     };
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let reply = |body| Reply {
-        specialist: name.clone(),
-        id: id.clone(),
-        body,
-    };
-    match ended {
+    let body = match ended {
         Ended::Done(done, streamed) => {
             shared.counters.latency(latency_ms);
-            let content = if done.content.is_empty() {
-                streamed
-            } else {
-                done.content
-            };
-            let model = if done.model.is_empty() {
-                serving.spec.model.clone()
-            } else {
-                done.model
-            };
-            send(
-                shared,
-                wr,
-                reply(ReplyBody::Response {
-                    content,
-                    model,
-                    usage: done.usage,
-                    latency_ms,
-                }),
-            )
-            .await
+            answer(&serving, done, streamed, latency_ms)
         }
-        Ended::Failed(e) => {
-            send(
-                shared,
-                wr,
-                reply(ReplyBody::Error {
-                    code: e.code(),
-                    error: e.to_string(),
-                }),
-            )
-            .await
-        }
-        Ended::Aborted => {
-            let error = "specialist stopped before the answer was complete".to_owned();
-            send(
-                shared,
-                wr,
-                reply(ReplyBody::Error {
-                    code: ErrorCode::ShuttingDown,
-                    error,
-                }),
-            )
-            .await
-        }
+        Ended::Failed(e) => ReplyBody::Error {
+            code: e.code(),
+            error: e.to_string(),
+        },
+        Ended::Aborted => ReplyBody::Error {
+            code: ErrorCode::ShuttingDown,
+            error: "specialist stopped before the answer was complete".to_owned(),
+        },
         Ended::WriteFailed(e) => {
             shared.counters.error();
-            Err(e)
+            return Err(e);
         }
         Ended::ClientGone => {
             shared.counters.error();
             tracing::debug!(specialist = %name, "client left mid-chat; provider request cancelled");
-            Err(std::io::Error::new(
+            return Err(std::io::Error::new(
                 std::io::ErrorKind::ConnectionAborted,
                 "client left",
-            ))
+            ));
         }
+    };
+    let reply = Reply {
+        specialist: name,
+        id,
+        body,
+    };
+    shared.send(conn, reply).await
+}
+
+/// The final `response`: the provider's whole text, else what streamed.
+fn answer(serving: &Serving, done: Completion, streamed: String, latency_ms: u64) -> ReplyBody {
+    let content = if done.content.is_empty() {
+        streamed
+    } else {
+        done.content
+    };
+    let model = if done.model.is_empty() {
+        serving.spec.model.clone()
+    } else {
+        done.model
+    };
+    ReplyBody::Response {
+        content,
+        model,
+        usage: done.usage,
+        latency_ms,
     }
 }
 
@@ -231,9 +203,9 @@ async fn run_chat(
     serving: &Serving,
     req: ChatRequest,
     stream: bool,
-    name: &str,
+    name: &SpecialistName,
     id: &Option<Value>,
-    wr: &mut OwnedWriteHalf,
+    writer: &mut Writer,
 ) -> Ended {
     let mut events = serving.provider.chat(req);
     let mut text = String::new();
@@ -242,11 +214,11 @@ async fn run_chat(
             Ok(ChatEvent::Chunk(c)) => {
                 if stream && !c.is_empty() {
                     let chunk = Reply {
-                        specialist: name.to_owned(),
+                        specialist: name.clone(),
                         id: id.clone(),
                         body: ReplyBody::Chunk { content: c.clone() },
                     };
-                    if let Err(e) = crate::protocol::write_line(wr, &chunk.to_line()).await {
+                    if let Err(e) = writer.write(&chunk).await {
                         return Ended::WriteFailed(e);
                     }
                 }

@@ -13,6 +13,7 @@
 mod connection;
 mod counters;
 mod handlers;
+mod session;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,11 +26,14 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{Limits, Spec};
-use crate::provider::Provider;
+use crate::config::{Limits, Spec, SpecialistName};
+use crate::protocol::{ErrorCode, Reply, ReplyBody};
+use crate::provider::{Provider, ProviderError};
+
+use connection::Connection;
 
 use counters::Counters;
-pub use counters::{CountersSnapshot, ERROR_CODES, LATENCY_BUCKETS_MS};
+pub use counters::{CountersSnapshot, LATENCY_BUCKETS, LATENCY_BUCKETS_MS};
 
 /// What a specialist serves right now; swapped whole on reload.
 #[derive(Clone)]
@@ -54,8 +58,34 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn name(&self) -> String {
-        self.serving.load().spec.name.to_string()
+    pub(crate) fn name(&self) -> SpecialistName {
+        self.serving.load().spec.name.clone()
+    }
+
+    /// Write one reply, counting error replies by code.
+    pub(crate) async fn send(&self, conn: &mut Connection, reply: Reply) -> std::io::Result<()> {
+        if let ReplyBody::Error { code, .. } = &reply.body {
+            self.counters.error_code(*code);
+        }
+        conn.write(&reply).await
+    }
+}
+
+/// The socket protocol's error code for a provider failure: the edge where
+/// the provider's errors become replies.
+pub trait ReplyCode {
+    fn code(&self) -> ErrorCode;
+}
+
+impl ReplyCode for ProviderError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            ProviderError::Unavailable { .. } => ErrorCode::ProviderUnavailable,
+            ProviderError::Http { .. } | ProviderError::Malformed { .. } => {
+                ErrorCode::ProviderError
+            }
+            ProviderError::Timeout { .. } => ErrorCode::Timeout,
+        }
     }
 }
 
@@ -170,7 +200,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tracker: TaskTr
                 backoff = Duration::from_millis(10);
                 let shared = shared.clone();
                 tracker.spawn(async move {
-                    connection::serve(stream, peer, shared).await;
+                    session::serve(stream, peer, shared).await;
                     drop(permit);
                 });
             }

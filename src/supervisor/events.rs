@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::plan::{Effect, Notice, Subject};
+
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -56,7 +58,7 @@ pub struct ReconcileEvent {
 impl ReconcileEvent {
     pub fn new(kind: EventKind, name: impl Into<String>, reason: impl Into<String>) -> Self {
         ReconcileEvent {
-            at: super::now_rfc3339(),
+            at: crate::registry::now_rfc3339(),
             kind,
             name: name.into(),
             reason: reason.into(),
@@ -75,5 +77,33 @@ impl ReconcileEvent {
     pub fn with_changed(mut self, changed: Vec<String>) -> Self {
         self.changed = changed;
         self
+    }
+
+    /// The event a plan's notice is reported as.
+    pub fn of_notice(n: &Notice) -> Self {
+        match n {
+            Notice::ConfigError {
+                subject,
+                message,
+                effect,
+            } => {
+                let reason = match effect {
+                    Effect::KeepsEverything => {
+                        format!("{message}; keeping every specialist as it runs")
+                    }
+                    Effect::KeepsServing => format!("{message}; keeps serving its last good spec"),
+                    Effect::NotStarted => format!("{message}; not started"),
+                    Effect::Skipped => message.clone(),
+                };
+                ReconcileEvent::new(EventKind::ConfigError, subject.to_string(), reason)
+            }
+            Notice::ConfigOk { subject } => {
+                let reason = match subject {
+                    Subject::Project => "project file valid again",
+                    _ => "file valid again",
+                };
+                ReconcileEvent::new(EventKind::ConfigOk, subject.to_string(), reason)
+            }
+        }
     }
 }

@@ -4,13 +4,11 @@
 use std::time::Duration;
 
 use crate::config::SpecialistName;
+use crate::plan::{Action, Phase};
 
-use super::Supervisor;
 use super::events::{EventKind, ReconcileEvent};
-use super::reconcile::log_and_send;
 use super::registry_sync;
-use super::slot::Phase;
-use super::steps::Step;
+use super::{Supervisor, Trigger, log_and_send};
 
 /// A running instance that stays up this long has its failure count reset.
 const STABLE: Duration = Duration::from_secs(10);
@@ -19,8 +17,14 @@ impl Supervisor {
     pub(super) async fn assert_registry(&mut self) {
         let entries = self
             .slots
-            .values()
-            .map(|s| s.entry(self.me.process, &self.me.owner))
+            .iter()
+            .map(|(name, s)| {
+                s.entry(
+                    self.me.process,
+                    &self.me.owner,
+                    self.marks.of_specialist(name),
+                )
+            })
             .collect();
         if let Err(e) = registry_sync::assert_all(&self.opts.registry, &self.me, entries).await {
             tracing::error!("registry transaction failed: {e}");
@@ -60,44 +64,40 @@ impl Supervisor {
         }
     }
 
-    pub(super) async fn operator_stop(&mut self, names: Vec<String>) -> Result<Vec<Step>, String> {
-        let mut parsed = Vec::new();
-        for n in &names {
-            let name = SpecialistName::parse(n).map_err(|e| e.to_string())?;
-            if !self.slots.contains_key(&name) {
-                return Err(format!("no specialist named `{n}` is running"));
-            }
-            parsed.push(name);
+    pub(super) async fn operator_stop(
+        &mut self,
+        names: Vec<SpecialistName>,
+    ) -> Result<Vec<Action>, String> {
+        if let Some(n) = names.iter().find(|n| !self.slots.contains_key(*n)) {
+            return Err(format!("no specialist named `{n}` is running"));
         }
-        for name in parsed {
+        for name in names {
             if let Some(s) = self.slots.get_mut(&name)
                 && s.phase == Phase::Failed
             {
                 s.phase = Phase::Stopped;
                 s.touch();
             }
-            self.stopped.insert(name);
+            self.operator.stopped.insert(name);
         }
-        Ok(self.reconcile("operator stop").await)
+        Ok(self.reconcile(Trigger::OperatorStop).await)
     }
 
-    pub(super) async fn operator_start(&mut self, names: Vec<String>) -> Result<Vec<Step>, String> {
-        let mut parsed = Vec::new();
-        for n in &names {
-            let name = SpecialistName::parse(n).map_err(|e| e.to_string())?;
-            if !self.stopped.contains(&name) {
-                return Err(format!("`{n}` is not stopped"));
-            }
-            parsed.push(name);
+    pub(super) async fn operator_start(
+        &mut self,
+        names: Vec<SpecialistName>,
+    ) -> Result<Vec<Action>, String> {
+        if let Some(n) = names.iter().find(|n| !self.operator.stopped.contains(*n)) {
+            return Err(format!("`{n}` is not stopped"));
         }
-        for name in &parsed {
-            self.stopped.remove(name);
+        for name in &names {
+            self.operator.stopped.remove(name);
             if let Some(s) = self.slots.get_mut(name) {
                 // Resume now, not after an old failure's backoff.
                 s.retry_at = None;
             }
         }
-        Ok(self.reconcile("operator start").await)
+        Ok(self.reconcile(Trigger::OperatorStart).await)
     }
 
     /// SIGINT/SIGTERM/`stop --all`: stop accepting everywhere, let in-flight

@@ -13,9 +13,8 @@ mod providers;
 mod reconcile;
 mod registry_sync;
 mod slot;
-pub mod steps;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,12 +24,11 @@ use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use crate::config::{Limits, ProjectPaths, SpecialistName};
+use crate::plan::{Action, Marks, Operator};
 use crate::registry::{ProcessId, Registry};
 
 pub use events::{EventKind, ReconcileEvent};
-pub use reconcile::describe;
 pub use registry_sync::SyncError;
-pub use steps::{Step, StepKind};
 
 /// How often the whole desired state is re-read even without events.
 pub const RESYNC: Duration = Duration::from_secs(30);
@@ -48,10 +46,38 @@ pub struct Options {
     pub process: ProcessId,
 }
 
+/// What woke a reconcile; logged with it, and a start at [`Trigger::Startup`]
+/// says `startup` rather than `new file`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Startup,
+    FilesChanged,
+    Resync,
+    Retry,
+    OperatorStop,
+    OperatorStart,
+    /// `{"cmd":"reload"}` on the control socket.
+    Control,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Startup => "startup",
+            Trigger::FilesChanged => "files changed",
+            Trigger::Resync => "periodic resync",
+            Trigger::Retry => "retry after failure",
+            Trigger::OperatorStop => "operator stop",
+            Trigger::OperatorStart => "operator start",
+            Trigger::Control => "control reload",
+        }
+    }
+}
+
 /// A specialist as the supervisor sees it right now.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SlotView {
-    pub name: String,
+    pub name: SpecialistName,
     pub host: String,
     pub port: u16,
     pub state: crate::registry::State,
@@ -81,20 +107,19 @@ pub enum SupervisorError {
 
 enum Command {
     Reload {
-        reason: String,
-        reply: oneshot::Sender<Vec<Step>>,
+        reply: oneshot::Sender<Vec<Action>>,
     },
     Stop {
-        names: Vec<String>,
-        reply: oneshot::Sender<Result<Vec<Step>, String>>,
+        names: Vec<SpecialistName>,
+        reply: oneshot::Sender<Result<Vec<Action>, String>>,
     },
     Start {
-        names: Vec<String>,
-        reply: oneshot::Sender<Result<Vec<Step>, String>>,
+        names: Vec<SpecialistName>,
+        reply: oneshot::Sender<Result<Vec<Action>, String>>,
     },
     Plan {
         paths: Option<ProjectPaths>,
-        reply: oneshot::Sender<Result<Vec<Step>, String>>,
+        reply: oneshot::Sender<Result<Vec<Action>, String>>,
     },
     Snapshot {
         reply: oneshot::Sender<Vec<SlotView>>,
@@ -134,21 +159,20 @@ impl SupervisorHandle {
         self.events.subscribe()
     }
 
-    /// Reconcile now; returns the steps applied (keeps omitted).
-    pub async fn reload(&self, reason: &str) -> Result<Vec<Step>, SupervisorError> {
-        let reason = reason.to_owned();
-        self.ask(|reply| Command::Reload { reason, reply }).await
+    /// Reconcile now; returns the actions applied (keeps omitted).
+    pub async fn reload(&self) -> Result<Vec<Action>, SupervisorError> {
+        self.ask(|reply| Command::Reload { reply }).await
     }
 
     /// Operator stop: drain these and keep them stopped until [`Self::start`].
-    pub async fn stop(&self, names: Vec<String>) -> Result<Vec<Step>, SupervisorError> {
+    pub async fn stop(&self, names: Vec<SpecialistName>) -> Result<Vec<Action>, SupervisorError> {
         self.ask(|reply| Command::Stop { names, reply })
             .await?
             .map_err(SupervisorError::Refused)
     }
 
     /// Resume operator-stopped specialists.
-    pub async fn start(&self, names: Vec<String>) -> Result<Vec<Step>, SupervisorError> {
+    pub async fn start(&self, names: Vec<SpecialistName>) -> Result<Vec<Action>, SupervisorError> {
         self.ask(|reply| Command::Start { names, reply })
             .await?
             .map_err(SupervisorError::Refused)
@@ -157,7 +181,7 @@ impl SupervisorHandle {
     /// The plan a reconcile would apply now (keeps included). With `paths`,
     /// the desired state comes from that project instead (a checkout under
     /// review), still diffed against what runs here.
-    pub async fn plan(&self, paths: Option<ProjectPaths>) -> Result<Vec<Step>, SupervisorError> {
+    pub async fn plan(&self, paths: Option<ProjectPaths>) -> Result<Vec<Action>, SupervisorError> {
         self.ask(|reply| Command::Plan { paths, reply })
             .await?
             .map_err(SupervisorError::Refused)
@@ -224,13 +248,12 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
         },
         opts,
         slots: BTreeMap::new(),
-        stopped: BTreeSet::new(),
+        operator: Operator::default(),
+        marks: Marks::default(),
         providers: providers::Providers::default(),
         limits: Limits::default(),
         range: crate::config::Ports::default().range,
         events,
-        reported: BTreeMap::new(),
-        project_error: None,
         drains: JoinSet::new(),
         next_token: 0,
         renders: Arc::default(),
@@ -250,20 +273,19 @@ struct Supervisor {
     opts: Options,
     me: registry_sync::Me,
     slots: BTreeMap<SpecialistName, slot::Slot>,
-    /// Operator-stopped names.
-    stopped: BTreeSet<SpecialistName>,
+    /// The operator's stops, as the last plan left them.
+    operator: Operator,
+    /// The config errors the last plan marked.
+    marks: Marks,
     providers: providers::Providers,
     limits: Limits,
     range: [u16; 2],
     events: broadcast::Sender<ReconcileEvent>,
-    /// Errors already reported for files that never started, to report each once.
-    reported: BTreeMap<String, String>,
-    project_error: Option<String>,
     /// Background drains; stops report (name, token) when done.
     drains: JoinSet<Option<(SpecialistName, u64)>>,
     next_token: u64,
     /// The last load's prompts: a reload renders only what changed.
-    renders: Arc<std::sync::Mutex<crate::config::RenderCache>>,
+    renders: Arc<std::sync::Mutex<crate::prompt::RenderCache>>,
 }
 
 enum Wake {
@@ -277,7 +299,7 @@ enum Wake {
 
 impl Supervisor {
     async fn run(mut self, mut rx: mpsc::Receiver<Command>, trigger: Arc<Notify>) {
-        self.reconcile("startup").await;
+        self.reconcile(Trigger::Startup).await;
         let mut resync = tokio::time::interval(RESYNC);
         resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         resync.tick().await;
@@ -298,16 +320,16 @@ impl Supervisor {
                 Wake::Cmd(Some(Command::Shutdown { reason })) => break reason,
                 Wake::Cmd(Some(cmd)) => self.command(cmd).await,
                 Wake::Trigger => {
-                    self.reconcile("files changed").await;
+                    self.reconcile(Trigger::FilesChanged).await;
                 }
                 Wake::Resync => {
-                    self.reconcile("periodic resync").await;
+                    self.reconcile(Trigger::Resync).await;
                 }
                 Wake::Probe => self.probe().await,
                 Wake::Drained(Some((name, token))) => self.drained(name, token).await,
                 Wake::Drained(None) => {}
                 Wake::Retry => {
-                    self.reconcile("retry after failure").await;
+                    self.reconcile(Trigger::Retry).await;
                 }
             }
         };
@@ -316,9 +338,9 @@ impl Supervisor {
 
     async fn command(&mut self, cmd: Command) {
         match cmd {
-            Command::Reload { reason, reply } => {
-                let steps = self.reconcile(&reason).await;
-                let _ = reply.send(steps);
+            Command::Reload { reply } => {
+                let applied = self.reconcile(Trigger::Control).await;
+                let _ = reply.send(applied);
             }
             Command::Stop { names, reply } => {
                 let res = self.operator_stop(names).await;
@@ -355,13 +377,16 @@ impl Supervisor {
 
     fn snapshot(&self) -> Vec<SlotView> {
         self.slots
-            .values()
-            .map(|s| SlotView {
-                name: s.spec.name.to_string(),
-                host: s.spec.host.clone(),
-                port: s.port,
-                state: s.state(),
-                last_error: s.error(),
+            .iter()
+            .map(|(name, s)| {
+                let mark = self.marks.of_specialist(name);
+                SlotView {
+                    name: name.clone(),
+                    host: s.spec.host.clone(),
+                    port: s.port,
+                    state: s.state(mark),
+                    last_error: s.error(mark),
+                }
             })
             .collect()
     }
@@ -385,6 +410,12 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
+}
+
+/// [`Supervisor::emit`] for when the supervisor itself is borrowed.
+pub(super) fn log_and_send(tx: &broadcast::Sender<ReconcileEvent>, ev: ReconcileEvent) {
+    log_event(&ev);
+    let _ = tx.send(ev);
 }
 
 /// One log line per event, with its reason: what `cadre up` prints.
@@ -414,11 +445,4 @@ fn log_event(ev: &ReconcileEvent) {
             event = ev.kind.as_str(), specialist = %ev.name, port = ev.port, reason = %ev.reason, "{msg}"
         ),
     }
-}
-
-/// Now, RFC 3339 (UTC).
-pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }

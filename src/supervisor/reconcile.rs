@@ -1,34 +1,18 @@
-//! Reconcile: load the desired state, diff it against what runs, apply.
-//!
-//! Config errors are absorbed first (last-known-good per file), so the plan
-//! sees a broken file's last good spec as still desired and keeps it.
+//! Reconcile: load the desired state, plan it against what runs, apply the
+//! plan. Every decision is the plan's ([`crate::plan`]); here it is carried
+//! out and reported.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use crate::config::{Diagnostic, Loaded, RenderCache, Spec, SpecialistName};
+use crate::config::{Loaded, ProjectPaths, report};
+use crate::plan::{self, Action, ActionKind, Actual, Marks, Notice, Plan};
+use crate::prompt::RenderCache;
 use crate::registry::State;
 
-use super::Supervisor;
-use super::events::{EventKind, ReconcileEvent};
+use super::events::ReconcileEvent;
 use super::registry_sync::{self, Alloc};
-use super::slot::Phase;
-use super::steps::{self, Step, StepKind};
-
-/// "file:line: message", the form `status` and events show.
-pub fn describe(d: &Diagnostic) -> String {
-    let key = d
-        .key
-        .as_deref()
-        .map(|k| format!(" (`{k}`)"))
-        .unwrap_or_default();
-    if d.line > 0 {
-        format!("{}:{}: {}{}", d.file.display(), d.line, d.message, key)
-    } else {
-        format!("{}: {}{}", d.file.display(), d.message, key)
-    }
-}
+use super::{Supervisor, Trigger};
 
 impl Supervisor {
     async fn load(&self) -> Option<Loaded> {
@@ -40,16 +24,16 @@ impl Supervisor {
     /// project), unchanged prompts are not rendered again.
     async fn load_from(
         &self,
-        paths: crate::config::ProjectPaths,
+        paths: ProjectPaths,
         renders: Option<Arc<Mutex<RenderCache>>>,
     ) -> Option<Loaded> {
         let load = move || match renders {
             Some(cache) => {
                 // A panic mid-load leaves the cache consistent (entries are only removed).
                 let mut cache = cache.lock().unwrap_or_else(PoisonError::into_inner);
-                crate::config::load_cached(&paths, &mut cache)
+                crate::desired::load_cached(&paths, &mut cache)
             }
-            None => crate::config::load(&paths),
+            None => crate::desired::load(&paths),
         };
         match tokio::task::spawn_blocking(load).await {
             Ok(l) => Some(l),
@@ -60,155 +44,30 @@ impl Supervisor {
         }
     }
 
-    /// Desired state after last-known-good; `None` when cadre.toml is broken
-    /// (then everything keeps running as it is). Records config errors on slots.
-    fn absorb(&mut self, loaded: &Loaded) -> Option<Vec<Spec>> {
-        if !loaded.project_ok {
-            let msg = loaded
-                .errors()
-                .find(|d| d.specialist.is_none())
-                .or_else(|| loaded.errors().next())
-                .map(describe)
-                .unwrap_or_else(|| format!("{}: invalid", self.opts.paths.project_file.display()));
-            if self.project_error.as_deref() != Some(msg.as_str()) {
-                self.emit(ReconcileEvent::new(
-                    EventKind::ConfigError,
-                    "cadre.toml",
-                    format!("{msg}; keeping every specialist as it runs"),
-                ));
-            }
-            for s in self.slots.values_mut() {
-                if s.config_error.as_deref() != Some(msg.as_str()) {
-                    s.config_error = Some(msg.clone());
-                    s.touch();
-                }
-            }
-            self.project_error = Some(msg);
-            return None;
+    /// What runs, as the plan sees it.
+    pub(super) fn actual(&self) -> Actual {
+        let now = Instant::now();
+        Actual {
+            specialists: self
+                .slots
+                .iter()
+                .map(|(n, s)| (n.clone(), s.instance(now)))
+                .collect(),
+            marks: self.marks.clone(),
         }
-        if self.project_error.take().is_some() {
-            self.emit(ReconcileEvent::new(
-                EventKind::ConfigOk,
-                "cadre.toml",
-                "project file valid again",
-            ));
-        }
-        self.limits = loaded.project.limits.clone();
-        self.range = loaded.project.ports.range;
-
-        let mut errors: BTreeMap<SpecialistName, String> = BTreeMap::new();
-        for d in loaded.errors() {
-            match &d.specialist {
-                Some(n) => {
-                    // Two files pinning one port: both are reported, neither changes.
-                    for name in std::iter::once(n).chain(&d.related) {
-                        errors.entry(name.clone()).or_insert_with(|| describe(d));
-                    }
-                }
-                None => {
-                    let key = d.file.display().to_string();
-                    let msg = describe(d);
-                    if self.reported.get(&key) != Some(&msg) {
-                        self.emit(ReconcileEvent::new(
-                            EventKind::ConfigError,
-                            key.clone(),
-                            msg.clone(),
-                        ));
-                        self.reported.insert(key, msg);
-                    }
-                }
-            }
-        }
-
-        let mut desired = Vec::new();
-        for spec in &loaded.specs {
-            if errors.contains_key(&spec.name) || !spec.enabled || self.stopped.contains(&spec.name)
-            {
-                continue;
-            }
-            desired.push(spec.clone());
-        }
-        for (name, msg) in &errors {
-            match self.slots.get_mut(name) {
-                Some(s) => {
-                    if s.config_error.as_deref() != Some(msg.as_str()) {
-                        let ev = ReconcileEvent::new(
-                            EventKind::ConfigError,
-                            name.as_str(),
-                            format!("{msg}; keeps serving its last good spec"),
-                        );
-                        s.config_error = Some(msg.clone());
-                        s.touch();
-                        log_and_send(&self.events, ev);
-                    }
-                    let keep = matches!(s.phase, Phase::Running | Phase::Failed);
-                    if keep && !self.stopped.contains(name) {
-                        desired.push((*s.spec).clone());
-                    }
-                }
-                None => {
-                    let key = name.to_string();
-                    if self.reported.get(&key) != Some(msg) {
-                        self.emit(ReconcileEvent::new(
-                            EventKind::ConfigError,
-                            key.clone(),
-                            format!("{msg}; not started"),
-                        ));
-                        self.reported.insert(key, msg.clone());
-                    }
-                }
-            }
-        }
-        self.reported.retain(|k, _| {
-            errors.keys().any(|n| n.as_str() == k)
-                || loaded
-                    .errors()
-                    .any(|d| d.specialist.is_none() && d.file.display().to_string() == *k)
-        });
-        for (name, s) in self.slots.iter_mut() {
-            if s.config_error.is_some() && !errors.contains_key(name) {
-                s.config_error = None;
-                s.touch();
-                log_and_send(
-                    &self.events,
-                    ReconcileEvent::new(EventKind::ConfigOk, name.as_str(), "file valid again"),
-                );
-            }
-        }
-        desired.sort_by(|a, b| a.name.cmp(&b.name));
-        Some(desired)
     }
 
-    fn actual(&self) -> Vec<(Arc<Spec>, u16)> {
-        self.slots
-            .values()
-            .filter(|s| s.running())
-            .map(|s| (s.spec.clone(), s.port))
-            .collect()
-    }
-
-    /// Reconcile once; returns the steps applied (keeps omitted).
-    pub(super) async fn reconcile(&mut self, reason: &str) -> Vec<Step> {
+    /// Reconcile once; returns the actions applied (keeps omitted).
+    pub(super) async fn reconcile(&mut self, trigger: Trigger) -> Vec<Action> {
         let Some(loaded) = self.load().await else {
             return Vec::new();
         };
-        let applied = match self.absorb(&loaded) {
-            Some(desired) => {
-                let plan = steps::compute(&desired, &self.actual());
-                self.refresh(&desired, &plan);
-                let changes: Vec<Step> = plan
-                    .into_iter()
-                    .filter(|s| s.action != StepKind::Keep)
-                    .collect();
-                if !changes.is_empty() {
-                    tracing::debug!(trigger = reason, changes = changes.len(), "applying plan");
-                }
-                let applied = self.apply(&loaded, &desired, &changes, reason).await;
-                self.prune(&loaded, &desired);
-                applied
-            }
-            None => Vec::new(),
-        };
+        let plan = plan::plan(&loaded, &self.actual(), &self.operator);
+        let changes = plan.changes().count();
+        if changes > 0 {
+            tracing::debug!(trigger = trigger.as_str(), changes, "applying plan");
+        }
+        let applied = self.apply(plan, trigger).await;
         self.providers.retain_used(
             self.slots
                 .values()
@@ -218,6 +77,143 @@ impl Supervisor {
         self.refresh_provenance().await;
         self.assert_registry().await;
         applied
+    }
+
+    /// The plan a reconcile would apply now, keeps included. Planning is
+    /// pure: nothing here changes.
+    pub(super) async fn plan(
+        &mut self,
+        paths: Option<ProjectPaths>,
+    ) -> Result<Vec<Action>, String> {
+        let loaded = match paths {
+            // A checkout under review: its renders must not evict this project's.
+            Some(paths) => self.load_from(paths, None).await,
+            None => self.load().await,
+        };
+        let loaded = loaded.ok_or("loading the configuration failed")?;
+        if !loaded.project_ok {
+            let msg = loaded.errors().next().map(report::line).unwrap_or_default();
+            return Err(format!("cadre.toml is invalid: {msg}"));
+        }
+        Ok(plan::plan(&loaded, &self.actual(), &self.operator).actions)
+    }
+
+    /// Carry `plan` out: report its notices, then keeps that refresh,
+    /// reloads, starts and moves, stops. Returns what was applied.
+    async fn apply(&mut self, plan: Plan, trigger: Trigger) -> Vec<Action> {
+        self.mark(plan.config_errors, &plan.notices);
+        self.operator = plan.operator;
+        let Some(settings) = plan.settings else {
+            return Vec::new();
+        };
+        self.limits = settings.limits;
+        self.range = settings.range;
+        let mut applied = Vec::new();
+        let (mut moves, mut stops) = (Vec::new(), Vec::new());
+        // Reloads first: they need no port and no registry round trip, and
+        // they are what an edit waits for (the next chat must see the new
+        // prompt). The registry hears of them when it is asserted after.
+        for a in plan.actions {
+            match a.kind {
+                ActionKind::Keep if a.refresh => self.refresh(&a),
+                ActionKind::Keep => {}
+                ActionKind::Reload => {
+                    if self.reload_one(&a) {
+                        applied.push(a);
+                    }
+                }
+                ActionKind::Start | ActionKind::Restart => moves.push(a),
+                ActionKind::Stop => stops.push(a),
+            }
+        }
+        applied.extend(self.start_and_move(moves, &stops, trigger).await);
+        for a in stops {
+            self.stop_one(&a);
+            applied.push(a);
+        }
+        self.clear_due_retries();
+        applied.sort_by(|a, b| a.name.cmp(&b.name));
+        applied
+    }
+
+    /// Report the plan's notices and put its marks in force.
+    fn mark(&mut self, marks: Marks, notices: &[Notice]) {
+        for n in notices {
+            self.emit(ReconcileEvent::of_notice(n));
+        }
+        for (name, slot) in self.slots.iter_mut() {
+            if self.marks.of_specialist(name) != marks.of_specialist(name) {
+                slot.touch();
+            }
+        }
+        self.marks = marks;
+    }
+
+    /// One registry transaction grants the ports of every start and move and
+    /// marks the stops as draining; then each start and move happens.
+    async fn start_and_move(
+        &mut self,
+        moves: Vec<Action>,
+        stops: &[Action],
+        trigger: Trigger,
+    ) -> Vec<Action> {
+        let draining: Vec<_> = stops
+            .iter()
+            .filter(|a| self.slots.get(&a.name).is_some_and(|s| s.running()))
+            .map(|a| (a.name.clone(), State::Draining))
+            .collect();
+        let mut allocs = Vec::new();
+        let mut granted = Vec::new();
+        for a in moves {
+            let Some(spec) = a.spec.clone() else { continue };
+            let start = a.kind == ActionKind::Start;
+            let started_at = match self.slots.get(&a.name) {
+                Some(s) if !start => s.started_at.clone(),
+                _ => crate::registry::now_rfc3339(),
+            };
+            allocs.push(Alloc {
+                spec,
+                claim: a.claim,
+                replace: start,
+                started_at,
+            });
+            granted.push(a);
+        }
+        if allocs.is_empty() && draining.is_empty() {
+            return Vec::new();
+        }
+        let n = allocs.len();
+        let results =
+            registry_sync::begin(&self.opts.registry, &self.me, self.range, allocs, draining)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::error!("registry transaction failed: {e}");
+                    (0..n).map(|_| Err(format!("registry: {e}"))).collect()
+                });
+        let mut applied = Vec::new();
+        for (a, res) in granted.into_iter().zip(results) {
+            let ok = match a.kind {
+                ActionKind::Start => self.start_one(&a, res, trigger),
+                _ => self.restart_one(&a, res),
+            };
+            if ok {
+                applied.push(a);
+            } else {
+                tracing::debug!(specialist = %a.name, "not applied");
+            }
+        }
+        applied
+    }
+
+    /// Retry deadlines that have passed were acted on by this reconcile;
+    /// forget them, so the retry timer never spins.
+    fn clear_due_retries(&mut self) {
+        let now = Instant::now();
+        for s in self.slots.values_mut() {
+            if s.retry_at.is_some_and(|t| t <= now) {
+                s.retry_at = None;
+            }
+        }
     }
 
     /// Re-read every specialist's git revision (two git processes, off the
@@ -254,189 +250,4 @@ impl Supervisor {
             }
         }
     }
-
-    /// The plan as a reconcile would apply it now, keeps included.
-    pub(super) async fn plan(
-        &mut self,
-        paths: Option<crate::config::ProjectPaths>,
-    ) -> Result<Vec<Step>, String> {
-        let loaded = match paths {
-            // A checkout under review: its renders must not evict this project's.
-            Some(paths) => self.load_from(paths, None).await,
-            None => self.load().await,
-        };
-        let loaded = loaded.ok_or("loading the configuration failed")?;
-        if !loaded.project_ok {
-            let msg = loaded.errors().next().map(describe).unwrap_or_default();
-            return Err(format!("cadre.toml is invalid: {msg}"));
-        }
-        // Plan on a scratch copy of the config-error bookkeeping: planning changes nothing.
-        let saved: Vec<(SpecialistName, Option<String>)> = self
-            .slots
-            .iter()
-            .map(|(n, s)| (n.clone(), s.config_error.clone()))
-            .collect();
-        let (reported, project_error) = (self.reported.clone(), self.project_error.clone());
-        let (limits, range) = (self.limits.clone(), self.range);
-        let events = std::mem::replace(&mut self.events, tokio::sync::broadcast::channel(1).0);
-        let desired = self.absorb(&loaded).unwrap_or_default();
-        self.events = events;
-        for (n, e) in saved {
-            if let Some(s) = self.slots.get_mut(&n) {
-                s.config_error = e;
-            }
-        }
-        self.reported = reported;
-        self.project_error = project_error;
-        self.limits = limits;
-        self.range = range;
-        Ok(steps::compute(&desired, &self.actual()))
-    }
-
-    async fn apply(
-        &mut self,
-        loaded: &Loaded,
-        desired: &[Spec],
-        changes: &[Step],
-        trigger: &str,
-    ) -> Vec<Step> {
-        let now = Instant::now();
-        let by_name: BTreeMap<&str, &Spec> = desired.iter().map(|s| (s.name.as_str(), s)).collect();
-        let find = |name: &str| by_name.get(name).map(|s| Arc::new((*s).clone()));
-        let mut applied = Vec::new();
-        // Reloads first: they need no port and no registry round trip, and
-        // they are what an edit waits for (the next chat must see the new
-        // prompt). The registry hears of them in the transactions below.
-        for step in changes.iter().filter(|s| s.action == StepKind::Reload) {
-            let Ok(name) = SpecialistName::parse(&step.name) else {
-                continue;
-            };
-            let Some(spec) = find(&step.name) else {
-                continue;
-            };
-            if self.reload_one(&name, spec, &step.changed) {
-                applied.push(step.clone());
-            }
-        }
-        let mut allocs = Vec::new();
-        let mut marks = Vec::new();
-        for step in changes {
-            let Ok(name) = SpecialistName::parse(&step.name) else {
-                continue;
-            };
-            match step.action {
-                StepKind::Start => {
-                    let Some(spec) = find(&step.name) else {
-                        continue;
-                    };
-                    let slot = self.slots.get(&name);
-                    if slot.is_some_and(|s| {
-                        s.retry_at.is_some_and(|t| t > now) && s.phase == Phase::Failed
-                    }) {
-                        continue;
-                    }
-                    let prefer = slot.map(|s| s.port).filter(|p| *p != 0);
-                    let started_at = super::now_rfc3339();
-                    allocs.push((
-                        step.clone(),
-                        Alloc {
-                            spec,
-                            prefer,
-                            replace: true,
-                            started_at,
-                        },
-                    ));
-                }
-                StepKind::Restart => {
-                    let Some(spec) = find(&step.name) else {
-                        continue;
-                    };
-                    let Some(slot) = self.slots.get(&name) else {
-                        continue;
-                    };
-                    if slot.retry_at.is_some_and(|t| t > now) {
-                        continue;
-                    }
-                    let started_at = slot.started_at.clone();
-                    allocs.push((
-                        step.clone(),
-                        Alloc {
-                            spec,
-                            prefer: None,
-                            replace: false,
-                            started_at,
-                        },
-                    ));
-                }
-                StepKind::Stop => marks.push((step.name.clone(), State::Draining)),
-                // A reload is an atomic swap, done above: no `reloading` phase
-                // to announce, and no transaction to write before the next
-                // reconcile (the new generation is asserted below).
-                StepKind::Reload | StepKind::Keep => {}
-            }
-        }
-        let alloc_specs: Vec<Alloc> = allocs
-            .iter()
-            .map(|(_, a)| Alloc {
-                spec: a.spec.clone(),
-                prefer: a.prefer,
-                replace: a.replace,
-                started_at: a.started_at.clone(),
-            })
-            .collect();
-        let results = if alloc_specs.is_empty() && marks.is_empty() {
-            Vec::new()
-        } else {
-            match registry_sync::begin(
-                &self.opts.registry,
-                &self.me,
-                self.range,
-                alloc_specs,
-                marks,
-            )
-            .await
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::error!("registry transaction failed: {e}");
-                    allocs
-                        .iter()
-                        .map(|_| Err(format!("registry: {e}")))
-                        .collect()
-                }
-            }
-        };
-
-        // Starts and restarts, with the listeners the registry granted.
-        for ((step, alloc), res) in allocs.into_iter().zip(results) {
-            let name = alloc.spec.name.clone();
-            let ok = match step.action {
-                StepKind::Start => self.start_one(alloc, res, trigger),
-                _ => self.restart_one(alloc, res, &step.changed),
-            };
-            if ok {
-                applied.push(step);
-            } else {
-                tracing::debug!(specialist = %name, "not applied");
-            }
-        }
-        for step in changes.iter().filter(|s| s.action == StepKind::Stop) {
-            let Ok(name) = SpecialistName::parse(&step.name) else {
-                continue;
-            };
-            let reason = self.stop_reason(loaded, &name);
-            self.stop_one(&name, &reason);
-            applied.push(step.clone());
-        }
-        applied.sort_by(|a, b| a.name.cmp(&b.name));
-        applied
-    }
-}
-
-pub(super) fn log_and_send(
-    tx: &tokio::sync::broadcast::Sender<ReconcileEvent>,
-    ev: ReconcileEvent,
-) {
-    super::log_event(&ev);
-    let _ = tx.send(ev);
 }

@@ -12,8 +12,9 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::config::Spec;
-use crate::registry::{Entry, ProcessId, Registry, RegistryError, State};
+use crate::config::{Spec, SpecialistName};
+use crate::plan::Claim;
+use crate::registry::{Entry, ProcessId, Registry, RegistryError, State, now_rfc3339};
 
 /// Who we are in the registry.
 #[derive(Debug, Clone)]
@@ -31,8 +32,8 @@ impl Me {
 /// A port wanted for a start or a restart.
 pub(super) struct Alloc {
     pub spec: Arc<Spec>,
-    /// Port to try first for an unpinned spec (its previous port).
-    pub prefer: Option<u16>,
+    /// The port the plan asks for.
+    pub claim: Claim,
     /// True for a start: our own older entry for the name is replaced.
     pub replace: bool,
     pub started_at: String,
@@ -48,13 +49,13 @@ pub(super) async fn begin(
     me: &Me,
     range: [u16; 2],
     allocs: Vec<Alloc>,
-    marks: Vec<(String, State)>,
+    marks: Vec<(SpecialistName, State)>,
 ) -> Result<Vec<Result<TcpListener, String>>, SyncError> {
     let registry = registry.clone();
     let me = me.clone();
     run_blocking(move || {
         registry.transact(|txn| {
-            let now = super::now_rfc3339();
+            let now = now_rfc3339();
             for (name, state) in &marks {
                 if let Some(e) = txn.data.specialists.get_mut(name)
                     && me.owns(e)
@@ -65,7 +66,7 @@ pub(super) async fn begin(
             }
             let mut out = Vec::with_capacity(allocs.len());
             for a in &allocs {
-                let name = a.spec.name.to_string();
+                let name = a.spec.name.clone();
                 let res = match txn.data.specialists.get(&name) {
                     Some(e) if !me.owns(e) => Err(format!(
                         "{name} is already registered by another cadre (pid {}, {})",
@@ -76,7 +77,7 @@ pub(super) async fn begin(
                         if a.replace {
                             txn.data.specialists.remove(&name);
                         }
-                        allocate(txn, &a.spec, a.prefer, range)
+                        allocate(txn, &a.spec.host, a.claim, range)
                     }
                 };
                 if let Ok(listener) = &res {
@@ -108,22 +109,23 @@ pub(super) async fn begin(
 
 fn allocate(
     txn: &mut crate::registry::Txn<'_>,
-    spec: &Spec,
-    prefer: Option<u16>,
+    host: &str,
+    claim: Claim,
     range: [u16; 2],
 ) -> Result<TcpListener, String> {
-    if let Some(port) = spec.port {
-        return txn
-            .allocate(&spec.host, Some(port), range)
-            .map_err(|e| e.to_string());
+    let first = match claim {
+        Claim::Pinned(port) => {
+            return txn
+                .allocate(host, Some(port), range)
+                .map_err(|e| e.to_string());
+        }
+        Claim::Prefer(port) => txn.allocate(host, Some(port), range).ok(),
+        Claim::Any => None,
+    };
+    match first {
+        Some(l) => Ok(l),
+        None => txn.allocate(host, None, range).map_err(|e| e.to_string()),
     }
-    if let Some(port) = prefer
-        && let Ok(l) = txn.allocate(&spec.host, Some(port), range)
-    {
-        return Ok(l);
-    }
-    txn.allocate(&spec.host, None, range)
-        .map_err(|e| e.to_string())
 }
 
 /// Phase two: make the registry hold exactly `entries` for this process.
@@ -138,9 +140,9 @@ pub(super) async fn assert_all(
     run_blocking(move || {
         registry.transact(|txn| {
             let specialists = &mut txn.data.specialists;
-            let names: std::collections::HashSet<&str> =
-                entries.iter().map(|e| e.name.as_str()).collect();
-            specialists.retain(|name, e| !me.owns(e) || names.contains(name.as_str()));
+            let names: std::collections::HashSet<&SpecialistName> =
+                entries.iter().map(|e| &e.name).collect();
+            specialists.retain(|name, e| !me.owns(e) || names.contains(name));
             for e in entries {
                 match specialists.get(&e.name) {
                     Some(old) if !me.owns(old) => {}

@@ -6,21 +6,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::Spec;
-use crate::registry::{Entry, ProcessId, State};
+use crate::plan::{Instance, Phase};
+use crate::registry::{Entry, ProcessId, State, now_rfc3339};
 use crate::specialist::SpecialistHandle;
 
-/// Where a slot is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Phase {
-    Running,
-    /// Not accepting; in-flight chats finishing in a background task.
-    Draining,
-    /// Operator-stopped; resumes on `cadre start`.
-    Stopped,
-    /// Could not start or died; retried at `retry_at`.
-    Failed,
-}
-
+/// One specialist the supervisor knows; its config error mark is the
+/// supervisor's [`crate::plan::Marks`], passed in where it shows.
 pub(super) struct Slot {
     /// The last spec that loaded cleanly; kept through config errors.
     pub spec: Arc<Spec>,
@@ -28,8 +19,6 @@ pub(super) struct Slot {
     pub phase: Phase,
     /// Port it listens on (or last listened on; 0 if it never started).
     pub port: u16,
-    /// "file:line: message" while its file is broken.
-    pub config_error: Option<String>,
     /// Why it failed last (start errors, deaths).
     pub last_error: Option<String>,
     pub started_at: String,
@@ -52,13 +41,12 @@ pub(super) fn backoff(failures: u32) -> Duration {
 
 impl Slot {
     pub fn new(spec: Arc<Spec>, token: u64) -> Slot {
-        let now = super::now_rfc3339();
+        let now = now_rfc3339();
         Slot {
             spec,
             handle: None,
             phase: Phase::Failed,
             port: 0,
-            config_error: None,
             last_error: None,
             started_at: now.clone(),
             updated_at: now,
@@ -71,11 +59,25 @@ impl Slot {
     }
 
     pub fn touch(&mut self) {
-        self.updated_at = super::now_rfc3339();
+        self.updated_at = now_rfc3339();
     }
 
     pub fn running(&self) -> bool {
-        self.phase == Phase::Running && self.handle.is_some()
+        self.phase == Phase::Serving && self.handle.is_some()
+    }
+
+    /// What the plan sees of this slot at `now`.
+    pub fn instance(&self, now: Instant) -> Instance {
+        let phase = match self.phase {
+            Phase::Serving if self.handle.is_none() => Phase::Failed,
+            p => p,
+        };
+        Instance {
+            spec: self.spec.clone(),
+            port: self.port,
+            phase,
+            backoff: self.retry_at.is_some_and(|t| t > now),
+        }
     }
 
     pub fn fail(&mut self, error: String) {
@@ -86,29 +88,30 @@ impl Slot {
         self.touch();
     }
 
-    pub fn state(&self) -> State {
+    /// Its state, with `mark` the config error marked for it (if any).
+    pub fn state(&self, mark: Option<&str>) -> State {
         match self.phase {
             Phase::Draining => State::Draining,
             Phase::Stopped => State::Stopped,
             Phase::Failed => State::Failed,
-            Phase::Running if self.config_error.is_some() => State::ConfigError,
-            Phase::Running => State::Ready,
+            Phase::Serving if mark.is_some() => State::ConfigError,
+            Phase::Serving => State::Ready,
         }
     }
 
-    pub fn error(&self) -> Option<String> {
-        self.config_error.clone().or_else(|| match self.phase {
+    pub fn error(&self, mark: Option<&str>) -> Option<String> {
+        mark.map(str::to_owned).or_else(|| match self.phase {
             Phase::Failed => self.last_error.clone(),
             _ => None,
         })
     }
 
-    pub fn entry(&self, me: ProcessId, owner: &Path) -> Entry {
+    pub fn entry(&self, me: ProcessId, owner: &Path, mark: Option<&str>) -> Entry {
         let mut e = entry(
             &self.spec,
             self.port,
-            self.state(),
-            self.error(),
+            self.state(mark),
+            self.error(mark),
             me,
             owner,
             &self.started_at,
@@ -132,7 +135,7 @@ pub(super) fn entry(
     updated_at: &str,
 ) -> Entry {
     Entry {
-        name: spec.name.to_string(),
+        name: spec.name.clone(),
         component: spec.component.clone(),
         host: spec.host.clone(),
         port,

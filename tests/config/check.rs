@@ -494,7 +494,7 @@ proptest! {
         let mut contents = if prefix { GOOD.as_bytes().to_vec() } else { Vec::new() };
         contents.extend(&bytes);
         p.spec("alpha.toml", &contents);
-        let loaded = cadre::config::load(&cadre::config::ProjectPaths::from_specialists_dir(&p.specialists()));
+        let loaded = cadre::desired::load(&cadre::config::ProjectPaths::from_specialists_dir(&p.specialists()));
         let name = cadre::config::SpecialistName::parse("alpha").unwrap();
         let has_spec = loaded.specs.iter().any(|s| s.name == name);
         let has_error = loaded.errors().any(|d| d.specialist.as_ref() == Some(&name));

@@ -6,7 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use cadre::config::{Params, Personality, ProjectPaths, SpecialistFile, load};
+use cadre::config::{Params, Personality, ProjectPaths, SpecialistFile};
+use cadre::desired::load;
 use proptest::prelude::*;
 
 fn text() -> impl Strategy<Value = String> {

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use cadre::config::{self, Loaded, ProjectPaths, ProviderKind, SpecialistName};
+use cadre::config::{Loaded, ProjectPaths, ProviderKind, SpecialistName};
 
 fn write(root: &Path, rel: &str, text: &str) {
     let p = root.join(rel);
@@ -13,7 +13,7 @@ fn write(root: &Path, rel: &str, text: &str) {
 }
 
 fn load(root: &Path) -> Loaded {
-    config::load(&ProjectPaths::from_specialists_dir(
+    cadre::desired::load(&ProjectPaths::from_specialists_dir(
         &root.join("specialists.d"),
     ))
 }

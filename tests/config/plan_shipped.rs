@@ -1,12 +1,14 @@
-//! `plan` over the real loader and renderer on a copy of the shipped team:
+//! `plan` over the real loader and renderer on a copy of the shipped team,
+//! called as the daemon calls it:
 //! editing one prompt and adding a file is exactly one reload and one start,
 //! even though every prompt lists the team (the others refresh quietly).
 
 use std::path::Path;
 use std::sync::Arc;
 
-use cadre::config::{ProjectPaths, load};
-use cadre::plan::{Actual, plan};
+use cadre::config::ProjectPaths;
+use cadre::desired::load;
+use cadre::plan::{Actual, Instance, Operator, Phase, plan};
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -29,18 +31,25 @@ fn edit_one_prompt_and_add_a_file() {
     let before = load(&paths);
     assert_eq!(before.errors().count(), 0, "{:?}", before.diagnostics);
     assert_eq!(before.specs.len(), 18);
-    let actual: Vec<Actual> = before
-        .specs
-        .iter()
-        .enumerate()
-        .map(|(i, s)| Actual {
-            name: s.name.clone(),
-            port: s.port.unwrap_or(46000 + i as u16),
-            spec: Arc::new(s.clone()),
-            operator_stopped: false,
-        })
-        .collect();
-    let unchanged = plan(&before.specs, &actual, &[]);
+    let actual = Actual {
+        specialists: before
+            .specs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let running = Instance {
+                    port: s.port.unwrap_or(46000 + i as u16),
+                    spec: Arc::new(s.clone()),
+                    phase: Phase::Serving,
+                    backoff: false,
+                };
+                (s.name.clone(), running)
+            })
+            .collect(),
+        marks: Default::default(),
+    };
+    let none = Operator::default();
+    let unchanged = plan(&before, &actual, &none).actions;
     assert!(
         unchanged.iter().all(|a| !a.is_change() && !a.refresh),
         "{unchanged:?}"
@@ -60,7 +69,7 @@ fn edit_one_prompt_and_add_a_file() {
     .unwrap();
     let after = load(&paths);
     assert_eq!(after.errors().count(), 0, "{:?}", after.diagnostics);
-    let actions = plan(&after.specs, &actual, &after.failed_names());
+    let actions = plan(&after, &actual, &none).actions;
     let changes: Vec<String> = actions
         .iter()
         .filter(|a| a.is_change())
@@ -74,7 +83,7 @@ fn edit_one_prompt_and_add_a_file() {
     // Break numa: it is kept on its last good spec, nothing else changes.
     std::fs::write(&numa, "component = \n").unwrap();
     let broken = load(&paths);
-    let actions = plan(&broken.specs, &actual, &broken.failed_names());
+    let actions = plan(&broken, &actual, &none).actions;
     let numa_action = actions.iter().find(|a| a.name.as_str() == "numa").unwrap();
     assert_eq!(numa_action.to_string(), "keep numa");
     assert_eq!(

@@ -36,7 +36,7 @@ fn sixteen_processes_count_exactly_and_never_share_a_port() {
                     let n: u64 = c.generation.parse().unwrap();
                     c.generation = (n + 1).to_string();
                     // Release the previous port, then take a fresh one.
-                    t.data.specialists.remove(&me);
+                    t.data.specialists.remove(me.as_str());
                     drop(held.take());
                     let l = t.allocate("127.0.0.1", None, RANGE)?;
                     let port = l.local_addr().unwrap().port();
@@ -46,7 +46,7 @@ fn sixteen_processes_count_exactly_and_never_share_a_port() {
                     );
                     t.data
                         .specialists
-                        .insert(me.clone(), entry(&me, port, t.me));
+                        .insert(me.parse().unwrap(), entry(&me, port, t.me));
                     Ok::<_, RegistryError>(l)
                 })
                 .unwrap();
@@ -61,7 +61,7 @@ fn sixteen_processes_count_exactly_and_never_share_a_port() {
         // The counter is owned by this (live) test process.
         t.data
             .specialists
-            .insert("counter".into(), entry("counter", 1, t.me));
+            .insert("counter".parse().unwrap(), entry("counter", 1, t.me));
         Ok::<_, RegistryError>(())
     })
     .unwrap();
@@ -133,7 +133,7 @@ fn sigkill_at_any_instant_leaves_the_old_or_the_new_file() {
                         t.data.specialists.get_mut(name).unwrap().generation = a.to_string();
                     }
                     let mine = entry("looper", 2, t.me);
-                    t.data.specialists.insert("looper".into(), mine);
+                    t.data.specialists.insert(mine.name.clone(), mine);
                     Ok::<_, RegistryError>(a)
                 })
                 .unwrap();
@@ -145,7 +145,9 @@ fn sigkill_at_any_instant_leaves_the_old_or_the_new_file() {
     let reg = Registry::open(dir.clone()).unwrap();
     reg.transact(|t| {
         for name in ["a", "b"] {
-            t.data.specialists.insert(name.into(), entry(name, 1, t.me));
+            t.data
+                .specialists
+                .insert(name.parse().unwrap(), entry(name, 1, t.me));
         }
         Ok::<_, RegistryError>(())
     })

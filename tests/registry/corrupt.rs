@@ -36,7 +36,7 @@ fn moved_aside(bytes: &[u8], reason: &str) {
         .transact(|t| {
             assert!(t.data.specialists.is_empty());
             let e = entry("fresh", 46400, t.me);
-            t.data.specialists.insert("fresh".into(), e);
+            t.data.specialists.insert(e.name.clone(), e);
             Ok::<_, RegistryError>(t.recovered_from().map(PathBuf::from))
         })
         .unwrap()
@@ -119,7 +119,7 @@ fn version_99_is_refused_and_never_rewritten() {
     let err = reg
         .transact(|t| {
             let e = entry("x", 46410, t.me);
-            t.data.specialists.insert("x".into(), e);
+            t.data.specialists.insert(e.name.clone(), e);
             Ok::<_, RegistryError>(())
         })
         .unwrap_err();

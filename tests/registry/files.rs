@@ -29,7 +29,7 @@ fn directory_is_0700_and_files_0600() {
         .transact(|t| {
             let l = t.allocate("127.0.0.1", None, [46500, 46509])?;
             let e = entry("a", l.local_addr().unwrap().port(), t.me);
-            t.data.specialists.insert("a".into(), e);
+            t.data.specialists.insert(e.name.clone(), e);
             Ok::<_, RegistryError>(l)
         })
         .unwrap();
@@ -53,7 +53,7 @@ fn events_rotate_at_the_cap_and_stay_readable() {
         reg.transact(|t| {
             let name = format!("s{i}");
             let e = entry(&name, 46510, t.me);
-            t.data.specialists.insert(name, e);
+            t.data.specialists.insert(e.name.clone(), e);
             Ok::<_, RegistryError>(())
         })
         .unwrap();
@@ -84,7 +84,7 @@ async fn transact_from_async_code_via_spawn_blocking() {
             reg.transact(|t| {
                 let name = format!("t{i}");
                 let e = entry(&name, 46520 + i, t.me);
-                t.data.specialists.insert(name, e);
+                t.data.specialists.insert(e.name.clone(), e);
                 Ok::<_, RegistryError>(())
             })
         }));

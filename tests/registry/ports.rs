@@ -52,7 +52,7 @@ fn a_pinned_port_held_by_a_live_entry_is_refused_and_a_free_one_granted() {
     let reg = Registry::open(dir).unwrap();
     reg.transact(|t| {
         let e = entry("alpha", 31220, t.me);
-        t.data.specialists.insert("alpha".into(), e);
+        t.data.specialists.insert(e.name.clone(), e);
         Ok::<_, RegistryError>(())
     })
     .unwrap();

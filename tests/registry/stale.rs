@@ -38,7 +38,7 @@ fn dead_and_reused_pids_are_reclaimed_live_ones_kept() {
         ] {
             t.data
                 .specialists
-                .insert(name.into(), entry(name, port, owner));
+                .insert(name.parse().unwrap(), entry(name, port, owner));
         }
         Ok::<_, RegistryError>(())
     })
@@ -86,7 +86,7 @@ fn a_failed_closure_writes_nothing_of_its_own() {
     let reg = Registry::open(dir).unwrap();
     let r: Result<(), RegistryError> = reg.transact(|t| {
         let e = entry("x", 46310, t.me);
-        t.data.specialists.insert("x".into(), e);
+        t.data.specialists.insert(e.name.clone(), e);
         Err(RegistryError::NoStateDir)
     });
     assert!(r.is_err());
@@ -99,7 +99,7 @@ fn register_and_deregister_are_logged() {
     let reg = Registry::open(dir).unwrap();
     reg.transact(|t| {
         let e = entry("svc", 46320, t.me);
-        t.data.specialists.insert("svc".into(), e);
+        t.data.specialists.insert(e.name.clone(), e);
         Ok::<_, RegistryError>(())
     })
     .unwrap();

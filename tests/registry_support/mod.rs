@@ -35,7 +35,7 @@ pub fn temp_state_fast() -> (tempfile::TempDir, StateDir) {
 
 pub fn entry(name: &str, port: u16, owner: ProcessId) -> Entry {
     Entry {
-        name: name.into(),
+        name: name.parse().unwrap(),
         component: "test".into(),
         host: "127.0.0.1".into(),
         port,

@@ -92,9 +92,15 @@ fn changed_prompt() {
         "prompt = \"\"\"\n",
         "prompt = \"\"\"\nAlways answer in one paragraph.\n",
     );
+    // The field that changed, as `cadre plan` names it too, and its effect on the prompt.
     assert_eq!(
         shape(&p.json()),
-        vec![("numa".into(), "changed".into(), vec![], true)]
+        vec![(
+            "numa".into(),
+            "changed".into(),
+            vec!["personality.prompt".into()],
+            true
+        )]
     );
     p.check_golden("prompt", 1);
 }

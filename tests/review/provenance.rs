@@ -7,7 +7,7 @@ use crate::review_support;
 use std::path::PathBuf;
 use std::process::Command;
 
-use cadre::config::{self, ProjectPaths};
+use cadre::config::ProjectPaths;
 use cadre::review::provenance::{Revision, files_of, revision};
 use review_support::{copy_shipped, edit, git};
 
@@ -33,7 +33,7 @@ fn commit_modified_and_recommitted() {
     copy_shipped(top);
     let paths = ProjectPaths::from_specialists_dir(&top.join("specialists.d"));
     let files = |name: &str| {
-        let loaded = config::load(&paths);
+        let loaded = cadre::desired::load(&paths);
         let spec = loaded
             .specs
             .iter()

@@ -18,7 +18,7 @@ fn register(state: &std::path::Path, handles: &[(&str, &SpecialistHandle, State)
     reg.transact::<_, cadre::registry::RegistryError>(|txn| {
         for (name, h, st) in handles {
             let e = Entry {
-                name: (*name).into(),
+                name: name.parse().unwrap(),
                 component: (*name).into(),
                 host: "127.0.0.1".into(),
                 port: h.local_addr().port(),
@@ -34,7 +34,7 @@ fn register(state: &std::path::Path, handles: &[(&str, &SpecialistHandle, State)
                 started_at: txn.now.clone(),
                 updated_at: txn.now.clone(),
             };
-            txn.data.specialists.insert((*name).into(), e);
+            txn.data.specialists.insert(e.name.clone(), e);
         }
         Ok(())
     })
@@ -192,4 +192,28 @@ async fn team_answers_each_as_it_arrives_with_a_summary() {
     for h in [a, b, s, x, d] {
         h.drain(Duration::from_millis(200)).await;
     }
+}
+
+/// A specialist serving its last good spec through a broken file is not
+/// asked; `--only` naming it says why, with the state spelt as everywhere
+/// else (`config_error`, not `configerror`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn team_names_a_skipped_state_with_its_one_spelling() {
+    let ollama = OllamaServer::start(Behaviour::default()).await;
+    let numa = start(spec("numa", &ollama.base_url, "p"), limits());
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    register(&state, &[("numa", &numa, State::ConfigError)]);
+    let out = cadre(&state, &["team", "hi", "--only", "numa"], "").await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "numa: failed: not ready (state config_error)
+answered 0, failed 1, timed out 0
+"
+    );
+    let out = cadre(&state, &["team", "hi", "--only", "numa", "--json"], "").await;
+    let first: Value = serde_json::from_str(text(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(first["error"], "not ready (state config_error)");
+    numa.drain(Duration::from_secs(1)).await;
 }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cadre::protocol::ErrorCode;
-use cadre::provider::{self, ChatEvent, Provider, ProviderError};
+use cadre::provider::{self, ChatEvent, Provider, ProviderError, TimeoutPhase};
+use cadre::specialist::ReplyCode;
 use futures::StreamExt;
 
 use super::*;
@@ -174,7 +175,7 @@ pub async fn stall_before_first_token(kind: Kind) {
         matches!(
             err,
             ProviderError::Timeout {
-                phase: "first token",
+                phase: TimeoutPhase::FirstToken,
                 ..
             }
         ),

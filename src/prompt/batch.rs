@@ -1,5 +1,5 @@
-//! The last loading step: every candidate's system prompt, rendered against
-//! the enabled team, and its generation. Render failures become diagnostics
+//! Every candidate's system prompt of one load, rendered against the enabled
+//! team, and its generation. Render failures become diagnostics
 //! attributed to each affected specialist.
 //!
 //! Every reload renders the whole desired state (level-triggered, DESIGN §6),
@@ -15,10 +15,12 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::load::{Candidate, Diagnostic, ProjectPaths};
-use super::parse::Problem;
-use super::{ResolvedProvider, Spec, SpecialistName, SystemPrompt, generation, source};
-use crate::prompt::{Prompter, RenderError, SpecialistContext, Team, TeamMember, TemplateSources};
+use super::{Prompter, RenderError, SpecialistContext, Team, TeamMember, TemplateSources};
+use crate::config::parse::Problem;
+use crate::config::{
+    Candidate, Diagnostic, ProjectPaths, ResolvedProvider, Spec, SpecialistName, SystemPrompt,
+    generation, source,
+};
 
 /// Fewer renders than this are not worth a thread.
 const PARALLEL_MIN: usize = 64;
@@ -58,7 +60,7 @@ impl RenderCache {
 /// Render every candidate's prompt against the enabled team; failures join
 /// `failed`. Renders whose inputs equal an entry of `cache` are reused; the
 /// cache then holds exactly this load's renders.
-pub(super) fn render_all(
+pub fn render_all(
     paths: &ProjectPaths,
     project_src: &str,
     candidates: &mut [Candidate],
@@ -171,7 +173,7 @@ fn render_misses(
             });
         (i, context, result)
     };
-    super::parallel::map(misses, PARALLEL_MIN, one)
+    crate::config::parallel::map(misses, PARALLEL_MIN, one)
 }
 
 /// `specialist` in the template: its whole config.

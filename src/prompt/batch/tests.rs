@@ -1,7 +1,8 @@
 //! The render cache: a cached load equals a fresh one; only what changed renders again.
 
 use super::*;
-use crate::config::{Loaded, load, load_cached};
+use crate::config::Loaded;
+use crate::desired::{load, load_cached};
 
 struct Project {
     dir: tempfile::TempDir,

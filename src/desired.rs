@@ -1,0 +1,43 @@
+//! The desired state (DESIGN §6): every file parsed and resolved
+//! ([`crate::config`]), then every prompt rendered against the team
+//! ([`crate::prompt`]). What `check`, `render`, `plan`, `diff` and the
+//! daemon all load.
+
+use crate::config::{Loaded, ProjectPaths, parse_all};
+use crate::prompt::{RenderCache, render_all};
+
+/// Load everything under `paths`. A pure function of the files.
+pub fn load(paths: &ProjectPaths) -> Loaded {
+    load_cached(paths, &mut RenderCache::default())
+}
+
+/// [`load`], reusing the renders of an earlier load of the same project
+/// where their inputs are unchanged (the daemon reloads on every file
+/// event). The result is the same as [`load`]'s; `cache` is updated to hold
+/// this load's renders.
+pub fn load_cached(paths: &ProjectPaths, cache: &mut RenderCache) -> Loaded {
+    let mut parsed = parse_all(paths);
+    render_all(
+        paths,
+        &parsed.project_src,
+        &mut parsed.candidates,
+        &mut parsed.failed,
+        &mut parsed.diagnostics,
+        cache,
+    );
+    let failed = parsed.failed;
+    let specs = parsed
+        .candidates
+        .into_iter()
+        .filter(|c| !failed.contains(&c.name))
+        .map(|c| c.spec)
+        .collect();
+    let mut diagnostics = parsed.diagnostics;
+    diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    Loaded {
+        project: parsed.project,
+        project_ok: parsed.project_ok,
+        specs,
+        diagnostics,
+    }
+}
