@@ -9,12 +9,34 @@ use axum::response::{Html, IntoResponse, Response};
 use super::AppState;
 use super::error::{ApiCode, ApiError};
 
+use crate::supervisor::EventKind;
+
 const TEAM: &str = include_str!("assets/team.html");
 const CHAT: &str = include_str!("assets/chat.html");
 const CSS: &str = include_str!("assets/app.css");
 const COMMON_JS: &str = include_str!("assets/common.js");
 const TEAM_JS: &str = include_str!("assets/team.js");
 const CHAT_JS: &str = include_str!("assets/chat.js");
+
+/// The names the pages compare against, from the enums that define them,
+/// served ahead of `common.js` so no state or event is spelt twice.
+fn names_js() -> String {
+    let states: serde_json::Map<String, serde_json::Value> = crate::registry::State::ALL
+        .iter()
+        .map(|s| (s.as_str().to_owned(), s.as_str().into()))
+        .collect();
+    let events: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+    format!(
+        "const STATE = {};\nconst EVENT_KINDS = {};\n",
+        serde_json::Value::Object(states),
+        serde_json::json!(events)
+    )
+}
+
+fn common_js() -> &'static str {
+    static JS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    JS.get_or_init(|| names_js() + COMMON_JS)
+}
 
 pub async fn team() -> Html<&'static str> {
     Html(TEAM)
@@ -37,7 +59,7 @@ pub async fn specialist(
 pub async fn asset(Path(file): Path<String>) -> Response {
     let (body, kind) = match file.as_str() {
         "app.css" => (CSS, "text/css; charset=utf-8"),
-        "common.js" => (COMMON_JS, "text/javascript; charset=utf-8"),
+        "common.js" => (common_js(), "text/javascript; charset=utf-8"),
         "team.js" => (TEAM_JS, "text/javascript; charset=utf-8"),
         "chat.js" => (CHAT_JS, "text/javascript; charset=utf-8"),
         _ => {

@@ -181,39 +181,7 @@ pub fn decode(line: &[u8]) -> Result<Request, DecodeError> {
         "ping" => RequestBody::Ping,
         "health" => RequestBody::Health,
         "info" => RequestBody::Info,
-        "chat" => {
-            let wire: ChatWire = serde_json::from_value(Value::Object(obj)).map_err(|e| {
-                DecodeError::new(
-                    ErrorCode::BadRequest,
-                    format!("invalid chat request: {e}"),
-                    id.clone(),
-                )
-            })?;
-            let content = match wire.content {
-                Some(c) if !c.trim().is_empty() => c,
-                Some(_) => {
-                    return Err(DecodeError::new(
-                        ErrorCode::BadRequest,
-                        "chat `content` is empty",
-                        id,
-                    ));
-                }
-                None => {
-                    return Err(DecodeError::new(
-                        ErrorCode::BadRequest,
-                        "chat request without `content` (or `message`)",
-                        id,
-                    ));
-                }
-            };
-            RequestBody::Chat(ChatBody {
-                content,
-                history: wire.history.unwrap_or_default(),
-                stream: wire.stream.unwrap_or(false),
-                temperature: wire.temperature,
-                max_tokens: wire.max_tokens,
-            })
-        }
+        "chat" => RequestBody::Chat(chat_body(obj, &id)?),
         other => {
             return Err(DecodeError::new(
                 ErrorCode::UnknownType,
@@ -223,6 +191,28 @@ pub fn decode(line: &[u8]) -> Result<Request, DecodeError> {
         }
     };
     Ok(Request { id, body })
+}
+
+/// The fields of a chat request, each checked.
+fn chat_body(
+    obj: serde_json::Map<String, Value>,
+    id: &Option<Value>,
+) -> Result<ChatBody, DecodeError> {
+    let bad = |message: String| DecodeError::new(ErrorCode::BadRequest, message, id.clone());
+    let wire: ChatWire = serde_json::from_value(Value::Object(obj))
+        .map_err(|e| bad(format!("invalid chat request: {e}")))?;
+    let content = match wire.content {
+        Some(c) if !c.trim().is_empty() => c,
+        Some(_) => return Err(bad("chat `content` is empty".into())),
+        None => return Err(bad("chat request without `content` (or `message`)".into())),
+    };
+    Ok(ChatBody {
+        content,
+        history: wire.history.unwrap_or_default(),
+        stream: wire.stream.unwrap_or(false),
+        temperature: wire.temperature,
+        max_tokens: wire.max_tokens,
+    })
 }
 
 fn json_kind(v: &Value) -> &'static str {

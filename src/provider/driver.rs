@@ -8,19 +8,15 @@
 //! with it the reqwest response, which cancels the upstream request at once (a
 //! client that hangs up stops the model generating for nobody).
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::Stream;
 use futures::stream::BoxStream;
 use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use tokio::sync::mpsc;
-use tokio::sync::mpsc::error::TryRecvError;
 use tokio::time::{Instant, timeout_at};
 
+use super::inline::Inline;
 use super::secret::ApiKey;
 use super::sse::LineSplitter;
 use super::wire::{DecodeError, Wire};
@@ -51,52 +47,14 @@ impl Ctx {
     }
 }
 
-type Item = Result<ChatEvent, ProviderError>;
+pub(super) type Item = Result<ChatEvent, ProviderError>;
 
 /// Start a chat. Nothing runs until the stream is polled, so this needs no
 /// runtime at call time; dropping the stream drops the loop and cancels the
 /// upstream request.
 pub fn chat(ctx: Arc<Ctx>, req: ChatRequest) -> BoxStream<'static, Item> {
     let (tx, rx) = mpsc::channel(64);
-    Box::pin(Inline {
-        run: Some(Box::pin(run(ctx, req, tx))),
-        rx,
-    })
-}
-
-/// The chat loop, polled in place by whoever polls the stream.
-///
-/// Only the loop puts items into `rx`, and only while `poll_next` polls it, so
-/// `rx` needs no waker of its own: `try_recv` after each poll of the loop is
-/// enough, and the loop's own wakers (socket, timers, channel capacity) wake
-/// the caller's task.
-struct Inline {
-    run: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
-    rx: mpsc::Receiver<Item>,
-}
-
-impl Stream for Inline {
-    type Item = Item;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Item>> {
-        loop {
-            match self.rx.try_recv() {
-                Ok(item) => return Poll::Ready(Some(item)),
-                // The loop ended and dropped its sender; everything was read.
-                Err(TryRecvError::Disconnected) => return Poll::Ready(None),
-                Err(TryRecvError::Empty) => {}
-            }
-            let Some(run) = self.run.as_mut() else {
-                return Poll::Ready(None);
-            };
-            match run.as_mut().poll(cx) {
-                // Its sender is dropped now: the next `try_recv` drains or ends.
-                Poll::Ready(()) => self.run = None,
-                Poll::Pending if self.rx.is_empty() => return Poll::Pending,
-                Poll::Pending => {}
-            }
-        }
-    }
+    Box::pin(Inline::new(Box::pin(run(ctx, req, tx)), rx))
 }
 
 async fn run(ctx: Arc<Ctx>, req: ChatRequest, tx: mpsc::Sender<Item>) {

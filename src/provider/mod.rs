@@ -8,6 +8,7 @@
 pub mod anthropic;
 mod driver;
 mod health;
+mod inline;
 pub mod ollama;
 pub mod openai;
 pub mod retry;

@@ -9,6 +9,7 @@ use std::io::{Read, Seek, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// Why a daemon lock was not taken.
 #[derive(Debug, thiserror::Error)]
@@ -110,13 +111,8 @@ impl DaemonLock {
                     source,
                 })
             })?;
-        if file.try_lock().is_err() {
-            let mut held = String::new();
-            let _ = file.read_to_string(&mut held);
-            let mut lines = held.lines();
-            let pid = lines.next().unwrap_or("?").to_owned();
-            let dir = lines.next().unwrap_or("?").to_owned();
-            return Err(Ok(Holder { pid, dir }));
+        if let Err(holder) = lock(&mut file) {
+            return Err(Ok(holder));
         }
         let write = |file: &mut File| -> std::io::Result<()> {
             file.set_len(0)?;
@@ -130,6 +126,35 @@ impl DaemonLock {
             })
         })?;
         Ok(DaemonLock { _file: file })
+    }
+}
+
+/// How long a lock whose recorded holder is dead is waited for.
+const DEAD_HOLDER_GRACE: Duration = Duration::from_secs(2);
+
+/// `flock` the file, or say who holds it. A holder that recorded itself and
+/// died may still hold the lock for a moment through a child it forked just
+/// before (until that child's `exec` closes the descriptor): such a lock is
+/// waited for, briefly, rather than reported as a running daemon.
+fn lock(file: &mut File) -> Result<(), Holder> {
+    let started = Instant::now();
+    loop {
+        if file.try_lock().is_ok() {
+            return Ok(());
+        }
+        let mut held = String::new();
+        let _ = file.rewind();
+        let _ = file.read_to_string(&mut held);
+        let mut lines = held.lines();
+        let pid = lines.next().unwrap_or("?").to_owned();
+        let dir = lines.next().unwrap_or("?").to_owned();
+        let dead = pid
+            .parse::<u32>()
+            .is_ok_and(|p| super::ProcessId::of(p).is_none());
+        if !dead || started.elapsed() >= DEAD_HOLDER_GRACE {
+            return Err(Holder { pid, dir });
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -125,3 +125,18 @@ impl Default for RegistryData {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_spells_every_state_as_as_str_does() {
+        for s in State::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+            assert_eq!(s.to_string(), s.as_str());
+            let back: State = serde_json::from_value(s.as_str().into()).unwrap();
+            assert_eq!(back, s);
+        }
+    }
+}

@@ -23,6 +23,17 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    pub const ALL: [EventKind; 8] = [
+        EventKind::Start,
+        EventKind::Reload,
+        EventKind::Restart,
+        EventKind::Stop,
+        EventKind::Stopped,
+        EventKind::ConfigError,
+        EventKind::ConfigOk,
+        EventKind::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::Start => "start",
@@ -30,7 +41,8 @@ impl EventKind {
             EventKind::Restart => "restart",
             EventKind::Stop => "stop",
             EventKind::Stopped => "stopped",
-            EventKind::ConfigError => "config_error",
+            // The state it leaves a specialist in, spelt once.
+            EventKind::ConfigError => crate::registry::State::ConfigError.as_str(),
             EventKind::ConfigOk => "config_ok",
             EventKind::Failed => "failed",
         }
@@ -104,6 +116,18 @@ impl ReconcileEvent {
                 };
                 ReconcileEvent::new(EventKind::ConfigOk, subject.to_string(), reason)
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_spells_every_event_kind_as_as_str_does() {
+        for k in EventKind::ALL {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
         }
     }
 }

@@ -8,6 +8,7 @@
 
 mod actions;
 pub mod events;
+mod handle;
 mod lifecycle;
 mod providers;
 mod reconcile;
@@ -17,17 +18,21 @@ mod slot;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Notify, broadcast, mpsc, oneshot};
+use tokio::sync::{Notify, broadcast, mpsc};
 use tokio::task::JoinSet;
 
 use crate::config::{Limits, ProjectPaths, SpecialistName};
-use crate::plan::{Action, Marks, Operator};
+use crate::plan::{Marks, Operator};
 use crate::registry::{ProcessId, Registry};
 
 pub use events::{EventKind, ReconcileEvent};
+pub use handle::{SupervisorError, SupervisorHandle};
+
+use handle::Command;
 pub use registry_sync::SyncError;
 
 /// How often the whole desired state is re-read even without events.
@@ -96,138 +101,6 @@ pub struct LiveView {
     pub revision: Option<String>,
 }
 
-/// Why a request to the supervisor failed.
-#[derive(Debug, thiserror::Error)]
-pub enum SupervisorError {
-    #[error("the supervisor has shut down")]
-    Gone,
-    #[error("{0}")]
-    Refused(String),
-}
-
-enum Command {
-    Reload {
-        reply: oneshot::Sender<Vec<Action>>,
-    },
-    Stop {
-        names: Vec<SpecialistName>,
-        reply: oneshot::Sender<Result<Vec<Action>, String>>,
-    },
-    Start {
-        names: Vec<SpecialistName>,
-        reply: oneshot::Sender<Result<Vec<Action>, String>>,
-    },
-    Plan {
-        paths: Option<ProjectPaths>,
-        reply: oneshot::Sender<Result<Vec<Action>, String>>,
-    },
-    Snapshot {
-        reply: oneshot::Sender<Vec<SlotView>>,
-    },
-    Live {
-        reply: oneshot::Sender<Vec<LiveView>>,
-    },
-    Shutdown {
-        reason: String,
-    },
-}
-
-/// A cheap, cloneable way to talk to the supervisor.
-#[derive(Clone)]
-pub struct SupervisorHandle {
-    tx: mpsc::Sender<Command>,
-    trigger: Arc<Notify>,
-    events: broadcast::Sender<ReconcileEvent>,
-    done: Arc<Notify>,
-    finished: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl SupervisorHandle {
-    /// Ask for a reconcile soon; many calls before it runs coalesce into one.
-    pub fn trigger(&self) {
-        self.trigger.notify_one();
-    }
-
-    /// A trigger usable from any thread (the file watcher's).
-    pub fn trigger_fn(&self) -> impl Fn() + Send + Sync + 'static {
-        let t = self.trigger.clone();
-        move || t.notify_one()
-    }
-
-    /// Reconcile events from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<ReconcileEvent> {
-        self.events.subscribe()
-    }
-
-    /// Reconcile now; returns the actions applied (keeps omitted).
-    pub async fn reload(&self) -> Result<Vec<Action>, SupervisorError> {
-        self.ask(|reply| Command::Reload { reply }).await
-    }
-
-    /// Operator stop: drain these and keep them stopped until [`Self::start`].
-    pub async fn stop(&self, names: Vec<SpecialistName>) -> Result<Vec<Action>, SupervisorError> {
-        self.ask(|reply| Command::Stop { names, reply })
-            .await?
-            .map_err(SupervisorError::Refused)
-    }
-
-    /// Resume operator-stopped specialists.
-    pub async fn start(&self, names: Vec<SpecialistName>) -> Result<Vec<Action>, SupervisorError> {
-        self.ask(|reply| Command::Start { names, reply })
-            .await?
-            .map_err(SupervisorError::Refused)
-    }
-
-    /// The plan a reconcile would apply now (keeps included). With `paths`,
-    /// the desired state comes from that project instead (a checkout under
-    /// review), still diffed against what runs here.
-    pub async fn plan(&self, paths: Option<ProjectPaths>) -> Result<Vec<Action>, SupervisorError> {
-        self.ask(|reply| Command::Plan { paths, reply })
-            .await?
-            .map_err(SupervisorError::Refused)
-    }
-
-    pub async fn snapshot(&self) -> Result<Vec<SlotView>, SupervisorError> {
-        self.ask(|reply| Command::Snapshot { reply }).await
-    }
-
-    /// Every specialist with its spec and counters (read-only).
-    pub async fn live(&self) -> Result<Vec<LiveView>, SupervisorError> {
-        self.ask(|reply| Command::Live { reply }).await
-    }
-
-    /// Begin a graceful shutdown: drain everything, deregister, then finish.
-    pub async fn shutdown(&self, reason: &str) {
-        let _ = self
-            .tx
-            .send(Command::Shutdown {
-                reason: reason.to_owned(),
-            })
-            .await;
-    }
-
-    /// Resolves once the supervisor has drained and deregistered everything.
-    pub async fn finished(&self) {
-        let notified = self.done.notified();
-        if self.finished.load(std::sync::atomic::Ordering::SeqCst) {
-            return;
-        }
-        notified.await;
-    }
-
-    async fn ask<T>(
-        &self,
-        make: impl FnOnce(oneshot::Sender<T>) -> Command,
-    ) -> Result<T, SupervisorError> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(make(reply))
-            .await
-            .map_err(|_| SupervisorError::Gone)?;
-        rx.await.map_err(|_| SupervisorError::Gone)
-    }
-}
-
 /// Start the supervisor task. It reconciles once at once, then on every
 /// trigger, every [`RESYNC`], and when a failed specialist's backoff ends.
 /// Must be called inside a tokio runtime.
@@ -239,7 +112,7 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
         trigger: Arc::new(Notify::new()),
         events: events.clone(),
         done: Arc::new(Notify::new()),
-        finished: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        finished: Arc::new(AtomicBool::new(false)),
     };
     let sup = Supervisor {
         me: registry_sync::Me {
@@ -263,7 +136,7 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
     let finished = handle.finished.clone();
     tokio::spawn(async move {
         sup.run(rx, trigger).await;
-        finished.store(true, std::sync::atomic::Ordering::SeqCst);
+        finished.store(true, Ordering::SeqCst);
         done.notify_waiters();
     });
     handle

@@ -17,7 +17,7 @@ function show(s) {
   st.textContent = s.state;
   st.className = "state " + s.state;
   document.getElementById("revision").textContent = s.revision ? "revision " + s.revision : "";
-  document.getElementById("problem").textContent = s.state !== "ready" && s.last_error ? s.last_error : "";
+  document.getElementById("problem").textContent = s.state !== STATE.ready && s.last_error ? s.last_error : "";
 }
 
 async function refresh() {

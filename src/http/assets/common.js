@@ -36,7 +36,7 @@ async function getJson(url) {
 // Call onChange(event) on every reconcile event (and on reconnect).
 function followEvents(onChange) {
   const es = new EventSource("/api/events");
-  const kinds = ["hello", "resync", "start", "reload", "restart", "stop", "stopped", "config_error", "config_ok", "failed"];
+  const kinds = ["hello", "resync", ...EVENT_KINDS];
   let later = null;
   for (const k of kinds) es.addEventListener(k, ev => {
     let d = {}; try { d = JSON.parse(ev.data); } catch (_) {}

@@ -37,9 +37,9 @@ function render(list) {
     st.className = "state " + s.state;
     c.dataset.state = s.state;
     c.querySelector(".revision").textContent = s.revision ? "revision " + s.revision : "";
-    c.querySelector(".error").textContent = s.state !== "ready" && s.last_error ? s.last_error : "";
+    c.querySelector(".error").textContent = s.state !== STATE.ready && s.last_error ? s.last_error : "";
   }
-  const ready = list.filter(s => s.state === "ready").length;
+  const ready = list.filter(s => s.state === STATE.ready).length;
   document.getElementById("count").textContent = list.length + " specialists, " + ready + " ready";
 }
 
