@@ -41,3 +41,6 @@ pub fn load_cached(paths: &ProjectPaths, cache: &mut RenderCache) -> Loaded {
         diagnostics,
     }
 }
+
+#[cfg(test)]
+mod tests;

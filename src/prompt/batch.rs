@@ -23,7 +23,7 @@ use crate::config::{
 };
 
 /// Fewer renders than this are not worth a thread.
-const PARALLEL_MIN: usize = 64;
+pub(crate) const PARALLEL_MIN: usize = 64;
 
 /// Renders of the previous load, reused by the next one when their inputs
 /// are equal. Holds one entry per specialist rendered by the last load (the
@@ -69,18 +69,7 @@ pub fn render_all(
     cache: &mut RenderCache,
 ) {
     let prompter = Prompter::new(&paths.templates);
-    let roster: Vec<TeamMember> = candidates
-        .iter()
-        .filter(|c| c.spec.enabled)
-        .map(|c| TeamMember {
-            name: c.name.to_string(),
-            component: c.spec.component.clone(),
-            title: c.spec.title.clone(),
-            role: c.spec.personality.role.clone(),
-            description: c.spec.description.clone(),
-            port: c.spec.port,
-        })
-        .collect();
+    let roster = roster(candidates);
     let same_basis = cache
         .basis
         .as_ref()
@@ -140,6 +129,22 @@ pub fn render_all(
     cache.basis = Some((prompter.sources().clone(), roster));
 }
 
+/// The enabled team, as every prompt lists it.
+fn roster(candidates: &[Candidate]) -> Vec<TeamMember> {
+    candidates
+        .iter()
+        .filter(|c| c.spec.enabled)
+        .map(|c| TeamMember {
+            name: c.name.to_string(),
+            component: c.spec.component.clone(),
+            title: c.spec.title.clone(),
+            role: c.spec.personality.role.clone(),
+            description: c.spec.description.clone(),
+            port: c.spec.port,
+        })
+        .collect()
+}
+
 type Rendered = (
     usize,
     SpecialistContext,
@@ -177,7 +182,7 @@ fn render_misses(
 }
 
 /// `specialist` in the template: its whole config.
-fn context_of(s: &Spec) -> SpecialistContext {
+pub(crate) fn context_of(s: &Spec) -> SpecialistContext {
     SpecialistContext {
         name: s.name.to_string(),
         component: s.component.clone(),
@@ -253,6 +258,3 @@ fn render_diagnostic(
         }
     }
 }
-
-#[cfg(test)]
-mod tests;

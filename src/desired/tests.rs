@@ -1,8 +1,9 @@
 //! The render cache: a cached load equals a fresh one; only what changed renders again.
 
 use super::*;
-use crate::config::Loaded;
-use crate::desired::{load, load_cached};
+use crate::config::Spec;
+use crate::prompt::batch::{PARALLEL_MIN, context_of};
+use crate::prompt::{Prompter, TeamMember};
 
 struct Project {
     dir: tempfile::TempDir,
