@@ -86,9 +86,17 @@ async fn a_broken_file_keeps_the_last_good_spec_until_fixed() {
     assert!(last_system_prompt(&server.requests()).contains("Good prompt."));
     assert_eq!(p.status_of("other").unwrap()["state"], "ready");
 
-    // A new invalid file starts nothing.
+    // A new invalid file starts nothing: once its config_error is reported
+    // (so the watcher saw it), it is still not in the registry.
     std::fs::write(p.file("newbie"), "component = [\n").unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        poll(WITHIN, || d
+            .log()
+            .lines()
+            .any(|l| l.contains("config_error newbie: ") && l.contains("; not started"))),
+        "no config_error event for the new broken file:\n{}",
+        d.log()
+    );
     assert!(p.status_of("newbie").is_none());
 
     // Fix it: ready, with the new prompt, on the same connection.
