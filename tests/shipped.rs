@@ -5,20 +5,16 @@
 //! outgoing connections of other tests' daemons, which keep idle provider
 //! connections for 90 s (`.ci/run` also reserves 45000-45099).
 
-mod daemon_support;
-#[allow(dead_code)]
-#[path = "server_support/ollama.rs"]
-mod ollama;
+#[path = "fixture/mod.rs"]
+pub mod fixture;
 
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use daemon_support::{BIN, Conn, Project};
+use fixture::{Conn, Project, cadre, ollama};
 use serde_json::json;
 
 fn shipped_names() -> Vec<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("specialists.d");
+    let dir = fixture::project::repo_root().join("specialists.d");
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| {
@@ -29,14 +25,6 @@ fn shipped_names() -> Vec<String> {
         .collect();
     names.sort();
     names
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -113,18 +101,8 @@ async fn the_shipped_team_serves_answers_concurrently_and_plans_a_review() {
     assert!(took < Duration::from_secs(2), "cadre team took {took:?}");
 
     // Review a checkout: numa's prompt edited, a new file added.
-    let review = tempfile::tempdir().unwrap();
+    let review = p.review_copy();
     let rdir = review.path().join("specialists.d");
-    copy_dir(&p.dir, &rdir);
-    copy_dir(
-        &p.tmp.path().join("templates"),
-        &review.path().join("templates"),
-    );
-    std::fs::copy(
-        p.tmp.path().join("cadre.toml"),
-        review.path().join("cadre.toml"),
-    )
-    .unwrap();
     let numa = std::fs::read_to_string(rdir.join("numa.toml")).unwrap();
     let edited = numa.replace(
         "You are the user's companion on the platform.",
@@ -138,14 +116,7 @@ async fn the_shipped_team_serves_answers_concurrently_and_plans_a_review() {
     )
     .unwrap();
 
-    let out = Command::new(BIN)
-        .arg("--dir")
-        .arg(&rdir)
-        .arg("--state-dir")
-        .arg(&p.state)
-        .arg("plan")
-        .output()
-        .unwrap();
+    let out = cadre(&["plan"]).dir(&rdir).state(&p.state).output();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),

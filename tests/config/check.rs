@@ -2,69 +2,14 @@
 //! against temp project directories, asserting file, line and key in every
 //! diagnostic and the exit code.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use proptest::prelude::*;
 
+use crate::fixture::{Out, Project, cadre};
+
 const GOOD: &str =
     "component = \"alpha\"\ntitle = \"Alpha\"\nport = 45100\n\n[personality]\nrole = \"tester\"\n";
-
-/// A temp project: `specialists.d/`, optional `templates/` and `cadre.toml`.
-struct Project {
-    dir: tempfile::TempDir,
-}
-
-impl Project {
-    fn new() -> Project {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("specialists.d")).unwrap();
-        Project { dir }
-    }
-
-    fn specialists(&self) -> PathBuf {
-        self.dir.path().join("specialists.d")
-    }
-
-    fn file(&self, rel: &str, contents: impl AsRef<[u8]>) -> &Project {
-        let p = self.dir.path().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, contents).unwrap();
-        self
-    }
-
-    fn spec(&self, name: &str, contents: impl AsRef<[u8]>) -> &Project {
-        self.file(&format!("specialists.d/{name}"), contents)
-    }
-
-    fn run(&self, args: &[&str]) -> Out {
-        let out = Command::new(env!("CARGO_BIN_EXE_cadre"))
-            .arg("--dir")
-            .arg(self.specialists())
-            .args(args)
-            .env_remove("CADRE_DIR")
-            .output()
-            .unwrap();
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-}
 
 /// Exit 1, and a diagnostic line `…file:line:col: error: …` mentioning every `needle`.
 fn assert_error(out: &Out, file: &str, line: usize, needles: &[&str]) {
@@ -81,17 +26,12 @@ fn assert_error(out: &Out, file: &str, line: usize, needles: &[&str]) {
 }
 
 fn shipped_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("specialists.d")
+    crate::fixture::project::repo_root().join("specialists.d")
 }
 
 #[test]
 fn shipped_team_checks_clean() {
-    let out = Command::new(env!("CARGO_BIN_EXE_cadre"))
-        .arg("--dir")
-        .arg(shipped_dir())
-        .arg("check")
-        .output()
-        .unwrap();
+    let out = cadre(&["check"]).dir(&shipped_dir()).output();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -104,12 +44,7 @@ fn shipped_team_checks_clean() {
 
 #[test]
 fn render_numa_names_its_role_and_the_other_17() {
-    let out = Command::new(env!("CARGO_BIN_EXE_cadre"))
-        .arg("--dir")
-        .arg(shipped_dir())
-        .args(["render", "numa"])
-        .output()
-        .unwrap();
+    let out = cadre(&["render", "numa"]).dir(&shipped_dir()).output();
     assert_eq!(out.status.code(), Some(0));
     let prompt = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -146,7 +81,7 @@ fn render_numa_names_its_role_and_the_other_17() {
 
 #[test]
 fn toml_syntax_error() {
-    let p = Project::new();
+    let p = Project::bare();
     p.spec(
         "alpha.toml",
         "component = \"alpha\"\ntitle = \"Alpha\"\nport = = 3\n",
@@ -156,7 +91,7 @@ fn toml_syntax_error() {
 
 #[test]
 fn unknown_key_suggests_the_nearest() {
-    let p = Project::new();
+    let p = Project::bare();
     p.spec(
         "alpha.toml",
         "component = \"alpha\"\ntitle = \"Alpha\"\nport = 45100\n\nmodle = \"x\"\n",
@@ -172,7 +107,7 @@ fn unknown_key_suggests_the_nearest() {
 
 #[test]
 fn unknown_nested_key() {
-    let p = Project::new();
+    let p = Project::bare();
     p.spec("alpha.toml", format!("{GOOD}rol = \"x\"\n"));
     assert_error(
         &p.run(&["check"]),
@@ -184,7 +119,7 @@ fn unknown_nested_key() {
 
 #[test]
 fn wrong_type_shows_source_and_caret() {
-    let p = Project::new();
+    let p = Project::bare();
     p.spec(
         "alpha.toml",
         "component = \"alpha\"\ntitle = \"Alpha\"\nport = \"x\"\n",
@@ -200,8 +135,8 @@ fn wrong_type_shows_source_and_caret() {
 
 #[test]
 fn port_outside_range() {
-    let p = Project::new();
-    p.file("cadre.toml", "[ports]\nrange = [46000, 46010]\n");
+    let p = Project::bare();
+    p.put("cadre.toml", "[ports]\nrange = [46000, 46010]\n");
     p.spec("alpha.toml", GOOD);
     assert_error(
         &p.run(&["check"]),
@@ -213,7 +148,7 @@ fn port_outside_range() {
 
 #[test]
 fn two_files_on_one_port_both_named() {
-    let p = Project::new();
+    let p = Project::bare();
     p.spec("alpha.toml", GOOD);
     p.spec(
         "beta.toml",
@@ -235,7 +170,7 @@ fn two_files_on_one_port_both_named() {
 
 #[test]
 fn unknown_provider() {
-    let p = Project::new();
+    let p = Project::bare();
     p.spec("alpha.toml", format!("provider = \"olama\"\n{GOOD}"));
     assert_error(
         &p.run(&["check"]),
@@ -247,8 +182,8 @@ fn unknown_provider() {
 
 #[test]
 fn provider_from_cadre_toml_resolves() {
-    let p = Project::new();
-    p.file(
+    let p = Project::bare();
+    p.put(
         "cadre.toml",
         "[providers.local]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:8080/v1\"\n",
     );
@@ -259,7 +194,7 @@ fn provider_from_cadre_toml_resolves() {
 
 #[test]
 fn invalid_file_name() {
-    let p = Project::new();
+    let p = Project::bare();
     p.spec("Bad Name.toml", GOOD);
     assert_error(
         &p.run(&["check"]),
@@ -271,8 +206,8 @@ fn invalid_file_name() {
 
 #[test]
 fn undefined_template_variable_names_template_and_variable() {
-    let p = Project::new();
-    p.file(
+    let p = Project::bare();
+    p.put(
         "templates/specialist.md.j2",
         "You are {{ specialist.title }}.\nRole: {{ specialist.personality.rol }}\n",
     );
@@ -288,8 +223,8 @@ fn undefined_template_variable_names_template_and_variable() {
 
 #[test]
 fn template_syntax_error() {
-    let p = Project::new();
-    p.file("templates/mine.j2", "Hello\n{{ specialist.title +* }}\n");
+    let p = Project::bare();
+    p.put("templates/mine.j2", "Hello\n{{ specialist.title +* }}\n");
     p.spec("alpha.toml", format!("template = \"mine.j2\"\n{GOOD}"));
     let out = p.run(&["check"]);
     assert_error(
@@ -307,7 +242,7 @@ fn template_syntax_error() {
 
 #[test]
 fn missing_template() {
-    let p = Project::new();
+    let p = Project::bare();
     p.spec(
         "alpha.toml",
         GOOD.replacen(
@@ -326,7 +261,7 @@ fn missing_template() {
 
 #[test]
 fn empty_file() {
-    let p = Project::new();
+    let p = Project::bare();
     p.spec("alpha.toml", "");
     assert_error(
         &p.run(&["check"]),
@@ -338,14 +273,14 @@ fn empty_file() {
 
 #[test]
 fn utf8_garbage() {
-    let p = Project::new();
+    let p = Project::bare();
     p.spec("alpha.toml", "☃☃ ünïcödé garbage ☃\n");
     assert_error(&p.run(&["check"]), "alpha.toml", 1, &["syntax"]);
 }
 
 #[test]
 fn non_utf8_file() {
-    let p = Project::new();
+    let p = Project::bare();
     p.spec(
         "alpha.toml",
         b"component = \"alpha\"\ntitle = \"\xff\xfe\"\n",
@@ -360,8 +295,8 @@ fn non_utf8_file() {
 
 #[test]
 fn broken_cadre_toml() {
-    let p = Project::new();
-    p.file("cadre.toml", "[defaults]\nmodle = \"x\"\n");
+    let p = Project::bare();
+    p.put("cadre.toml", "[defaults]\nmodle = \"x\"\n");
     p.spec("alpha.toml", GOOD);
     assert_error(
         &p.run(&["check"]),
@@ -373,7 +308,7 @@ fn broken_cadre_toml() {
 
 #[test]
 fn every_problem_at_once() {
-    let p = Project::new();
+    let p = Project::bare();
     p.spec("alpha.toml", GOOD);
     p.spec("beta.toml", "port = \"x\"\n");
     p.spec("gamma.toml", "");
@@ -388,7 +323,7 @@ fn every_problem_at_once() {
 
 #[test]
 fn editor_leftovers_are_ignored() {
-    let p = Project::new();
+    let p = Project::bare();
     p.spec("numa.toml", GOOD);
     for junk in [
         ".numa.toml.swp",
@@ -411,7 +346,7 @@ fn editor_leftovers_are_ignored() {
 
 #[test]
 fn github_and_json_formats() {
-    let p = Project::new();
+    let p = Project::bare();
     p.spec(
         "alpha.toml",
         "component = \"alpha\"\ntitle = \"Alpha\"\nport = \"x\"\n",
@@ -436,8 +371,8 @@ fn github_and_json_formats() {
 
 #[test]
 fn unset_api_key_env_is_a_warning() {
-    let p = Project::new();
-    p.file(
+    let p = Project::bare();
+    p.put(
         "cadre.toml",
         "[providers.cloud]\nkind = \"openai\"\napi_key_env = \"CADRE_TEST_SURELY_UNSET_KEY\"\n",
     );
@@ -459,7 +394,7 @@ fn unset_api_key_env_is_a_warning() {
 
 #[test]
 fn new_writes_a_file_that_passes_check() {
-    let p = Project::new();
+    let p = Project::bare();
     let out = p.run(&["new", "scribe", "--component", "docs"]);
     assert_eq!(out.code, 0, "{out:?}");
     let text = std::fs::read_to_string(p.specialists().join("scribe.toml")).unwrap();
@@ -477,7 +412,7 @@ fn new_writes_a_file_that_passes_check() {
 
 #[test]
 fn render_reports_a_broken_specialist() {
-    let p = Project::new();
+    let p = Project::bare();
     p.spec("alpha.toml", "port = \"x\"\n");
     let out = p.run(&["render", "alpha"]);
     assert_error(&out, "alpha.toml", 1, &["`port`"]);
@@ -490,7 +425,7 @@ proptest! {
     /// Whatever bytes a file holds, loading gives a spec or a diagnostic for it, never a panic.
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400), prefix in any::<bool>()) {
-        let p = Project::new();
+        let p = Project::bare();
         let mut contents = if prefix { GOOD.as_bytes().to_vec() } else { Vec::new() };
         contents.extend(&bytes);
         p.spec("alpha.toml", &contents);

@@ -3,24 +3,17 @@
 //! editing one prompt and adding a file is exactly one reload and one start,
 //! even though every prompt lists the team (the others refresh quietly).
 
-use std::path::Path;
 use std::sync::Arc;
 
 use cadre::config::ProjectPaths;
 use cadre::desired::load;
 use cadre::plan::{Actual, Instance, Operator, Phase, plan};
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-    }
-}
+use crate::fixture::project::copy_dir;
 
 #[test]
 fn edit_one_prompt_and_add_a_file() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = crate::fixture::project::repo_root();
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(
         &root.join("specialists.d"),

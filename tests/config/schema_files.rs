@@ -1,18 +1,10 @@
 //! The committed JSON Schemas are exactly what `cadre schema` prints, and
 //! every shipped specialist file validates against them.
 
-use std::path::Path;
-use std::process::Command;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::fixture::project::repo_root as root;
 
 fn cadre(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_cadre"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = crate::fixture::cadre(args).output();
     assert_eq!(out.status.code(), Some(0));
     String::from_utf8(out.stdout).unwrap()
 }
@@ -80,10 +72,7 @@ fn schema_rejects_what_cadre_rejects() {
 
 #[test]
 fn unknown_schema_is_a_usage_error() {
-    let out = Command::new(env!("CARGO_BIN_EXE_cadre"))
-        .args(["schema", "nope"])
-        .output()
-        .unwrap();
+    let out = crate::fixture::cadre(&["schema", "nope"]).output();
     assert_eq!(out.status.code(), Some(2));
 }
 

@@ -5,17 +5,14 @@
 //! else starts one from `.venv-llm` (see `scripts/llm-server.sh`). Without
 //! either it skips, unless `CI=true`, where it must run.
 
-use crate::daemon_support;
-use crate::server_support;
-use crate::support;
+use crate::fixture;
 
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::fixture::provider::{provider_cfg, run_chat};
 use cadre::config::ProviderKind;
 use cadre::provider::{self, ChatRequest, Message, Role};
-use support::{provider_cfg, run_chat};
 
 struct Server {
     base: String,
@@ -32,10 +29,6 @@ impl Drop for Server {
     }
 }
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn skip_or_fail(why: &str) -> Option<Server> {
     let msg = format!(
         "e2e_llama: {why}.\nInstall the real model server once (~4 min):  scripts/llm-server.sh install\n\
@@ -44,7 +37,7 @@ fn skip_or_fail(why: &str) -> Option<Server> {
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("{msg}\n(CI=true: this test must run)");
     }
-    eprintln!("SKIPPED {msg}");
+    crate::fixture::say(&format!("SKIPPED {msg}"));
     None
 }
 
@@ -56,7 +49,7 @@ fn server() -> Option<Server> {
             _dir: None,
         });
     }
-    let py = root().join(".venv-llm/bin/python");
+    let py = crate::fixture::project::repo_root().join(".venv-llm/bin/python");
     if !py.exists() {
         return skip_or_fail(&format!(
             "{} not found and CADRE_LLAMA_URL not set",
@@ -66,7 +59,7 @@ fn server() -> Option<Server> {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("tiny.gguf");
     let ok = Command::new(&py)
-        .arg(root().join("tools/make_tiny_model.py"))
+        .arg(crate::fixture::project::repo_root().join("tools/make_tiny_model.py"))
         .arg("-")
         .arg(&model)
         .status()
@@ -177,7 +170,7 @@ async fn real_llama_server_answers_hello_world() {
 
     // The same through `cadre up`: a specialist whose provider is `openai` at
     // the real server, chatted with over its socket.
-    let project = daemon_support::Project::new([46900, 46909], "http://unused");
+    let project = fixture::Project::new([46900, 46909], "http://unused");
     std::fs::write(
         project.tmp.path().join("cadre.toml"),
         format!(
@@ -194,7 +187,7 @@ async fn real_llama_server_answers_hello_world() {
     let mut daemon = project.up();
     project.wait_ready(&["hermes"], &mut daemon);
     let port = project.port_of("hermes").expect("hermes has a port");
-    let mut raw = server_support::Raw::connect(port).await;
+    let mut raw = crate::fixture::Raw::connect(port).await;
 
     raw.send(b"{\"type\":\"chat\",\"content\":\"Say hello.\",\"stream\":true,\"id\":1}\n")
         .await;

@@ -2,13 +2,12 @@
 //! one field diff: for the same edits, both name the same dotted fields.
 //! Port range of this file: 46530-46539 (allocated by the registry).
 
-use crate::daemon_support;
-use crate::ollama;
+use crate::fixture;
+use crate::fixture::ollama;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
-use daemon_support::{BIN, Project};
+use fixture::{Project, cadre};
 
 /// `reload alpha (model, personality.prompt)` → ("alpha", ["model", "personality.prompt"]).
 fn plan_fields(stdout: &str) -> BTreeMap<String, Vec<String>> {
@@ -71,32 +70,16 @@ async fn plan_and_diff_name_the_same_fields_for_the_same_change() {
         + "expertise = [\"budgets\"]\n\n[params]\ntemperature = 0.2\n";
     std::fs::write(rdir.join("beta.toml"), beta).unwrap();
 
-    let plan = Command::new(BIN)
-        .arg("--dir")
-        .arg(&rdir)
-        .arg("--state-dir")
-        .arg(&p.state)
-        .arg("plan")
-        .output()
-        .unwrap();
+    let plan = cadre(&["plan"]).dir(&rdir).state(&p.state).output();
     let stdout = String::from_utf8_lossy(&plan.stdout).into_owned();
     assert_eq!(plan.status.code(), Some(1), "{stdout}");
     let planned = plan_fields(&stdout);
 
-    let diff = Command::new(BIN)
-        .arg("diff")
-        .arg(p.tmp.path())
-        .arg(review.path())
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        diff.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&diff.stderr)
-    );
-    let diffed = diff_fields(&serde_json::from_slice(&diff.stdout).unwrap());
+    let (base, head) = (p.root().to_str().unwrap(), review.path().to_str().unwrap());
+    let diff = cadre(&["diff", base, head, "--format", "json"]).output();
+    let diff = crate::fixture::Out::from(diff);
+    diff.status(1);
+    let diffed = diff_fields(&serde_json::from_str(&diff.stdout).unwrap());
 
     let want: BTreeMap<String, Vec<String>> = [
         ("alpha", vec!["model", "personality.prompt"]),

@@ -3,14 +3,14 @@
 //! commit after the next reconcile, without a restart.
 //! Port range of this file: 46520-46529.
 
-use crate::daemon_support;
-use crate::ollama;
+use crate::fixture;
+use crate::fixture::ollama;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use daemon_support::{Conn, Project, poll};
+use fixture::{Conn, Project, poll};
 use serde_json::json;
 
 fn git(dir: &Path, args: &[&str]) -> String {

@@ -2,13 +2,13 @@
 //! last-known-good on a broken file, and editors' save patterns.
 //! Port range of this file: 46200-46299.
 
-use crate::daemon_support;
-use crate::ollama;
+use crate::fixture;
+use crate::fixture::ollama;
 
 use std::io::Write;
 use std::time::Duration;
 
-use daemon_support::{Conn, Project, last_system_prompt, poll};
+use fixture::{Conn, Project, last_system_prompt, poll};
 use serde_json::json;
 
 const WITHIN: Duration = Duration::from_secs(10);
@@ -90,10 +90,9 @@ async fn a_broken_file_keeps_the_last_good_spec_until_fixed() {
     // (so the watcher saw it), it is still not in the registry.
     std::fs::write(p.file("newbie"), "component = [\n").unwrap();
     assert!(
-        poll(WITHIN, || d
-            .log()
-            .lines()
-            .any(|l| l.contains("config_error newbie: ") && l.contains("; not started"))),
+        poll(WITHIN, || d.log().lines().any(|l| l
+            .contains("config_error newbie: ")
+            && l.contains("; not started"))),
         "no config_error event for the new broken file:\n{}",
         d.log()
     );

@@ -1,12 +1,12 @@
 //! `cadre up` end to end: the real binary, a temporary specialists.d, real
 //! sockets, a loopback Ollama. Port range of this file: 46100-46199.
 
-use crate::daemon_support;
-use crate::ollama;
+use crate::fixture;
+use crate::fixture::ollama;
 
 use std::time::Duration;
 
-use daemon_support::{Conn, Project, closed, pings, poll};
+use fixture::{Conn, Project, closed, pings, poll};
 use serde_json::json;
 
 const WITHIN: Duration = Duration::from_secs(10);
@@ -50,7 +50,7 @@ async fn up_serves_adds_removes_and_moves_specialists_then_exits_cleanly() {
     assert!(
         poll(WITHIN, || {
             Conn::open(alpha).unwrap().chat("who is on the team?")["type"] == "response"
-                && daemon_support::last_system_prompt(&server.requests()).contains("gamma")
+                && fixture::last_system_prompt(&server.requests()).contains("gamma")
         }),
         "alpha's prompt never listed gamma"
     );
@@ -101,7 +101,7 @@ async fn up_serves_adds_removes_and_moves_specialists_then_exits_cleanly() {
 
     // ... and so is one with another state dir.
     let other_state = p.tmp.path().join("other-state");
-    let third = std::process::Command::new(daemon_support::BIN)
+    let third = std::process::Command::new(fixture::BIN)
         .arg("--dir")
         .arg(&p.dir)
         .arg("--state-dir")

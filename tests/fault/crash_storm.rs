@@ -5,15 +5,15 @@
 //! belongs to the last daemon (no stale entry survives).
 //! Ports 47100-47199 belong to this file.
 
-use crate::daemon_support;
-use crate::ollama;
+use crate::fixture;
+use crate::fixture::ollama;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use daemon_support::{Project, poll};
+use fixture::{Project, poll};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
@@ -129,7 +129,7 @@ async fn killing_the_daemon_mid_storm_never_leaves_stale_state() {
     for e in entries.values() {
         assert_eq!(e["pid"].as_u64(), Some(pid), "stale entry survived: {e}");
         let port = e["port"].as_u64().unwrap() as u16;
-        assert!(daemon_support::pings(port), "{e} does not answer");
+        assert!(fixture::pings(port), "{e} does not answer");
     }
     let started = Instant::now();
     d.signal("TERM");

@@ -1,11 +1,8 @@
 //! Integration tests: fault. One test binary per area keeps the build small
 //! (each binary links the whole dependency tree); each module was its own file before.
 
-#[path = "../daemon_support/mod.rs"]
-mod daemon_support;
-#[allow(dead_code)]
-#[path = "../server_support/ollama.rs"]
-mod ollama;
+#[path = "../fixture/mod.rs"]
+pub mod fixture;
 
 /// Each fault scenario loads both cores on its own (storms, 2000 sockets, 16 chatting
 /// clients); run together they would measure each other, so they take turns.

@@ -4,8 +4,8 @@
 //! each within the configured timeouts plus slack; nothing hangs; after the
 //! chaos the team answers again. Ports 47300-47399 belong to this file.
 
-use crate::daemon_support;
-use crate::ollama;
+use crate::fixture;
+use crate::fixture::ollama;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use daemon_support::{Conn, Project, poll};
+use fixture::{Conn, Project, poll};
 use serde_json::Value;
 
 const RANGE: [u16; 2] = [47300, 47399];

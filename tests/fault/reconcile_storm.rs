@@ -4,8 +4,8 @@
 //! response or a documented error, and no listener is orphaned.
 //! Ports 47000-47099 belong to this file.
 
-use crate::daemon_support;
-use crate::ollama;
+use crate::fixture;
+use crate::fixture::ollama;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use daemon_support::{Project, poll};
+use fixture::{Project, poll};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
@@ -205,7 +205,7 @@ async fn storm_of_file_changes_ends_with_the_team_equal_to_the_files() {
     assert_eq!(ports.len(), want.len(), "ports shared: {reg:#}");
     for port in &ports {
         assert!(
-            daemon_support::pings(*port),
+            fixture::pings(*port),
             "registered port {port} does not answer"
         );
     }
@@ -213,15 +213,15 @@ async fn storm_of_file_changes_ends_with_the_team_equal_to_the_files() {
     for port in RANGE[0]..=RANGE[1] {
         if !ports.contains(&port) {
             assert!(
-                daemon_support::closed(port),
+                fixture::closed(port),
                 "port {port} accepts connections but no specialist is registered on it"
             );
         }
     }
     // The last prompt edit of stable-0 is the one in force.
-    let mut c = daemon_support::Conn::open(stable_port).unwrap();
+    let mut c = fixture::Conn::open(stable_port).unwrap();
     assert_eq!(c.chat("after")["type"], "response");
-    let sys = daemon_support::last_system_prompt(&server.requests());
+    let sys = fixture::last_system_prompt(&server.requests());
     assert!(
         sys.contains(&last_steady),
         "want {last_steady:?} in:\n{sys}"

@@ -4,8 +4,8 @@
 //! slow connections are closed after `[limits] idle_timeout`.
 //! Ports 47200-47299 belong to this file.
 
-use crate::daemon_support;
-use crate::ollama;
+use crate::fixture;
+use crate::fixture::ollama;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use daemon_support::{Conn, Project};
+use fixture::{Conn, Project};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

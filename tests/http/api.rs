@@ -1,13 +1,14 @@
 //! The HTTP API of `cadre up`: the real binary, a loopback Ollama, real HTTP.
 //! Port range of this file: 47000-47099 (specialists); HTTP on port 0.
 
-use crate::daemon_support;
-use crate::http_support;
-use crate::ollama;
+use crate::fixture;
+use crate::fixture::http;
+use crate::fixture::ollama;
 
 use std::time::Duration;
 
-use http_support::{Project, client, post_sse, sse_objects, up_http};
+use crate::fixture::Project;
+use http::{client, post_sse, sse_objects, up_http};
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,7 +128,7 @@ async fn team_stream_reports_a_failing_provider_without_holding_the_others() {
     p.write("alpha", "Alpha speaks.", None);
     std::fs::write(
         p.file("omega"),
-        daemon_support::Project::specialist_toml("omega", "Omega speaks.", None) + "",
+        fixture::Project::specialist_toml("omega", "Omega speaks.", None) + "",
     )
     .unwrap();
     let text = std::fs::read_to_string(p.file("omega")).unwrap();
@@ -561,7 +562,7 @@ async fn an_http_chat_in_flight_finishes_during_drain() {
     let url = web.url("/api/specialists/alpha/chat");
     let chat = tokio::spawn(async move { post_sse(&url, &json!({"content": "slow one"})).await });
     assert!(
-        http_support::poll(Duration::from_secs(20), || !server.requests().is_empty()),
+        crate::fixture::poll(Duration::from_secs(20), || !server.requests().is_empty()),
         "the provider never got the chat"
     );
     web.daemon.signal("TERM");

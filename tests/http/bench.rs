@@ -2,12 +2,13 @@
 //! Run: `cargo test --test http bench:: -- --ignored --nocapture` (add
 //! `--release` for release numbers). Port range of this file: 47300-47309.
 
-use crate::http_support;
-use crate::ollama;
+use crate::fixture::http;
+use crate::fixture::ollama;
 
 use std::time::{Duration, Instant};
 
-use http_support::{Project, client, up_http};
+use crate::fixture::Project;
+use http::{client, up_http};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 

@@ -3,14 +3,15 @@
 //! these tests with an install hint; with `CI=true` they must run.
 //! Port range of this file: 47200-47299 (specialists); HTTP on port 0.
 
-use crate::http_support;
-use crate::ollama;
+use crate::fixture::http;
+use crate::fixture::ollama;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::fixture::Project;
 use fantoccini::{Client, ClientBuilder, Locator};
-use http_support::{Project, up_http};
+use http::up_http;
 use hyper_util::client::legacy::connect::HttpConnector;
 
 struct Driver {
@@ -38,8 +39,8 @@ async fn browser() -> Option<Driver> {
             std::env::var("CI").as_deref() != Ok("true"),
             "CI=true but chromium/chromedriver are missing: run scripts/ci-browser.sh"
         );
-        eprintln!(
-            "skipping browser test: install chromium and chromium-driver (scripts/ci-browser.sh)"
+        crate::fixture::say(
+            "skipping browser test: install chromium and chromium-driver (scripts/ci-browser.sh)",
         );
         return None;
     }

@@ -1,9 +1,10 @@
 //! A real OpenAI client (async-openai) against cadre's `/v1` routes.
 //! Port range of this file: 47100-47199 (specialists); HTTP on port 0.
 
-use crate::http_support;
-use crate::ollama;
+use crate::fixture::http;
+use crate::fixture::ollama;
 
+use crate::fixture::Project;
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
@@ -12,7 +13,7 @@ use async_openai::types::chat::{
     CreateChatCompletionRequestArgs,
 };
 use futures::StreamExt;
-use http_support::{Project, up_http};
+use http::up_http;
 
 fn openai(base: &str) -> Client<OpenAIConfig> {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -116,7 +117,7 @@ async fn an_openai_client_lists_and_talks_to_the_shipped_team() {
         }
         other => panic!("expected an API error, got {other:?}"),
     }
-    let r = http_support::client()
+    let r = http::client()
         .post(web.url("/v1/chat/completions"))
         .json(
             &serde_json::json!({"model": "nobody", "messages": [{"role": "user", "content": "x"}]}),

@@ -4,17 +4,15 @@
 //!
 //! Ports: 46000-46063 (this file only).
 
-use crate::registry_support;
-
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::fixture::registry::*;
 use cadre::registry::{LockHolder, ProcessId, Registry, RegistryError};
 use rand::Rng;
-use registry_support::*;
 
 const PROCS: usize = 16;
 const TXNS: u64 = 500;

@@ -4,13 +4,11 @@
 //!
 //! Ports: none bound; entries carry made-up ports 46400-46499.
 
-use crate::registry_support;
-
 use std::fs;
 use std::path::PathBuf;
 
+use crate::fixture::registry::*;
 use cadre::registry::{EventKind, Registry, RegistryError};
-use registry_support::*;
 
 fn corrupt_files(reg: &Registry) -> Vec<PathBuf> {
     fs::read_dir(reg.state_dir().path())

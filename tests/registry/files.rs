@@ -3,14 +3,12 @@
 //!
 //! Ports: 46500-46599 (this file only).
 
-use crate::registry_support;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+use crate::fixture::registry::*;
 use cadre::registry::{Registry, RegistryError, StateDir};
-use registry_support::*;
 
 fn mode(p: &Path) -> u32 {
     fs::metadata(p).unwrap().permissions().mode() & 0o777

@@ -1,8 +1,8 @@
 //! Integration tests: registry. One test binary per area keeps the build small
 //! (each binary links the whole dependency tree); each module was its own file before.
 
-#[path = "../registry_support/mod.rs"]
-mod registry_support;
+#[path = "../fixture/mod.rs"]
+pub mod fixture;
 
 mod concurrency;
 mod corrupt;

@@ -3,13 +3,11 @@
 //!
 //! Ports: 31200-31299 (this file only), one slice per test.
 
-use crate::registry_support;
-
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 
+use crate::fixture::registry::*;
 use cadre::registry::{Registry, RegistryError};
-use registry_support::*;
 
 fn port(l: &TcpListener) -> u16 {
     l.local_addr().unwrap().port()

@@ -3,10 +3,8 @@
 //!
 //! No ports are bound here; entries carry made-up ports 46300-46399.
 
-use crate::registry_support;
-
+use crate::fixture::registry::*;
 use cadre::registry::{EventKind, ProcessId, Registry, RegistryError};
-use registry_support::*;
 
 fn dead_pid() -> u32 {
     let mut child = std::process::Command::new("true").spawn().unwrap();

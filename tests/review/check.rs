@@ -1,9 +1,9 @@
 //! `cadre check --format github` (golden) and `--format json` (every
 //! diagnostic listed), run in the project dir so paths are relative.
 
-use crate::review_support;
-
-use review_support::{cadre, copy_shipped, edit, golden, write};
+use crate::fixture::cadre;
+use crate::fixture::golden::golden;
+use crate::fixture::project::{copy_shipped, edit, write};
 
 /// The shipped team with four problems in five files.
 fn broken() -> tempfile::TempDir {
@@ -20,10 +20,9 @@ fn broken() -> tempfile::TempDir {
 #[test]
 fn github_annotations_golden() {
     let dir = broken();
-    let out = cadre(
-        dir.path(),
-        &["--dir", "specialists.d", "check", "--format", "github"],
-    );
+    let out = cadre(&["--dir", "specialists.d", "check", "--format", "github"])
+        .cwd(dir.path())
+        .run();
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
         out.stdout
@@ -36,15 +35,15 @@ fn github_annotations_golden() {
 #[test]
 fn json_lists_every_diagnostic() {
     let dir = broken();
-    let text = cadre(dir.path(), &["--dir", "specialists.d", "check"]);
-    let gh = cadre(
-        dir.path(),
-        &["--dir", "specialists.d", "check", "--format", "github"],
-    );
-    let out = cadre(
-        dir.path(),
-        &["--dir", "specialists.d", "check", "--format", "json"],
-    );
+    let text = cadre(&["--dir", "specialists.d", "check"])
+        .cwd(dir.path())
+        .run();
+    let gh = cadre(&["--dir", "specialists.d", "check", "--format", "github"])
+        .cwd(dir.path())
+        .run();
+    let out = cadre(&["--dir", "specialists.d", "check", "--format", "json"])
+        .cwd(dir.path())
+        .run();
     assert_eq!(out.code, 1, "{out:?}");
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let diags = v["diagnostics"].as_array().unwrap();

@@ -1,11 +1,11 @@
 //! `cadre diff` on directory pairs built from the shipped team, compared with
 //! golden files in every format, plus exit codes and config errors.
 
-use crate::review_support;
-
 use std::path::Path;
 
-use review_support::{cadre, copy_shipped, edit, golden, write};
+use crate::fixture::cadre;
+use crate::fixture::golden::golden;
+use crate::fixture::project::{copy_shipped, edit, write};
 
 /// `base/` and `head/`, both the shipped team, in one temp dir.
 struct Pair {
@@ -41,7 +41,9 @@ impl Pair {
     /// Every format against its golden file; all exit `code`.
     fn check_golden(&self, case: &str, code: i32) {
         for (format, ext) in [("text", "txt"), ("markdown", "md"), ("json", "json")] {
-            let out = cadre(self.cwd(), &["diff", "base", "head", "--format", format]);
+            let out = cadre(&["diff", "base", "head", "--format", format])
+                .cwd(self.cwd())
+                .run();
             assert_eq!(out.code, code, "{case} {format}: {out:?}");
             assert_eq!(out.stderr, "", "{case} {format}");
             golden(&format!("{case}.{ext}"), &out.stdout);
@@ -49,7 +51,9 @@ impl Pair {
     }
 
     fn json(&self) -> serde_json::Value {
-        let out = cadre(self.cwd(), &["diff", "base", "head", "--format", "json"]);
+        let out = cadre(&["diff", "base", "head", "--format", "json"])
+            .cwd(self.cwd())
+            .run();
         serde_json::from_str(&out.stdout).unwrap()
     }
 }
@@ -80,7 +84,7 @@ fn shape(v: &serde_json::Value) -> Vec<(String, String, Vec<String>, bool)> {
 fn identical_trees_exit_0() {
     let p = Pair::new();
     p.check_golden("identical", 0);
-    let out = cadre(p.cwd(), &["diff", "base", "head"]);
+    let out = cadre(&["diff", "base", "head"]).cwd(p.cwd()).run();
     assert_eq!(out.stdout, "base → head: no changes\n");
 }
 
@@ -220,17 +224,18 @@ fn specialists_dirs_compare_like_roots() {
         "port = 45012",
         "port = 45099",
     );
-    let roots = cadre(p.cwd(), &["diff", "base", "head", "--format", "json"]);
-    let dirs = cadre(
-        p.cwd(),
-        &[
-            "diff",
-            "base/specialists.d",
-            "head/specialists.d",
-            "--format",
-            "json",
-        ],
-    );
+    let roots = cadre(&["diff", "base", "head", "--format", "json"])
+        .cwd(p.cwd())
+        .run();
+    let dirs = cadre(&[
+        "diff",
+        "base/specialists.d",
+        "head/specialists.d",
+        "--format",
+        "json",
+    ])
+    .cwd(p.cwd())
+    .run();
     assert_eq!(dirs.code, 1);
     let (a, b): (serde_json::Value, serde_json::Value) = (
         serde_json::from_str(&roots.stdout).unwrap(),
@@ -247,17 +252,16 @@ fn head_defaults_to_the_working_tree_of_dir() {
         "port = 45012",
         "port = 45099",
     );
-    let out = cadre(
-        p.cwd(),
-        &[
-            "--dir",
-            "head/specialists.d",
-            "diff",
-            "base",
-            "--format",
-            "json",
-        ],
-    );
+    let out = cadre(&[
+        "--dir",
+        "head/specialists.d",
+        "diff",
+        "base",
+        "--format",
+        "json",
+    ])
+    .cwd(p.cwd())
+    .run();
     assert_eq!(out.code, 1, "{out:?}");
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v["head"], "working tree");
@@ -280,7 +284,7 @@ fn config_error_on_one_side_names_side_file_and_line_exit_2() {
         "port = 45",
         "port = \"x\" # 45",
     );
-    let out = cadre(p.cwd(), &["diff", "base", "head"]);
+    let out = cadre(&["diff", "base", "head"]).cwd(p.cwd()).run();
     assert_eq!(out.code, 2, "{out:?}");
     assert_eq!(out.stdout, "");
     assert!(
@@ -296,7 +300,7 @@ fn config_error_on_one_side_names_side_file_and_line_exit_2() {
         out.stderr
     );
     // The same break on the base side names the base.
-    let out = cadre(p.cwd(), &["diff", "head", "base"]);
+    let out = cadre(&["diff", "head", "base"]).cwd(p.cwd()).run();
     assert_eq!(out.code, 2);
     assert!(
         out.stderr
@@ -309,7 +313,7 @@ fn config_error_on_one_side_names_side_file_and_line_exit_2() {
 #[test]
 fn missing_side_is_an_error_exit_2() {
     let p = Pair::new();
-    let out = cadre(p.cwd(), &["diff", "base", "nowhere"]);
+    let out = cadre(&["diff", "base", "nowhere"]).cwd(p.cwd()).run();
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
         out.stderr

@@ -2,11 +2,11 @@
 //! git CLI. The project sits in a subdirectory (`team/`) so the revision's
 //! tree must be found relative to the repository top.
 
-use crate::review_support;
-
 use std::path::{Path, PathBuf};
 
-use review_support::{cadre, copy_shipped, edit, git};
+use crate::fixture::cadre;
+use crate::fixture::golden::git;
+use crate::fixture::project::{copy_shipped, edit};
 
 struct Repo {
     dir: tempfile::TempDir,
@@ -36,15 +36,15 @@ impl Repo {
         git(self.top(), &["commit", "-q", "-m", msg]);
     }
 
-    fn diff(&self, args: &[&str]) -> review_support::Out {
+    fn diff(&self, args: &[&str]) -> crate::fixture::Out {
         let mut all = vec!["--dir", "team/specialists.d", "diff"];
         all.extend_from_slice(args);
         all.extend_from_slice(&["--format", "json"]);
-        cadre(self.top(), &all)
+        cadre(&all).cwd(self.top()).run()
     }
 }
 
-fn changes(out: &review_support::Out) -> Vec<(String, String, Vec<String>)> {
+fn changes(out: &crate::fixture::Out) -> Vec<(String, String, Vec<String>)> {
     let v: serde_json::Value =
         serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
     v["specialists"]

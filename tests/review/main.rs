@@ -1,8 +1,8 @@
 //! Integration tests: review. One test binary per area keeps the build small
 //! (each binary links the whole dependency tree); each module was its own file before.
 
-#[path = "../review_support/mod.rs"]
-mod review_support;
+#[path = "../fixture/mod.rs"]
+pub mod fixture;
 
 mod check;
 mod diff;

@@ -6,12 +6,11 @@
 //! a failure under CI=true. The first run builds cadre and its dependencies
 //! in release (about 9 minutes on a loaded 2-core machine); later ones reuse them.
 
-use crate::review_support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use review_support::{copy_shipped, edit, git, repo_root};
+use crate::fixture::golden::git;
+use crate::fixture::project::{copy_shipped, edit, repo_root};
 
 fn pre_commit() -> Option<PathBuf> {
     let venv = repo_root().join(".venv-llm/bin/pre-commit");
@@ -74,7 +73,7 @@ fn try_repo_passes_on_the_shipped_team_and_fails_on_a_broken_file() {
             std::env::var("CI").as_deref() != Ok("true"),
             "CI=true but pre-commit is neither in .venv-llm/bin nor on PATH (scripts/ci-precommit.sh installs it)"
         );
-        eprintln!("skipped: pre-commit not installed (run scripts/ci-precommit.sh)");
+        crate::fixture::say("skipped: pre-commit not installed (run scripts/ci-precommit.sh)");
         return;
     };
     let rev = head_commit();

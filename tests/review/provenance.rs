@@ -2,14 +2,13 @@
 //! commit that last touched a file or its template, `+modified` for
 //! uncommitted edits, and the new commit once they are committed.
 
-use crate::review_support;
-
 use std::path::PathBuf;
 use std::process::Command;
 
+use crate::fixture::golden::git;
+use crate::fixture::project::{copy_shipped, edit};
 use cadre::config::ProjectPaths;
 use cadre::review::provenance::{Revision, files_of, revision};
-use review_support::{copy_shipped, edit, git};
 
 fn head_short(dir: &std::path::Path) -> String {
     let out = Command::new("git")

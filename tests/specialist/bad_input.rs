@@ -2,13 +2,12 @@
 //! specialist keeps serving other clients meanwhile; also the connection
 //! limit, drain and a client leaving mid-chat.
 
-use crate::server_support;
-
 use std::time::Duration;
 
+use crate::fixture::Raw;
+use crate::fixture::ollama::{Behaviour, OllamaServer, answer_for};
+use crate::fixture::specialist::{limits, spec, start};
 use serde_json::Value;
-use server_support::ollama::{Behaviour, OllamaServer, answer_for};
-use server_support::{Raw, limits, spec, start};
 
 async fn still_serves(port: u16) {
     let mut other = Raw::connect(port).await;

@@ -1,17 +1,15 @@
 //! `cadre chat` and `cadre team` as users run them: the real binary, a real
 //! registry in a temp state dir, real specialists on real sockets.
 
-use crate::server_support;
-
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
+use crate::fixture::ollama::{Behaviour, OllamaServer, answer_for};
+use crate::fixture::specialist::{limits, spec, start};
 use cadre::registry::{Entry, Registry, State, StateDir};
 use cadre::specialist::SpecialistHandle;
 use serde_json::Value;
-use server_support::ollama::{Behaviour, OllamaServer, answer_for};
-use server_support::{limits, spec, start};
 
 fn register(state: &std::path::Path, handles: &[(&str, &SpecialistHandle, State)]) {
     let reg = Registry::open(StateDir::resolve(Some(state)).unwrap()).unwrap();
@@ -42,27 +40,10 @@ fn register(state: &std::path::Path, handles: &[(&str, &SpecialistHandle, State)
 }
 
 async fn cadre(state: &std::path::Path, args: &[&str], stdin: &str) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cadre"));
-    cmd.arg("--state-dir").arg(state).args(args);
-    let stdin = stdin.to_owned();
-    tokio::task::spawn_blocking(move || {
-        use std::io::Write;
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    })
-    .await
-    .unwrap()
+    let run = crate::fixture::cadre(args).state(state).stdin(stdin);
+    tokio::task::spawn_blocking(move || run.output())
+        .await
+        .unwrap()
 }
 
 fn text(b: &[u8]) -> String {

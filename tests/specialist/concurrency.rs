@@ -1,15 +1,13 @@
 //! 200 concurrent connections × 10 chats on one specialist: every reply is
 //! the answer to its own request, in order per connection.
 
-use crate::server_support;
-
 use std::time::Duration;
 
+use crate::fixture::ollama::{Behaviour, OllamaServer, answer_for};
+use crate::fixture::specialist::{limits, spec, start};
 use cadre::client::Client;
 use cadre::protocol::{ChatBody, ReplyBody, Request, RequestBody};
 use serde_json::json;
-use server_support::ollama::{Behaviour, OllamaServer, answer_for};
-use server_support::{limits, spec, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_connections_ten_chats_each_in_order() {

@@ -1,10 +1,8 @@
 //! Integration tests: specialist. One test binary per area keeps the build small
 //! (each binary links the whole dependency tree); each module was its own file before.
 
-#[path = "../server_support/mod.rs"]
-mod server_support;
-#[path = "../support/mod.rs"]
-mod support;
+#[path = "../fixture/mod.rs"]
+pub mod fixture;
 
 mod bad_input;
 mod cli_chat_team;

@@ -1,15 +1,14 @@
 //! A real specialist on a real socket, backed by a loopback Ollama: request
 //! types, streaming, bad input, and reload on a held connection.
 
-use crate::server_support;
-
 use std::time::Duration;
 
+use crate::fixture::Raw;
+use crate::fixture::ollama::{Behaviour, OllamaServer, answer_for};
+use crate::fixture::specialist::{limits, spec, start};
 use cadre::client::Client;
 use cadre::protocol::{ChatBody, ReplyBody, RequestBody};
 use serde_json::json;
-use server_support::ollama::{Behaviour, OllamaServer, answer_for};
-use server_support::{Raw, limits, spec, start};
 
 #[tokio::test]
 async fn ping_info_health_and_chat() {
@@ -141,7 +140,7 @@ async fn reload_on_a_held_connection_uses_the_new_prompt_and_keeps_the_connectio
         answer_for("first")
     );
 
-    h.reload(server_support::serving(spec(
+    h.reload(crate::fixture::specialist::serving(spec(
         "numa",
         &ollama.base_url,
         "New prompt.",
@@ -192,7 +191,7 @@ async fn a_chat_in_flight_finishes_on_the_spec_it_started_with() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    h.reload(server_support::serving(spec(
+    h.reload(crate::fixture::specialist::serving(spec(
         "numa",
         &ollama.base_url,
         "New prompt.",

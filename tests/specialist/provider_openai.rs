@@ -1,8 +1,6 @@
 //! The openai provider against a loopback server speaking its wire format,
-//! with every fault of the acceptance list (see tests/support/scenarios.rs).
+//! with every fault of the acceptance list (see tests/fixture/provider/scenarios.rs).
 
-use crate::support;
-
-use support::Kind;
+use crate::fixture::provider::Kind;
 
 crate::provider_scenarios!(Kind::OpenAi);

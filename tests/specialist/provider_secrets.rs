@@ -1,14 +1,12 @@
 //! The API key never leaks: not in errors (Display or Debug), health detail,
 //! or log lines, even when the provider echoes the key back in its error.
 
-use crate::support;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use crate::fixture::provider::{Reply, Server, provider_cfg, run_chat, sample_request};
 use cadre::config::ProviderKind;
 use cadre::provider;
-use support::{Reply, Server, provider_cfg, run_chat, sample_request};
 
 const VAR: &str = "CADRE_TEST_SECRET_MARKER_KEY";
 const MARKER: &str = "sk-cadre-MARKER-5f3a9e";

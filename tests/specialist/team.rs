@@ -1,15 +1,13 @@
 //! The team fan-out behind `cadre team`: answers arrive as they finish, a slow
 //! or failing specialist costs only its own result.
 
-use crate::server_support;
-
 use std::time::{Duration, Instant};
 
+use crate::fixture::ollama::{Behaviour, OllamaServer, answer_for};
+use crate::fixture::specialist::{limits, spec, start};
 use cadre::client::{ClientError, Target, TeamOutcome, team};
 use cadre::protocol::{ChatBody, ErrorCode};
 use futures::StreamExt;
-use server_support::ollama::{Behaviour, OllamaServer, answer_for};
-use server_support::{limits, spec, start};
 
 #[tokio::test]
 async fn slow_and_failing_members_never_delay_the_others() {
