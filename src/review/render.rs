@@ -43,25 +43,54 @@ pub fn summary(r: &Review) -> String {
 
 /// Text longer than this is cut in text and markdown (JSON has it whole).
 const LONG: usize = 60;
+/// How much of the common start a cut keeps before the first difference.
+const LEAD: usize = 20;
 
-/// A value for a terminal or a table. Long or multi-line text (a
-/// `personality.prompt`) is cut to its start: its effect is in the prompt's
-/// diff below, and the whole value in `--format json`.
-fn value(v: &Option<Value>) -> String {
-    match v {
-        None => "(unset)".into(),
-        Some(Value::String(s)) if s.chars().count() > LONG || s.trim_end().contains('\n') => {
-            let first = s.lines().next().unwrap_or("");
-            let mut cut: String = first.chars().take(LONG).collect();
-            cut.push('…');
-            let quoted = serde_json::to_string(&cut).unwrap_or_default();
-            match s.trim_end().lines().count() {
-                0 | 1 => quoted,
-                n => format!("{quoted} ({n} lines)"),
-            }
-        }
-        Some(v) => serde_json::to_string(v).unwrap_or_default(),
+fn is_long(s: &str) -> bool {
+    s.chars().count() > LONG || s.trim_end().contains('\n')
+}
+
+fn quoted(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// Both sides of a change for a terminal or a table. Long or multi-line
+/// text (a `personality.prompt`) is cut to where the sides start to differ:
+/// the whole effect is in the prompt's diff, the whole value in `--format json`.
+/// `None`: unset on that side.
+fn pair(f: &FieldChange) -> (Option<String>, Option<String>) {
+    let text = |v: &Option<Value>| match v {
+        Some(Value::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let (a, b) = (text(&f.base), text(&f.head));
+    let long = a.as_deref().is_some_and(is_long) || b.as_deref().is_some_and(is_long);
+    if !long {
+        return (f.base.as_ref().map(quoted), f.head.as_ref().map(quoted));
     }
+    let common = match (&a, &b) {
+        (Some(a), Some(b)) => a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count(),
+        _ => 0,
+    };
+    let start = common.saturating_sub(LEAD);
+    let cut = |s: &Option<String>, v: &Option<Value>| match s {
+        Some(s) => Some(excerpt(s, start)),
+        None => v.as_ref().map(quoted),
+    };
+    (cut(&a, &f.base), cut(&b, &f.head))
+}
+
+/// `LONG` characters of `s` from `start`, quoted, with `…` where it was cut.
+fn excerpt(s: &str, start: usize) -> String {
+    let total = s.chars().count();
+    let mut cut: String = s.chars().skip(start).take(LONG).collect();
+    if start + LONG < total {
+        cut.push('…');
+    }
+    if start > 0 {
+        cut.insert(0, '…');
+    }
+    serde_json::to_string(&cut).unwrap_or_default()
 }
 
 fn kind_word(k: Kind) -> &'static str {
@@ -105,7 +134,10 @@ pub fn text(r: &Review) -> String {
 
 fn text_fields(out: &mut String, fields: &[FieldChange]) {
     for f in fields {
-        let _ = writeln!(out, "  {}: {} → {}", f.path, value(&f.base), value(&f.head));
+        let (base, head) = pair(f);
+        let unset = || "(unset)".to_owned();
+        let (base, head) = (base.unwrap_or_else(unset), head.unwrap_or_else(unset));
+        let _ = writeln!(out, "  {}: {base} → {head}", f.path);
     }
 }
 
@@ -135,10 +167,10 @@ fn longest_run(s: &str, c: char) -> usize {
 }
 
 /// Table cells must not break the row.
-fn cell(v: &Option<Value>) -> String {
-    match v {
+fn cell(shown: Option<String>) -> String {
+    match shown {
         None => "*unset*".into(),
-        Some(v) => code(&value(&Some(v.clone())).replace('|', "\\|")),
+        Some(s) => code(&s.replace('|', "\\|")),
     }
 }
 
@@ -170,8 +202,8 @@ fn md_fields(out: &mut String, fields: &[FieldChange]) {
             out,
             "| {} | {} | {} |",
             code(&f.path),
-            cell(&f.base),
-            cell(&f.head)
+            cell(pair(f).0),
+            cell(pair(f).1)
         );
     }
 }
