@@ -259,3 +259,30 @@ pub fn json(r: &Review) -> Value {
         "specialists": r.specialists,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn change(base: Option<Value>, head: Option<Value>) -> FieldChange {
+        FieldChange {
+            path: "personality.prompt".into(),
+            base,
+            head,
+        }
+    }
+
+    #[test]
+    fn long_text_is_cut_where_the_sides_differ() {
+        let base = "x".repeat(100) + " old end.";
+        let head = "x".repeat(100) + " new end.";
+        let (b, h) = pair(&change(Some(json!(base)), Some(json!(head))));
+        assert_eq!(b.as_deref(), Some(r#""…xxxxxxxxxxxxxxxxxxx old end.""#));
+        assert_eq!(h.as_deref(), Some(r#""…xxxxxxxxxxxxxxxxxxx new end.""#));
+        let (b, h) = pair(&change(None, Some(json!("short"))));
+        assert_eq!((b, h.as_deref()), (None, Some(r#""short""#)));
+        let (_, h) = pair(&change(None, Some(json!("a\nb"))));
+        assert_eq!(h.as_deref(), Some(r#""a\nb""#));
+    }
+}
