@@ -10,6 +10,8 @@
 //! - [`schema`]: JSON Schemas of the config files, generated from [`config`]'s types.
 //! - [`specialist`]: one listener per specialist, its connections, counters and drain.
 //! - [`client`]: a small async client of the socket protocol (CLI and tests).
+//! - [`net`]: outgoing sockets with SO_REUSEADDR, the kernel's TCP table and
+//!   ephemeral range, and why a port does not bind.
 //! - [`plan`]: desired vs running specialists → keep/start/reload/restart/stop.
 //! - [`provider`]: the model providers (Ollama, OpenAI-compatible, Anthropic).
 //! - [`registry`]: the flock-locked, atomically replaced `registry.json`: who runs where, port grants.
@@ -24,6 +26,7 @@ pub mod client;
 pub mod config;
 pub mod control;
 pub mod http;
+pub mod net;
 pub mod plan;
 pub mod prompt;
 pub mod protocol;

@@ -3,7 +3,7 @@
 //! shown `unreachable`: never `ready` on trust.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -136,7 +136,7 @@ fn row(e: &Entry) -> Row {
 fn probe(host: &str, port: u16) -> Option<Option<u64>> {
     let addr = connect_addr(host, port)?;
     let timeout = Duration::from_secs(2);
-    let stream = TcpStream::connect_timeout(&addr, timeout).ok()?;
+    let stream = crate::net::socket::connect_blocking(addr, timeout).ok()?;
     stream.set_read_timeout(Some(timeout)).ok()?;
     stream.set_write_timeout(Some(timeout)).ok()?;
     (&stream)

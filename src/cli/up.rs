@@ -124,6 +124,15 @@ async fn serve(
                 crate::registry::State::Ready | crate::registry::State::ConfigError => {
                     let _ = writeln!(out, "{:<20} listening on {}:{}", s.name, s.host, s.port);
                 }
+                crate::registry::State::Failed => {
+                    let err = s.last_error.as_deref().unwrap_or("");
+                    let _ = writeln!(
+                        out,
+                        "{:<20} failed {err}; retrying {}",
+                        s.name,
+                        supervisor::RETRY_POLICY
+                    );
+                }
                 other => {
                     let err = s.last_error.as_deref().unwrap_or("");
                     let _ = writeln!(out, "{:<20} {} {}", s.name, serde_plain(other), err);
@@ -191,8 +200,15 @@ fn http_listener(
     let project = crate::config::load_project_file(paths).http;
     let listen = a.http.clone().unwrap_or(project.listen);
     let opts = http::Options::resolve(&listen, project.token_env.as_deref())?;
-    let listener = std::net::TcpListener::bind(opts.addr)
-        .with_context(|| format!("cannot serve HTTP on {listen} (use --http ADDR or --no-http)"))?;
+    let listener = std::net::TcpListener::bind(opts.addr).map_err(|e| {
+        let held = if e.kind() == std::io::ErrorKind::AddrInUse {
+            let h = crate::net::held::diagnose(opts.addr.ip(), opts.addr.port());
+            format!(": {h}")
+        } else {
+            String::new()
+        };
+        anyhow::anyhow!("cannot serve HTTP on {listen}: {e}{held} (use --http ADDR or --no-http)")
+    })?;
     Ok(Some((listener, opts)))
 }
 

@@ -30,13 +30,15 @@ pub enum RegistryError {
     #[error("pinned port {port} is already held by specialist `{name}` (pid {pid})")]
     PortHeld { port: u16, name: String, pid: u32 },
 
-    /// A pinned port could not be bound: another program holds it.
-    #[error("pinned port {port} on {host} is in use by another program: {source}")]
+    /// A pinned port could not be bound. `held` says which socket holds it
+    /// when the bind failed with "address in use" (see [`crate::net::held`]).
+    #[error("pinned port {port} on {host} cannot be bound: {source}{}", held_suffix(.held.as_deref()))]
     PinnedPortInUse {
         host: String,
         port: u16,
         #[source]
         source: std::io::Error,
+        held: Option<Box<crate::net::held::PortHeld>>,
     },
 
     /// Every port of the range is held by an entry or by a foreign program.
@@ -77,6 +79,10 @@ pub enum RegistryError {
         #[source]
         source: serde_json::Error,
     },
+}
+
+fn held_suffix(held: Option<&crate::net::held::PortHeld>) -> String {
+    held.map(|h| format!(": {h}")).unwrap_or_default()
 }
 
 impl RegistryError {

@@ -54,12 +54,17 @@ impl Txn<'_> {
                     pid: self.me.pid,
                 });
             }
-            let listener =
-                ports::bind(ip, port).map_err(|source| RegistryError::PinnedPortInUse {
+            let listener = ports::bind(ip, port).map_err(|source| {
+                // Only here, on failure: the table read is a few milliseconds.
+                let held = (source.kind() == std::io::ErrorKind::AddrInUse)
+                    .then(|| Box::new(crate::net::held::diagnose(ip, port)));
+                RegistryError::PinnedPortInUse {
                     host: host.to_string(),
                     port,
                     source,
-                })?;
+                    held,
+                }
+            })?;
             self.granted.insert(port);
             return Ok(listener);
         }

@@ -87,7 +87,7 @@ impl Supervisor {
                 self.emit(ReconcileEvent::new(
                     EventKind::Failed,
                     name.as_str(),
-                    format!("cannot start: {e}; retrying in {}s", retry.as_secs()),
+                    format!("cannot start: {e}; {}", super::slot::retry_note(retry)),
                 ));
                 false
             }

@@ -30,6 +30,7 @@ use crate::registry::{ProcessId, Registry};
 pub use events::{EventKind, ReconcileEvent};
 pub use reconcile::describe;
 pub use registry_sync::SyncError;
+pub use slot::RETRY_POLICY;
 pub use steps::{Step, StepKind};
 
 /// How often the whole desired state is re-read even without events.
