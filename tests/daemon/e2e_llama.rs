@@ -104,7 +104,7 @@ fn server() -> Option<Server> {
         _dir: Some(dir),
     };
     let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while daemon_support::tcp(port).is_err() {
         assert!(
             Instant::now() < deadline,
             "llama server did not listen within 60 s"

@@ -10,6 +10,7 @@ use server_support::ollama;
 mod support;
 
 mod e2e_llama;
+mod ports;
 mod provenance;
 mod reload;
 mod up;

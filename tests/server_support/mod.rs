@@ -78,7 +78,8 @@ pub struct Raw {
 
 impl Raw {
     pub async fn connect(port: u16) -> Raw {
-        let s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        // SO_REUSEADDR, as cadre's own clients: see `cadre::net::socket`.
+        let s = cadre::net::socket::connect("127.0.0.1", port)
             .await
             .unwrap();
         Raw {
