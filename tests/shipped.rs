@@ -59,7 +59,9 @@ fn report_held_ports(dir: &Path) {
             && err.kind() == std::io::ErrorKind::AddrInUse
         {
             let held = cadre::net::held::diagnose([127, 0, 0, 1].into(), port);
-            eprintln!("pinned port {port} is held: {held}; `cadre up` will retry until it binds");
+            daemon_support::say(&format!(
+                "shipped team: pinned port {port} is held: {held}; `cadre up` will retry until it binds"
+            ));
         }
     }
 }

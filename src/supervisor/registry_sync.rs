@@ -53,7 +53,7 @@ pub(super) async fn begin(
     let registry = registry.clone();
     let me = me.clone();
     run_blocking(move || {
-        registry.transact(|txn| {
+        let out = registry.transact(|txn| {
             let now = super::now_rfc3339();
             for (name, state) in &marks {
                 if let Some(e) = txn.data.specialists.get_mut(name)
@@ -67,16 +67,16 @@ pub(super) async fn begin(
             for a in &allocs {
                 let name = a.spec.name.to_string();
                 let res = match txn.data.specialists.get(&name) {
-                    Some(e) if !me.owns(e) => Err(format!(
+                    Some(e) if !me.owns(e) => Err(Failure::Foreign(format!(
                         "{name} is already registered by another cadre (pid {}, {})",
                         e.pid,
                         e.owner.display()
-                    )),
+                    ))),
                     _ => {
                         if a.replace {
                             txn.data.specialists.remove(&name);
                         }
-                        allocate(txn, &a.spec, a.prefer, range)
+                        allocate(txn, &a.spec, a.prefer, range).map_err(Failure::Registry)
                     }
                 };
                 if let Ok(listener) = &res {
@@ -100,10 +100,34 @@ pub(super) async fn begin(
                 }
                 out.push(res);
             }
-            Ok(out)
-        })
+            Ok::<_, RegistryError>(out)
+        })?;
+        // The lock is released: now say who holds a held pinned port.
+        Ok(out
+            .into_iter()
+            .map(|r| r.map_err(Failure::explained))
+            .collect())
     })
     .await
+}
+
+/// Why a start got no port, kept typed until the registry lock is released.
+enum Failure {
+    Registry(RegistryError),
+    /// The name belongs to a live entry of another cadre.
+    Foreign(String),
+}
+
+impl Failure {
+    fn explained(self) -> String {
+        match self {
+            Failure::Registry(mut e) => {
+                e.explain_held_port();
+                e.to_string()
+            }
+            Failure::Foreign(text) => text,
+        }
+    }
 }
 
 fn allocate(
@@ -111,11 +135,9 @@ fn allocate(
     spec: &Spec,
     prefer: Option<u16>,
     range: [u16; 2],
-) -> Result<TcpListener, String> {
+) -> Result<TcpListener, RegistryError> {
     if let Some(port) = spec.port {
-        return txn
-            .allocate(&spec.host, Some(port), range)
-            .map_err(|e| e.to_string());
+        return txn.allocate(&spec.host, Some(port), range);
     }
     if let Some(port) = prefer
         && let Ok(l) = txn.allocate(&spec.host, Some(port), range)
@@ -123,7 +145,6 @@ fn allocate(
         return Ok(l);
     }
     txn.allocate(&spec.host, None, range)
-        .map_err(|e| e.to_string())
 }
 
 /// Phase two: make the registry hold exactly `entries` for this process.

@@ -32,13 +32,15 @@ fn a_pinned_port_held_by_a_foreign_listener_is_an_error_naming_it() {
     let (_tmp, dir) = temp_state();
     let reg = Registry::open(dir).unwrap();
     let _foreign = TcpListener::bind("127.0.0.1:31210").unwrap();
-    let err = reg
+    let mut err = reg
         .transact(|t| t.allocate("127.0.0.1", Some(31210), [31211, 31219]))
         .unwrap_err();
     assert!(
         matches!(err, RegistryError::PinnedPortInUse { port: 31210, .. }),
         "{err:?}"
     );
+    assert!(err.to_string().ends_with("(os error 98)"), "{err}");
+    err.explain_held_port();
     // The holder is named (this test process); 31210 is below the
     // ephemeral range, so no reservation is suggested.
     let comm = std::fs::read_to_string("/proc/self/comm").unwrap();
