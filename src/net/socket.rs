@@ -55,20 +55,35 @@ pub fn connect_blocking(addr: SocketAddr, timeout: Duration) -> io::Result<std::
 #[cfg(test)]
 mod tests {
     use std::io::Read;
-    use std::net::{TcpListener, TcpStream};
+    use std::net::{SocketAddr, TcpListener};
     use std::time::Duration;
 
-    /// A client connection to a fresh listener, closed by the client first so
-    /// its local port is left in TIME_WAIT; returns that port.
-    fn time_wait_port(connect: impl FnOnce(std::net::SocketAddr) -> TcpStream) -> u16 {
+    use socket2::{Domain, Socket, Type};
+
+    /// A port nobody holds now: the kernel gave it to a listener, now closed.
+    /// (A port a connect() picks may be shared with other programs' sockets
+    /// to other destinations, which would decide the test instead.)
+    fn free_port() -> u16 {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    }
+
+    /// A client on `127.0.0.1:port` (SO_REUSEADDR as given) that connects to
+    /// a fresh listener and closes first, leaving the port in TIME_WAIT.
+    fn time_wait_on(port: u16, reuse: bool) {
         let server = TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = connect(server.local_addr().unwrap());
+        let client = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        client.set_reuse_address(reuse).unwrap();
+        client
+            .bind(&SocketAddr::from(([127, 0, 0, 1], port)).into())
+            .unwrap();
+        client
+            .connect(&server.local_addr().unwrap().into())
+            .unwrap();
         let (accepted, _) = server.accept().unwrap();
-        let port = client.local_addr().unwrap().port();
         drop(client);
         let _ = (&accepted).read(&mut [0u8; 1]);
         drop(accepted);
-        port
     }
 
     /// std's `bind` sets SO_REUSEADDR on Unix, as cadre's own listeners do.
@@ -80,27 +95,24 @@ mod tests {
     /// a listener binds over the TIME_WAIT of a client that set
     /// SO_REUSEADDR, and not over one that did not.
     #[test]
-    fn a_listener_binds_over_our_time_wait_but_not_over_a_plain_one() {
-        let ours = time_wait_port(|a| super::connect_blocking(a, Duration::from_secs(5)).unwrap());
+    fn a_listener_binds_over_a_reuse_clients_time_wait_but_not_over_a_plain_one() {
+        let ours = free_port();
+        time_wait_on(ours, true);
         rebind(ours).expect("bind over a TIME_WAIT of a SO_REUSEADDR client");
 
-        let plain = time_wait_port(|a| TcpStream::connect(a).unwrap());
+        let plain = free_port();
+        time_wait_on(plain, false);
         let err = rebind(plain).expect_err("a plain client's TIME_WAIT holds its port");
         assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
     }
 
     #[tokio::test]
-    async fn async_connect_sets_the_option_too() {
+    async fn both_connects_set_so_reuseaddr() {
         let server = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = server.local_addr().unwrap();
-        let client = super::connect("127.0.0.1", addr.port()).await.unwrap();
-        let (accepted, _) = server.accept().unwrap();
-        let port = client.local_addr().unwrap().port();
-        // Open connection: a listener may share its local port.
-        drop(rebind(port).expect("bind beside an open SO_REUSEADDR client"));
-        drop(client);
-        let _ = (&accepted).read(&mut [0u8; 1]);
-        drop(accepted);
-        rebind(port).expect("bind over its TIME_WAIT");
+        let blocking = super::connect_blocking(addr, Duration::from_secs(5)).unwrap();
+        assert!(socket2::SockRef::from(&blocking).reuse_address().unwrap());
+        let stream = super::connect("127.0.0.1", addr.port()).await.unwrap();
+        assert!(socket2::SockRef::from(&stream).reuse_address().unwrap());
     }
 }

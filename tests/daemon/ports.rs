@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use cadre::net::tcp_table::{self, TcpState};
-use daemon_support::{Project, pings, poll};
+use daemon_support::{Project, pings, poll, say};
 use futures::StreamExt;
 
 /// Even ports: Linux gives connect() even local ports first and bind(0)
@@ -62,30 +62,54 @@ async fn after_10000_cadre_client_connections_a_restart_binds_every_pinned_port_
         "no churn connection landed on a pinned port: the restart below would prove nothing"
     );
 
-    // Restart on the same pinned ports, measured from the spawn.
+    // A port that another program's socket holds (a client without
+    // SO_REUSEADDR, on a busy host) binds for nobody: leave it out, say so.
+    let foreign: Vec<u16> = pinned()
+        .into_iter()
+        .filter(|&p| std::net::TcpListener::bind(("127.0.0.1", p)).is_err())
+        .collect();
+    let measured: Vec<(&str, u16)> = refs
+        .iter()
+        .copied()
+        .zip(pinned())
+        .filter(|(_, p)| !foreign.contains(p))
+        .collect();
+    if !foreign.is_empty() {
+        say(&format!(
+            "left out of the restart measure: pinned ports {foreign:?}, held by other programs' sockets"
+        ));
+    }
+    assert!(
+        held.iter().any(|p| !foreign.contains(p)),
+        "every pinned port the churn landed on is also held by another program: nothing to measure"
+    );
+
+    // Restart on the same pinned ports, measured from the spawn to every
+    // measured specialist answering on its port and `ready` in the registry.
     let restarted = Instant::now();
     let mut d = team.up();
-    let mut waiting = pinned();
+    let mut waiting = measured.clone();
     while !waiting.is_empty() && restarted.elapsed() < Duration::from_secs(30) {
         d.assert_running();
-        waiting.retain(|&port| !pings(port));
+        let registry = team.registry();
+        waiting.retain(|&(name, port)| {
+            registry["specialists"][name]["state"] != "ready" || !pings(port)
+        });
         std::thread::sleep(Duration::from_millis(5));
     }
     let took = restarted.elapsed();
-    eprintln!("restart: every pinned specialist answered ping {took:?} after the spawn");
-    assert!(
-        waiting.is_empty(),
-        "not answering: {waiting:?}\n{}",
-        d.log()
+    eprintln!(
+        "restart: {} pinned specialists ready and answering {took:?} after the spawn",
+        measured.len()
     );
-    assert!(
-        !d.log().contains("cannot start"),
-        "a start failed:\n{}",
-        d.log()
-    );
-    let rows = team.status();
-    assert_eq!(rows.len(), names.len());
-    assert!(rows.iter().all(|r| r["state"] == "ready"), "{rows:#?}");
+    assert!(waiting.is_empty(), "not ready: {waiting:?}\n{}", d.log());
+    for (name, _) in &measured {
+        assert!(
+            !d.log().contains(&format!("failed {name}:")),
+            "{name} failed to start:\n{}",
+            d.log()
+        );
+    }
     assert!(
         took < Duration::from_secs(1),
         "ready after {took:?} (bound: 1 s from the spawn)\n{}",
