@@ -75,8 +75,7 @@ fn server() -> Option<Server> {
     if !ok {
         return skip_or_fail("could not generate the tiny model (is the venv complete?)");
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
+    let port = server_support::ollama::loopback_listener()
         .local_addr()
         .unwrap()
         .port();

@@ -158,7 +158,7 @@ fn time_waits_on(ports: &[u16], remote_port: u16) -> Vec<u16> {
 fn plain_time_wait(port: u16) -> SocketAddr {
     use socket2::{Domain, Socket, Type};
     use std::io::Read;
-    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = ollama::loopback_listener();
     let to = server.local_addr().unwrap();
     let client = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
     client

@@ -59,7 +59,7 @@ pub fn serving(spec: Spec) -> Serving {
 
 /// A specialist on an ephemeral loopback port.
 pub fn start(spec: Spec, limits: Limits) -> SpecialistHandle {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listener = ollama::loopback_listener();
     SpecialistHandle::spawn(listener, serving(spec), limits).unwrap()
 }
 

@@ -15,6 +15,34 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
+/// Ports the tests pin: the shipped team's block, and the 46xxx ports of the
+/// daemon and registry tests. A test's listener on port 0 must not take one,
+/// or a pinned specialist of a test running beside it cannot bind (seen: a
+/// loopback server of one test on another test's pinned 46175).
+pub const PINNED_BY_TESTS: [std::ops::RangeInclusive<u16>; 2] = [45000..=45099, 46000..=46999];
+
+/// A listener on 127.0.0.1, on a port the kernel picks outside
+/// [`PINNED_BY_TESTS`] (a rejected port is held until a good one is found,
+/// so it is not handed back).
+pub fn loopback_listener() -> std::net::TcpListener {
+    let mut rejected = Vec::new();
+    loop {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        if !PINNED_BY_TESTS.iter().any(|r| r.contains(&port)) {
+            return l;
+        }
+        rejected.push(l);
+    }
+}
+
+/// [`loopback_listener`] for tokio.
+pub fn tokio_loopback_listener() -> tokio::net::TcpListener {
+    let l = loopback_listener();
+    l.set_nonblocking(true).unwrap();
+    tokio::net::TcpListener::from_std(l).unwrap()
+}
+
 #[derive(Clone, Default)]
 pub struct Behaviour {
     /// Wait before the first line of an answer.
@@ -55,7 +83,7 @@ impl OllamaServer {
                 get(|| async { axum::Json(json!({"version": "0.0.0-test"})) }),
             )
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio_loopback_listener();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
             use axum::serve::ListenerExt;

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 /// One request as the server received it.
 #[derive(Debug, Clone)]
@@ -105,7 +105,7 @@ impl Server {
     /// Serve `script`: request n gets `script[n]`, the last entry repeats forever.
     pub async fn start(script: Vec<Reply>) -> Server {
         assert!(!script.is_empty());
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = crate::server_support::ollama::tokio_loopback_listener();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State::default()));
         let st = state.clone();
@@ -138,7 +138,7 @@ impl Server {
 
 /// A base url where nothing listens (connection refused).
 pub async fn refused_base() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let l = crate::server_support::ollama::loopback_listener();
     let addr = l.local_addr().unwrap();
     drop(l);
     format!("http://{addr}")
