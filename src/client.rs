@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use crate::config::SpecialistName;
@@ -66,13 +65,16 @@ pub struct Client {
 
 impl Client {
     /// Connect to `host:port`; `timeout` bounds the connect and every later wait for a line.
+    /// The socket has SO_REUSEADDR (see [`crate::net::socket`]), so however
+    /// many connections this opens, their TIME_WAITs never block a listener.
     pub async fn connect(host: &str, port: u16, timeout: Duration) -> Result<Client, ClientError> {
         let addr = if host.contains(':') {
             format!("[{host}]:{port}")
         } else {
             format!("{host}:{port}")
         };
-        let stream = match tokio::time::timeout(timeout, TcpStream::connect(&addr)).await {
+        let connect = crate::net::socket::connect(host, port);
+        let stream = match tokio::time::timeout(timeout, connect).await {
             Ok(Ok(s)) => s,
             Ok(Err(source)) => return Err(ClientError::Connect { addr, source }),
             Err(_) => {

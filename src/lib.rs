@@ -19,6 +19,8 @@
 //! - [`specialist`]: one listener per specialist, its connections, counters and drain.
 //! - [`provider`]: the model providers (Ollama, OpenAI-compatible, Anthropic).
 //! - [`client`]: a small async client of the socket protocol (CLI and tests).
+//! - [`net`]: outgoing sockets with SO_REUSEADDR, the kernel's TCP table and
+//!   ephemeral range, and why a port does not bind.
 //! - [`control`]: the daemon's control socket and its client.
 //! - [`http`]: the web pages, JSON/SSE API, OpenAI-compatible routes and `/metrics` of `cadre up`.
 //! - [`review`]: `cadre diff`, two config trees (dirs or git revisions) compared.
@@ -32,6 +34,7 @@ pub mod control;
 pub mod conversation;
 pub mod desired;
 pub mod http;
+pub mod net;
 pub mod plan;
 pub mod prompt;
 pub mod protocol;

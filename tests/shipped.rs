@@ -1,9 +1,13 @@
 //! `cadre up` on the shipped team of 18, on their pinned ports (45000-45099:
 //! the only test file that uses them), against a loopback Ollama that takes
-//! 500 ms per answer. Its own test binary, run alone: pinned ports in the
-//! kernel's ephemeral range (32768-60999) can be held by the pooled
-//! outgoing connections of other tests' daemons, which keep idle provider
-//! connections for 90 s (`.ci/run` also reserves 45000-45099).
+//! 500 ms per answer. Its own test binary, run alone.
+//!
+//! The pinned ports lie in the kernel's ephemeral range (32768-60999), so a
+//! client anywhere on the host (another test binary's, a browser's, a
+//! daemon's provider connection) may have been given one as its local port
+//! and left it in TIME_WAIT for up to 60 s. Nothing is reserved for this
+//! test: it says which ports are held and by what, and waits for `up` to get
+//! them (see `Project::wait_ready`), as a user's `cadre up` would.
 
 #[path = "fixture/mod.rs"]
 pub mod fixture;
@@ -27,6 +31,29 @@ fn shipped_names() -> Vec<String> {
     names
 }
 
+/// Say, before `up` starts, which pinned ports are held and by what, so a
+/// long wait in `wait_ready` is explained up front.
+fn report_held_ports(dir: &std::path::Path) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        let Some(port) = text
+            .lines()
+            .find_map(|l| l.strip_prefix("port = "))
+            .and_then(|p| p.trim().parse::<u16>().ok())
+        else {
+            continue;
+        };
+        if let Err(err) = std::net::TcpListener::bind(("127.0.0.1", port))
+            && err.kind() == std::io::ErrorKind::AddrInUse
+        {
+            let held = cadre::net::held::diagnose([127, 0, 0, 1].into(), port);
+            fixture::say(&format!(
+                "shipped team: pinned port {port} is held: {held}; `cadre up` will retry until it binds"
+            ));
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shipped_team_serves_answers_concurrently_and_plans_a_review() {
     let server = ollama::OllamaServer::start(ollama::Behaviour {
@@ -36,6 +63,7 @@ async fn the_shipped_team_serves_answers_concurrently_and_plans_a_review() {
     .await;
     let p = Project::new([45000, 45099], &server.base_url);
     p.copy_shipped();
+    report_held_ports(&p.dir);
     let names = shipped_names();
     assert_eq!(names.len(), 18);
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();

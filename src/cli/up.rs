@@ -176,6 +176,11 @@ async fn announce(
             State::Ready | State::ConfigError => {
                 let _ = writeln!(out, "{:<20} listening on {}:{}", s.name, s.host, s.port);
             }
+            State::Failed => {
+                let err = s.last_error.as_deref().unwrap_or("");
+                let policy = supervisor::RETRY_POLICY;
+                let _ = writeln!(out, "{:<20} failed {err}; retrying {policy}", s.name);
+            }
             other => {
                 let err = s.last_error.as_deref().unwrap_or("");
                 let _ = writeln!(out, "{:<20} {other} {err}", s.name);
@@ -218,9 +223,17 @@ fn http_listener(
     let project = crate::config::load_project_file(paths).http;
     let listen = a.http.clone().unwrap_or(project.listen);
     let opts = http::Options::resolve(&listen, project.token_env.as_deref())?;
-    let listener = std::net::TcpListener::bind(opts.addr).map_err(CliError::io(format!(
-        "cannot serve HTTP on {listen} (use --http ADDR or --no-http)"
-    )))?;
+    let listener = std::net::TcpListener::bind(opts.addr).map_err(|e| {
+        let held = if e.kind() == std::io::ErrorKind::AddrInUse {
+            let h = crate::net::held::diagnose(opts.addr.ip(), opts.addr.port());
+            format!(": {h}")
+        } else {
+            String::new()
+        };
+        CliError::Refused(format!(
+            "cannot serve HTTP on {listen}: {e}{held} (use --http ADDR or --no-http)"
+        ))
+    })?;
     Ok(Some((listener, opts)))
 }
 

@@ -30,13 +30,16 @@ pub enum RegistryError {
     #[error("pinned port {port} is already held by specialist `{name}` (pid {pid})")]
     PortHeld { port: u16, name: String, pid: u32 },
 
-    /// A pinned port could not be bound: another program holds it.
-    #[error("pinned port {port} on {host} is in use by another program: {source}")]
+    /// A pinned port could not be bound. `held`, once filled in by
+    /// [`RegistryError::explain_held_port`], says which socket holds it.
+    #[error("pinned port {port} on {host} cannot be bound: {source}{}", held_suffix(.held.as_deref()))]
     PinnedPortInUse {
         host: String,
+        ip: std::net::IpAddr,
         port: u16,
         #[source]
         source: std::io::Error,
+        held: Option<Box<crate::net::held::PortHeld>>,
     },
 
     /// Every port of the range is held by an entry or by a foreign program.
@@ -79,7 +82,31 @@ pub enum RegistryError {
     },
 }
 
+fn held_suffix(held: Option<&crate::net::held::PortHeld>) -> String {
+    held.map(|h| format!(": {h}")).unwrap_or_default()
+}
+
 impl RegistryError {
+    /// For a pinned port that did not bind because it is in use, find which
+    /// socket holds it (see [`crate::net::held`]) so the message says so.
+    /// It reads /proc (the TCP table, and every process's descriptors to name
+    /// a listener: tens to hundreds of milliseconds on a busy host), so call
+    /// it after the transaction, never while holding the registry lock.
+    pub fn explain_held_port(&mut self) {
+        if let RegistryError::PinnedPortInUse {
+            ip,
+            port,
+            source,
+            held,
+            ..
+        } = self
+            && held.is_none()
+            && source.kind() == std::io::ErrorKind::AddrInUse
+        {
+            *held = Some(Box::new(crate::net::held::diagnose(*ip, *port)));
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, op: &'static str, source: std::io::Error) -> Self {
         RegistryError::Io {
             path: path.into(),

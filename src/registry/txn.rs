@@ -23,7 +23,9 @@ pub struct Txn<'a> {
 impl Txn<'_> {
     /// Grant a port inside this transaction and return its bound listener
     /// (SO_REUSEADDR set, blocking). `pinned`: granted if no live entry
-    /// holds it and it binds, else an error naming the port. Otherwise the
+    /// holds it and it binds, else an error naming the port (call
+    /// [`RegistryError::explain_held_port`] on it once the transaction is
+    /// over to say who holds it). Otherwise the
     /// lowest free port of `range` (inclusive) that binds; ports held by
     /// foreign programs are skipped.
     ///
@@ -57,8 +59,10 @@ impl Txn<'_> {
             let listener =
                 ports::bind(ip, port).map_err(|source| RegistryError::PinnedPortInUse {
                     host: host.to_string(),
+                    ip,
                     port,
                     source,
+                    held: None,
                 })?;
             self.granted.insert(port);
             return Ok(listener);

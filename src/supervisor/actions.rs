@@ -90,7 +90,7 @@ impl Supervisor {
                 self.emit(ReconcileEvent::new(
                     EventKind::Failed,
                     a.name.as_str(),
-                    format!("cannot start: {e}; retrying in {}s", retry.as_secs()),
+                    format!("cannot start: {e}; {}", super::slot::retry_note(retry)),
                 ));
                 false
             }

@@ -34,6 +34,7 @@ pub use handle::{SupervisorError, SupervisorHandle};
 
 use handle::Command;
 pub use registry_sync::SyncError;
+pub use slot::RETRY_POLICY;
 
 /// How often the whole desired state is re-read even without events.
 pub const RESYNC: Duration = Duration::from_secs(30);

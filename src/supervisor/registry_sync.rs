@@ -54,7 +54,7 @@ pub(super) async fn begin(
     let registry = registry.clone();
     let me = me.clone();
     run_blocking(move || {
-        registry.transact(|txn| {
+        let out = registry.transact(|txn| {
             let now = now_rfc3339();
             for (name, state) in &marks {
                 if let Some(e) = txn.data.specialists.get_mut(name)
@@ -68,16 +68,16 @@ pub(super) async fn begin(
             for a in &allocs {
                 let name = a.spec.name.clone();
                 let res = match txn.data.specialists.get(&name) {
-                    Some(e) if !me.owns(e) => Err(format!(
+                    Some(e) if !me.owns(e) => Err(Failure::Foreign(format!(
                         "{name} is already registered by another cadre (pid {}, {})",
                         e.pid,
                         e.owner.display()
-                    )),
+                    ))),
                     _ => {
                         if a.replace {
                             txn.data.specialists.remove(&name);
                         }
-                        allocate(txn, &a.spec.host, a.claim, range)
+                        allocate(txn, &a.spec.host, a.claim, range).map_err(Failure::Registry)
                     }
                 };
                 if let Ok(listener) = &res {
@@ -101,10 +101,34 @@ pub(super) async fn begin(
                 }
                 out.push(res);
             }
-            Ok(out)
-        })
+            Ok::<_, RegistryError>(out)
+        })?;
+        // The lock is released: now say who holds a held pinned port.
+        Ok(out
+            .into_iter()
+            .map(|r| r.map_err(Failure::explained))
+            .collect())
     })
     .await
+}
+
+/// Why a start got no port, kept typed until the registry lock is released.
+enum Failure {
+    Registry(RegistryError),
+    /// The name belongs to a live entry of another cadre.
+    Foreign(String),
+}
+
+impl Failure {
+    fn explained(self) -> String {
+        match self {
+            Failure::Registry(mut e) => {
+                e.explain_held_port();
+                e.to_string()
+            }
+            Failure::Foreign(text) => text,
+        }
+    }
 }
 
 fn allocate(
@@ -112,19 +136,15 @@ fn allocate(
     host: &str,
     claim: Claim,
     range: [u16; 2],
-) -> Result<TcpListener, String> {
+) -> Result<TcpListener, RegistryError> {
     let first = match claim {
-        Claim::Pinned(port) => {
-            return txn
-                .allocate(host, Some(port), range)
-                .map_err(|e| e.to_string());
-        }
+        Claim::Pinned(port) => return txn.allocate(host, Some(port), range),
         Claim::Prefer(port) => txn.allocate(host, Some(port), range).ok(),
         Claim::Any => None,
     };
     match first {
         Some(l) => Ok(l),
-        None => txn.allocate(host, None, range).map_err(|e| e.to_string()),
+        None => txn.allocate(host, None, range),
     }
 }
 

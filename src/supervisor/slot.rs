@@ -39,6 +39,15 @@ pub(super) fn backoff(failures: u32) -> Duration {
     Duration::from_secs(1u64 << exp).min(Duration::from_secs(60))
 }
 
+/// How failed starts are retried, in words (kept true by a test of [`backoff`]).
+pub const RETRY_POLICY: &str = "with a wait doubling up to 60s, for as long as cadre runs";
+
+/// How a failed start goes on, for the user: when the next try is and that
+/// tries never stop (a port held by a TIME_WAIT frees itself within 60 s).
+pub(super) fn retry_note(next: Duration) -> String {
+    format!("retrying in {}s, then {RETRY_POLICY}", next.as_secs())
+}
+
 impl Slot {
     pub fn new(spec: Arc<Spec>, token: u64) -> Slot {
         let now = now_rfc3339();
@@ -163,5 +172,6 @@ mod tests {
         let got: Vec<u64> = (1..=9).map(|n| backoff(n).as_secs()).collect();
         assert_eq!(got, vec![1, 2, 4, 8, 16, 32, 60, 60, 60]);
         assert_eq!(backoff(1000), Duration::from_secs(60));
+        assert!(super::RETRY_POLICY.contains("up to 60s"));
     }
 }

@@ -68,8 +68,7 @@ fn server() -> Option<Server> {
     if !ok {
         return skip_or_fail("could not generate the tiny model (is the venv complete?)");
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
+    let port = crate::fixture::ollama::loopback_listener()
         .local_addr()
         .unwrap()
         .port();
@@ -97,7 +96,7 @@ fn server() -> Option<Server> {
         _dir: Some(dir),
     };
     let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while fixture::tcp(port).is_err() {
         assert!(
             Instant::now() < deadline,
             "llama server did not listen within 60 s"

@@ -6,6 +6,7 @@ pub mod fixture;
 
 mod e2e_llama;
 mod plan_diff;
+mod ports;
 mod provenance;
 mod reload;
 mod up;

@@ -285,12 +285,19 @@ async fn a_start_that_fails_is_retried_with_backoff_without_touching_the_others(
         p.status(),
         d.log()
     );
-    assert!(
-        p.status_of("blocked").unwrap()["last_error"]
-            .as_str()
-            .unwrap()
-            .contains("46305")
+    // The holder is named: this test process listens there.
+    let err = p.status_of("blocked").unwrap()["last_error"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let comm = std::fs::read_to_string("/proc/self/comm").unwrap();
+    let want = format!(
+        "pinned port 46305 on 127.0.0.1 cannot be bound: Address already in use (os error 98): \
+         another program listens on 127.0.0.1:46305: pid {} ({})",
+        std::process::id(),
+        comm.trim()
     );
+    assert!(err.starts_with(&want), "{err}\nwant: {want}");
     // Retried (1 s, then 2 s, …) while the port stays taken.
     assert!(
         poll(WITHIN, || d.log().matches("failed blocked").count() >= 2),

@@ -8,7 +8,6 @@ use crate::fixture;
 use crate::fixture::ollama;
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -37,7 +36,11 @@ const DOWN: u8 = 3;
 async fn front(backend: String, mode: Arc<AtomicU8>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let backend = backend.trim_start_matches("http://").to_owned();
+    let backend: std::net::SocketAddr = backend
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
     tokio::spawn(async move {
         loop {
             let Ok((mut inbound, _)) = listener.accept().await else {
@@ -47,9 +50,8 @@ async fn front(backend: String, mode: Arc<AtomicU8>) -> String {
                 drop(inbound);
                 continue;
             }
-            let backend = backend.clone();
             tokio::spawn(async move {
-                if let Ok(mut out) = tokio::net::TcpStream::connect(&backend).await {
+                if let Ok(mut out) = cadre::net::socket::connect_addr(backend).await {
                     let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
                 }
             });
@@ -90,7 +92,7 @@ async fn chats_through_a_flapping_provider_always_get_an_answer_in_time() {
         .map(|i| {
             let (stop, tally, port) = (stop.clone(), tally.clone(), ports[i % 2]);
             std::thread::spawn(move || {
-                let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                let s = crate::fixture::tcp(port).unwrap();
                 s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
                 let mut r = BufReader::new(s);
                 while !stop.load(Ordering::Relaxed) {

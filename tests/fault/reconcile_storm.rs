@@ -9,7 +9,6 @@ use crate::fixture::ollama;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -49,9 +48,7 @@ fn chatter(port_of: impl Fn() -> Option<u16>, stop: Arc<AtomicBool>) -> (usize, 
             std::thread::sleep(Duration::from_millis(20));
             continue;
         };
-        let Ok(s) =
-            TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2))
-        else {
+        let Ok(s) = crate::fixture::tcp(port) else {
             std::thread::sleep(Duration::from_millis(20));
             continue;
         };

@@ -64,7 +64,7 @@ async fn idle_garbage_and_slowloris_clients_do_not_starve_good_ones() {
     tokio::task::block_in_place(|| {
         let opened = Instant::now();
         let idle: Vec<TcpStream> = (0..IDLE)
-            .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+            .map(|_| crate::fixture::tcp(port).unwrap())
             .collect();
 
         let stop = Arc::new(AtomicBool::new(false));
@@ -75,7 +75,7 @@ async fn idle_garbage_and_slowloris_clients_do_not_starve_good_ones() {
                 std::thread::spawn(move || {
                     let mut rng = StdRng::seed_from_u64(i);
                     while !stop.load(Ordering::Relaxed) {
-                        let Ok(s) = TcpStream::connect(("127.0.0.1", port)) else {
+                        let Ok(s) = crate::fixture::tcp(port) else {
                             continue;
                         };
                         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -110,7 +110,7 @@ async fn idle_garbage_and_slowloris_clients_do_not_starve_good_ones() {
 
         // Slowloris: half a request, one byte a second, never a newline.
         let slow = std::thread::spawn(move || {
-            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            let mut s = crate::fixture::tcp(port).unwrap();
             s.set_read_timeout(Some(Duration::from_millis(900)))
                 .unwrap();
             let started = Instant::now();

@@ -36,7 +36,7 @@ async fn http_chat_vs_socket_chat_latency() {
     for i in 0..N + 20 {
         // Socket: a fresh connection per chat, as the HTTP relay makes.
         let t = Instant::now();
-        let s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        let s = cadre::net::socket::connect("127.0.0.1", port)
             .await
             .unwrap();
         let (rd, mut wr) = s.into_split();

@@ -6,6 +6,7 @@
 use crate::fixture::http;
 use crate::fixture::ollama;
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -14,15 +15,113 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use http::up_http;
 use hyper_util::client::legacy::connect::HttpConnector;
 
+/// chromedriver and every browser it starts, in a process group of their
+/// own: the whole tree ends when this is dropped, after a pass or a panic.
+/// On a pass [`Driver::close`] ends the WebDriver session (chromedriver then
+/// quits Chromium cleanly); after a panic `drop` ends it by hand. The group
+/// is then killed, and its temporary files (profiles, singleton sockets:
+/// `TMPDIR` points into `_tmp`) go with it.
 struct Driver {
-    child: Child,
-    client: Client,
+    client: Option<Client>,
+    session: Option<String>,
+    port: u16,
+    /// The group's leader: a shell that kills the group if the test process
+    /// dies without dropping this (SIGINT, SIGKILL), see [`GUARD`].
+    leader: Child,
+    _tmp: tempfile::TempDir,
+}
+
+/// Runs chromedriver in the background and, when the test process dies
+/// (parent-death signal SIGTERM) or chromedriver exits, kills the group.
+const GUARD: &str = r#"trap 'kill -KILL 0' TERM INT HUP; "$@" & wait $!; kill -KILL 0"#;
+
+impl Driver {
+    fn client(&self) -> &Client {
+        self.client.as_ref().expect("open session")
+    }
+
+    /// End the WebDriver session, which quits the browser (checked: no
+    /// process of its tree but chromedriver and the guard is left); `drop`
+    /// then ends the process group.
+    async fn close(mut self) {
+        if let Some(c) = self.client.take() {
+            c.close().await.expect("end the WebDriver session");
+            self.session = None;
+        }
+        let tmp = self._tmp.path().to_owned();
+        let left = until_none(|| browsers_of(&tmp), Duration::from_secs(20)).await;
+        assert!(
+            left.is_empty(),
+            "the browser outlived its session: {left:?}"
+        );
+    }
+}
+
+/// Poll `list` until it is empty or `within` passed; what it last returned.
+async fn until_none<T>(list: impl Fn() -> Vec<T>, within: Duration) -> Vec<T> {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let left = list();
+        if left.is_empty() || std::time::Instant::now() > deadline {
+            return left;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Processes started under `tmp` (their `TMPDIR`), other than the guard
+/// shell and chromedriver: Chromium and its helpers, as `(pid, comm)`.
+fn browsers_of(tmp: &std::path::Path) -> Vec<(u32, String)> {
+    tree_of(tmp)
+        .into_iter()
+        .filter(|(_, comm)| comm != "sh" && comm != "chromedriver")
+        .collect()
+}
+
+/// Every live process whose environment has `TMPDIR=tmp`, as `(pid, comm)`.
+fn tree_of(tmp: &std::path::Path) -> Vec<(u32, String)> {
+    let mut marker = b"TMPDIR=".to_vec();
+    marker.extend_from_slice(tmp.as_os_str().as_encoded_bytes());
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    procs
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let env = std::fs::read(e.path().join("environ")).ok()?;
+            env.split(|b| *b == 0).any(|v| v == marker).then(|| {
+                let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
+                (pid, comm.trim().to_owned())
+            })
+        })
+        .collect()
 }
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(id) = self.session.take() {
+            delete_session(self.port, &id);
+        }
+        let pgid = rustix::process::Pid::from_child(&self.leader);
+        let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
+        let _ = self.leader.wait();
+    }
+}
+
+/// `DELETE /session/ID`, blocking (no runtime is left to run fantoccini's
+/// own close while a panic unwinds); errors ignored, the kill follows.
+fn delete_session(port: u16, id: &str) {
+    use std::io::{Read, Write};
+    let Ok(mut s) = crate::fixture::tcp(port) else {
+        return;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    let req = format!(
+        "DELETE /session/{id} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    if s.write_all(req.as_bytes()).is_ok() {
+        let _ = s.read_to_end(&mut Vec::new());
     }
 }
 
@@ -49,29 +148,50 @@ async fn browser() -> Option<Driver> {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new("chromedriver")
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", GUARD, "chromedriver-group", "chromedriver"])
         .arg(format!("--port={port}"))
+        .env("TMPDIR", tmp.path())
+        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .process_group(0);
+    // SAFETY: only an async-signal-safe prctl between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM))
+                .map_err(std::io::Error::from)
+        });
+    }
+    let leader = cmd.spawn().unwrap();
+    // From here on, any panic drops `d` and ends the group.
+    let mut d = Driver {
+        client: None,
+        session: None,
+        port,
+        leader,
+        _tmp: tmp,
+    };
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
         serde_json::json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000"]}),
     );
+    let mut connector = HttpConnector::new();
+    connector.set_reuse_address(true);
     for _ in 0..100 {
-        if let Ok(client) = ClientBuilder::new(HttpConnector::new())
+        if let Ok(client) = ClientBuilder::new(connector.clone())
             .capabilities(caps.clone())
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
         {
-            return Some(Driver { child, client });
+            d.session = client.session_id().await.ok().flatten();
+            d.client = Some(client);
+            return Some(d);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let _ = child.kill();
-    let _ = child.wait();
     panic!("chromedriver did not start");
 }
 
@@ -97,7 +217,7 @@ async fn chat_page_streams_and_sends_history() {
     p.write("numa", "Numa speaks.", None);
     let mut web = up_http(&p, &[], &[]);
     web.wait_ready(&["numa"]).await;
-    let c = &d.client;
+    let c = d.client();
     c.goto(&web.url("/s/numa")).await.unwrap();
     assert!(
         until(
@@ -141,6 +261,7 @@ async fn chat_page_streams_and_sends_history() {
     assert_eq!(m[1]["content"], "first question");
     assert_eq!(m[2]["content"], ollama::answer_for("first question"));
     assert_eq!(m[3]["content"], "second question");
+    d.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,7 +311,7 @@ async fn team_page_fills_18_cards_slow_one_last_and_follows_file_changes() {
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let mut web = up_http(&p, &[], &[]);
     web.wait_ready(&refs).await;
-    let c = &d.client;
+    let c = d.client();
     c.goto(&web.url("/")).await.unwrap();
     assert!(
         until(
@@ -265,4 +386,32 @@ async fn team_page_fills_18_cards_slow_one_last_and_follows_file_changes() {
         until(c, "document.getElementById('card-telos') === null && document.querySelectorAll('.card').length === 17", Duration::from_secs(10)).await,
         "the removed specialist's card stayed"
     );
+    d.close().await;
+}
+
+/// A test that panics with a browser open still ends chromedriver, Chromium
+/// and every helper process, and removes their temporary files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_with_a_browser_open_leaves_no_process_behind() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let task = tokio::spawn(async move {
+        let Some(d) = browser().await else { return };
+        d.client().goto("about:blank").await.unwrap();
+        let tmp = d._tmp.path().to_owned();
+        assert!(
+            !browsers_of(&tmp).is_empty(),
+            "no browser process found under {tmp:?}"
+        );
+        tx.send(tmp).unwrap();
+        panic!("deliberate panic with a browser open (this test checks the clean-up)");
+    });
+    let Ok(tmp) = rx.recv() else {
+        task.await.unwrap();
+        return; // skipped: no browser
+    };
+    let err = task.await.expect_err("the task panicked");
+    assert!(err.is_panic());
+    let left = until_none(|| tree_of(&tmp), Duration::from_secs(10)).await;
+    assert!(left.is_empty(), "left behind after a panic: {left:?}");
+    assert!(!tmp.exists(), "{tmp:?} was not removed");
 }

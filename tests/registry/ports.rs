@@ -30,17 +30,26 @@ fn a_pinned_port_held_by_a_foreign_listener_is_an_error_naming_it() {
     let (_tmp, dir) = temp_state();
     let reg = Registry::open(dir).unwrap();
     let _foreign = TcpListener::bind("127.0.0.1:31210").unwrap();
-    let err = reg
+    let mut err = reg
         .transact(|t| t.allocate("127.0.0.1", Some(31210), [31211, 31219]))
         .unwrap_err();
     assert!(
         matches!(err, RegistryError::PinnedPortInUse { port: 31210, .. }),
         "{err:?}"
     );
-    let msg = err.to_string();
-    assert!(
-        msg.starts_with("pinned port 31210 on 127.0.0.1 is in use"),
-        "{msg}"
+    assert!(err.to_string().ends_with("(os error 98)"), "{err}");
+    err.explain_held_port();
+    // The holder is named (this test process); 31210 is below the
+    // ephemeral range, so no reservation is suggested.
+    let comm = std::fs::read_to_string("/proc/self/comm").unwrap();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "pinned port 31210 on 127.0.0.1 cannot be bound: Address already in use (os error 98): \
+             another program listens on 127.0.0.1:31210: pid {} ({})",
+            std::process::id(),
+            comm.trim()
+        )
     );
 }
 

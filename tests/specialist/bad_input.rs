@@ -134,7 +134,7 @@ async fn drain_closes_idle_connections_and_the_port() {
         .unwrap();
     assert_eq!(idle.recv().await, None);
     assert!(
-        tokio::net::TcpStream::connect(("127.0.0.1", port))
+        cadre::net::socket::connect("127.0.0.1", port)
             .await
             .is_err()
     );

@@ -1,0 +1,9 @@
+//! The host's TCP facts cadre depends on: outgoing sockets that never keep
+//! cadre's own listeners from binding ([`socket`]), the kernel's socket
+//! table ([`tcp_table`]) and ephemeral port range ([`ephemeral`]), and the
+//! explanation of a port that does not bind ([`held`]).
+
+pub mod ephemeral;
+pub mod held;
+pub mod socket;
+pub mod tcp_table;
