@@ -13,9 +13,9 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use http_support::{Project, up_http};
 use hyper_util::client::legacy::connect::HttpConnector;
 
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
-    client: Client,
+    pub(crate) client: Client,
 }
 
 impl Drop for Driver {
@@ -26,7 +26,7 @@ impl Drop for Driver {
 }
 
 /// A headless Chromium session, or `None` (skip) when the browser is missing outside CI.
-async fn browser() -> Option<Driver> {
+pub(crate) async fn browser() -> Option<Driver> {
     let have = |b: &str| {
         Command::new(b)
             .arg("--version")
@@ -75,7 +75,7 @@ async fn browser() -> Option<Driver> {
 }
 
 /// Poll a JS expression until it is true.
-async fn until(c: &Client, js: &str, within: Duration) -> bool {
+pub(crate) async fn until(c: &Client, js: &str, within: Duration) -> bool {
     let deadline = std::time::Instant::now() + within;
     while std::time::Instant::now() < deadline {
         if let Ok(v) = c.execute(&format!("return !!({js});"), vec![]).await
