@@ -2,7 +2,7 @@
 //! through the harness of `browser.rs`, against `cadre up` and the loopback
 //! Ollama: Markdown answers, sanitizing, stop, the conversation kept across
 //! reloads, the prompt view, copy, health on cards; plus the prompt route.
-//! Port range of this file: 47400-47499 (specialists); HTTP on port 0.
+//! Port range of this file: 47400-47454, five ports a test (specialists); HTTP on port 0.
 
 use crate::browser::{browser, until};
 use crate::http_support::{Project, Web, client, up_http};
@@ -123,7 +123,7 @@ async fn prompted(range: [u16; 2]) -> (OllamaServer, Project, Web) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prompt_route_is_exactly_cadre_render() {
-    let (_server, p, web) = prompted([47400, 47409]).await;
+    let (_server, p, web) = prompted([47400, 47404]).await;
     let c = client();
     for name in ["numa", "apollo"] {
         let rendered = p.cadre(&["render", name]);
@@ -181,7 +181,7 @@ async fn prompt_route_is_exactly_cadre_render() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_only_run_their_own_scripts() {
-    let (_server, _p, web) = team([47410, 47419], &["numa"], Behaviour::default()).await;
+    let (_server, _p, web) = team([47405, 47409], &["numa"], Behaviour::default()).await;
     let c = client();
     for path in ["/", "/s/numa"] {
         let r = c.get(web.url(path)).send().await.unwrap();
@@ -230,7 +230,7 @@ async fn rendered_markdown(c: &Client, scope: &str) -> Value {
 async fn an_answer_with_a_code_block_and_a_list_renders_as_such() {
     let Some(d) = browser().await else { return };
     let c = &d.client;
-    let (_server, _p, web) = asked(c, [47420, 47429], MARKDOWN, "plan please").await;
+    let (_server, _p, web) = asked(c, [47410, 47414], MARKDOWN, "plan please").await;
     let want = json!({
         "code": "fn main() {\n    println!(\"hi\");\n}\n",
         "lang": "language-rust",
@@ -308,7 +308,7 @@ async fn assert_inert(c: &Client, scope: &str) {
 async fn an_answer_holding_script_and_img_onerror_runs_nothing() {
     let Some(d) = browser().await else { return };
     let c = &d.client;
-    let (_server, _p, web) = asked(c, [47430, 47439], HOSTILE, "be nasty").await;
+    let (_server, _p, web) = asked(c, [47415, 47419], HOSTILE, "be nasty").await;
     assert_inert(c, ".msg.assistant").await;
 
     // Restored from localStorage after a reload: still inert.
@@ -366,7 +366,7 @@ async fn stop_ends_a_slow_answer_and_the_provider_sees_the_connection_close() {
     let Some(d) = browser().await else { return };
     let b = slow(300, Duration::from_millis(100));
     let full = b.answer.clone().unwrap();
-    let (server, _p, web) = team([47440, 47449], &["numa", "apollo"], b).await;
+    let (server, _p, web) = team([47420, 47424], &["numa"], b).await;
     let c = &d.client;
     open_chat(c, &web, "numa").await;
 
@@ -423,9 +423,14 @@ async fn stop_ends_a_slow_answer_and_the_provider_sees_the_connection_close() {
         m[2]["content"].as_str().unwrap().trim_end(),
         first.as_str().unwrap().trim_end()
     );
+}
 
-    // Team Chat has a stop too: every member's provider request ends.
-    server.set_behaviour(slow(300, Duration::from_millis(100)));
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn team_chat_stop_ends_every_members_provider_request() {
+    let Some(d) = browser().await else { return };
+    let b = slow(300, Duration::from_millis(100));
+    let (server, _p, web) = team([47425, 47429], &["numa", "apollo"], b).await;
+    let c = &d.client;
     open_team(c, &web, 2).await;
     let input = c.find(Locator::Css("#team-message")).await.unwrap();
     input.send_keys("all talk slowly\u{E007}").await.unwrap();
@@ -441,13 +446,13 @@ async fn stop_ends_a_slow_answer_and_the_provider_sees_the_connection_close() {
         )
         .await
     );
-    provider_saw_close(&server, &web, &["numa", "apollo"], 4).await;
+    provider_saw_close(&server, &web, &["numa", "apollo"], 2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_conversation_survives_a_reload_and_clear_empties_it() {
     let Some(d) = browser().await else { return };
-    let (server, _p, web) = team([47450, 47459], &["numa", "apollo"], Behaviour::default()).await;
+    let (server, _p, web) = team([47430, 47434], &["numa", "apollo"], Behaviour::default()).await;
     let c = &d.client;
     open_chat(c, &web, "numa").await;
     say(c, "first question").await;
@@ -531,7 +536,7 @@ async fn close_prompt_with_escape(c: &Client) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_prompt_view_shows_exactly_cadre_render() {
     let Some(d) = browser().await else { return };
-    let (_server, p, web) = prompted([47460, 47469]).await;
+    let (_server, p, web) = prompted([47435, 47439]).await;
     let render = |name: &str| String::from_utf8(p.cadre(&["render", name]).stdout).unwrap();
     let c = &d.client;
 
@@ -551,7 +556,7 @@ async fn the_prompt_view_shows_exactly_cadre_render() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cards_show_health_exactly_as_the_api_reports_it() {
     let Some(d) = browser().await else { return };
-    let (_server, _p, web) = team([47470, 47479], &["numa", "apollo"], Behaviour::default()).await;
+    let (_server, _p, web) = team([47440, 47444], &["numa", "apollo"], Behaviour::default()).await;
     let c = &d.client;
     open_team(c, &web, 2).await;
     let list: Vec<Value> = client()
@@ -602,64 +607,14 @@ async fn cards_show_health_exactly_as_the_api_reports_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_streamed_answer_renders_as_the_whole_text_would() {
     let Some(d) = browser().await else { return };
-    let (_server, _p, web) = team([47490, 47499], &["numa"], Behaviour::default()).await;
+    let (_server, _p, web) = team([47450, 47454], &["numa"], Behaviour::default()).await;
     let c = &d.client;
     open_chat(c, &web, "numa").await;
     let failures = c.execute(PROPERTY_JS, vec![json!(400)]).await.unwrap();
     assert_eq!(failures, json!([]), "streamed ≠ full render");
 }
 
-const PROPERTY_JS: &str = r##"
-let seed = 1;
-const rnd = () => { seed = (seed + 0x6D2B79F5) | 0; let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t; return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
-const pick = a => a[Math.floor(rnd() * a.length)];
-const words = n => Array.from({ length: n }, () => pick(["alpha", "beta", "`code`", "**bold**", "_em_", "[link](http://x.invalid/)", "x<y", "a & b", "1.", "-"])).join(" ");
-const blocks = [
-  () => words(3 + Math.floor(rnd() * 12)),
-  () => words(4) + "\n" + words(5),
-  () => "#".repeat(1 + Math.floor(rnd() * 3)) + " " + words(3),
-  () => "```" + pick(["", "js", "rust"]) + "\n" + words(3) + "\n\n- not a list\n\n# not a heading\n~~~\n" + words(2) + "\n```",
-  () => "~~~~\n```\n\n" + words(2) + "\n\n~~~\n~~~~",
-  () => "- " + words(2) + "\n- " + words(3),
-  () => "- " + words(2) + "\n\n- " + words(2) + "\n\n  " + words(3),
-  () => "1. " + words(2) + "\n2. " + words(2) + "\n   - " + words(2),
-  () => "> " + words(4) + "\n> " + words(2),
-  () => "| a | b |\n|---|:-:|\n| " + words(1) + " | " + words(1) + " |",
-  () => "---",
-  () => "<div onclick=\"x()\">" + words(2) + "</div>",
-  () => "    indented code\n\n    more code",
-  () => words(3) + "  \n" + words(2),
-];
-function doc() {
-  const n = 1 + Math.floor(rnd() * 8);
-  let s = "";
-  for (let i = 0; i < n; i++) s += (i ? pick(["\n\n", "\n\n\n", "\n \n"]) : "") + pick(blocks)();
-  return s + pick(["", "\n", "\n\n"]);
-}
-function shown(el) {
-  return [...el.childNodes].map(n => n.classList && n.classList.contains("md-tail") ? n.innerHTML : (n.outerHTML || n.textContent)).join("");
-}
-const failures = [];
-for (let k = 1; k <= arguments[0]; k++) {
-  seed = k * 7919;
-  const src = doc();
-  const el = document.createElement("div");
-  const s = new MarkdownStream(el);
-  for (let i = 0; i < src.length;) {
-    const n = 1 + Math.floor(rnd() * 24);
-    s.src += src.slice(i, i + n);
-    i += n;
-    if (rnd() < 0.5) s.flush();
-  }
-  s.flush();
-  const full = document.createElement("div");
-  markdown.render(full, src);
-  if (shown(el) !== full.innerHTML) failures.push({ seed: k, src, streamed: shown(el), full: full.innerHTML });
-  if (failures.length >= 3) break;
-}
-return failures;
-"##;
+const PROPERTY_JS: &str = include_str!("pages/property.js");
 
 /// The cost of rendering a 100 KB Markdown answer as it streams (BENCHMARKS.md):
 /// the page's MarkdownStream against re-rendering the whole answer at each
@@ -669,7 +624,7 @@ return failures;
 #[ignore = "a benchmark: run with --ignored --nocapture"]
 async fn bench_streaming_a_100kb_answer() {
     let Some(d) = browser().await else { return };
-    let (server, _p, web) = team([47480, 47489], &["numa"], Behaviour::default()).await;
+    let (server, _p, web) = team([47445, 47449], &["numa"], Behaviour::default()).await;
     let c = &d.client;
     open_chat(c, &web, "numa").await;
     c.update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
@@ -679,7 +634,7 @@ async fn bench_streaming_a_100kb_answer() {
     ))
     .await
     .unwrap();
-    c.execute(BENCH_JS, vec![]).await.unwrap();
+    c.execute(BENCH_JS, vec![json!(BENCH_UNIT)]).await.unwrap();
     let mut runs = Vec::new();
     for _ in 0..3 {
         for mode in ["full", "stream"] {
@@ -730,58 +685,9 @@ const BENCH_UNIT: &str = "Some prose with **bold** and `code` in it, long enough
 
 /// Counts long tasks (over 50 ms: frames the page could not paint) from the
 /// send to the end of the answer; in mode "full", every flush re-renders the whole answer.
-const E2E_JS: &str = r#"
-const mode = arguments[0];
-if (mode === "full") MarkdownStream.prototype.flush = function () { markdown.render(this.el, this.src); this.renders++; };
-const long = [];
-new PerformanceObserver(l => long.push(...l.getEntries().map(e => e.duration))).observe({ type: "longtask" });
-const t0 = performance.now();
-let t1 = null;
-new MutationObserver(() => { if (t1 === null && document.querySelector(".msg.assistant[data-done]")) t1 = performance.now(); })
-  .observe(document.getElementById("log"), { subtree: true, attributes: true, attributeFilter: ["data-done"] });
-window.e2eResult = () => ({
-  mode, wall_ms: Math.round(t1 - t0), long_tasks: long.length,
-  long_task_ms: Math.round(long.reduce((a, b) => a + b, 0)), worst_task_ms: Math.round(Math.max(0, ...long)),
-  chars: document.querySelector(".msg.assistant").textContent.length,
-});
-return true;
-"#;
+const E2E_JS: &str = include_str!("pages/e2e.js");
 
-/// 100 KB of a typical answer (paragraphs, lists, code blocks) in 4-character
+/// 100 KB of BENCH_UNIT (paragraphs, lists, code blocks) in 4-character
 /// chunks, a render every 64 chunks (one frame of a fast stream); each mode
 /// three times, alternating. Defines `window.benchRun(mode)`.
-const BENCH_JS: &str = r#"
-const unit = "Some prose with **bold** and `code` in it, long enough to wrap a line or two.\n\n"
-  + "- a list item\n- another item with [a link](http://example.invalid/)\n\n"
-  + "```js\nfunction f(x) {\n  return x * 2;\n}\n```\n\n";
-let src = "";
-while (src.length < 100 * 1024) src += unit;
-const chunks = [];
-for (let i = 0; i < src.length; i += 4) chunks.push(src.slice(i, i + 4));
-const every = 64;
-function run(mode) {
-  const el = document.createElement("div");
-  document.body.append(el);
-  const s = new MarkdownStream(el);
-  let text = "", worst = 0, renders = 0;
-  const t0 = performance.now();
-  for (let i = 0; i < chunks.length; i++) {
-    text += chunks[i];
-    s.src += chunks[i];
-    if (i % every === every - 1) {
-      const f0 = performance.now();
-      if (mode === "stream") s.flush(); else markdown.render(el, text);
-      worst = Math.max(worst, performance.now() - f0);
-      renders++;
-    }
-  }
-  const f0 = performance.now();
-  s.finish(text);
-  const last = performance.now() - f0;
-  const total = performance.now() - t0;
-  const same = el.innerHTML === (() => { const r = document.createElement("div"); markdown.render(r, src); return r.innerHTML; })();
-  el.remove();
-  return { mode, total_ms: +total.toFixed(1), worst_render_ms: +worst.toFixed(2), final_render_ms: +last.toFixed(2), renders, same_as_full_render: same };
-}
-window.benchRun = mode => Object.assign(run(mode), { bytes: src.length, chunks: chunks.length });
-"#;
+const BENCH_JS: &str = include_str!("pages/bench.js");
