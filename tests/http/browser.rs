@@ -15,7 +15,19 @@ use hyper_util::client::legacy::connect::HttpConnector;
 
 pub(crate) struct Driver {
     child: Child,
-    pub(crate) client: Client,
+    client: Client,
+}
+
+impl Driver {
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// End the WebDriver session (chromedriver quits Chromium); `drop` then
+    /// ends chromedriver.
+    pub(crate) async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
 }
 
 impl Drop for Driver {

@@ -229,7 +229,7 @@ async fn rendered_markdown(c: &Client, scope: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answer_with_a_code_block_and_a_list_renders_as_such() {
     let Some(d) = browser().await else { return };
-    let c = &d.client;
+    let c = d.client();
     let (_server, _p, web) = asked(c, [47410, 47414], MARKDOWN, "plan please").await;
     let want = json!({
         "code": "fn main() {\n    println!(\"hi\");\n}\n",
@@ -254,6 +254,7 @@ async fn an_answer_with_a_code_block_and_a_list_renders_as_such() {
     open_team(c, &web, 1).await;
     team_round(c, "plan please").await;
     assert_eq!(rendered_markdown(c, "#card-numa .answer").await, want);
+    d.close().await;
 }
 
 const HOSTILE: &str = "Look: <script>window.__pwned='script';alert('script')</script> done.\n\n\
@@ -307,7 +308,7 @@ async fn assert_inert(c: &Client, scope: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answer_holding_script_and_img_onerror_runs_nothing() {
     let Some(d) = browser().await else { return };
-    let c = &d.client;
+    let c = d.client();
     let (_server, _p, web) = asked(c, [47415, 47419], HOSTILE, "be nasty").await;
     assert_inert(c, ".msg.assistant").await;
 
@@ -320,6 +321,7 @@ async fn an_answer_holding_script_and_img_onerror_runs_nothing() {
     open_team(c, &web, 1).await;
     team_round(c, "be nasty").await;
     assert_inert(c, "#card-numa .answer").await;
+    d.close().await;
 }
 
 /// An answer of `words` words, one every `delay`.
@@ -367,7 +369,7 @@ async fn stop_ends_a_slow_answer_and_the_provider_sees_the_connection_close() {
     let b = slow(300, Duration::from_millis(100));
     let full = b.answer.clone().unwrap();
     let (server, _p, web) = team([47420, 47424], &["numa"], b).await;
-    let c = &d.client;
+    let c = d.client();
     open_chat(c, &web, "numa").await;
 
     // The Stop button.
@@ -423,6 +425,7 @@ async fn stop_ends_a_slow_answer_and_the_provider_sees_the_connection_close() {
         m[2]["content"].as_str().unwrap().trim_end(),
         first.as_str().unwrap().trim_end()
     );
+    d.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -430,7 +433,7 @@ async fn team_chat_stop_ends_every_members_provider_request() {
     let Some(d) = browser().await else { return };
     let b = slow(300, Duration::from_millis(100));
     let (server, _p, web) = team([47425, 47429], &["numa", "apollo"], b).await;
-    let c = &d.client;
+    let c = d.client();
     open_team(c, &web, 2).await;
     let input = c.find(Locator::Css("#team-message")).await.unwrap();
     input.send_keys("all talk slowly\u{E007}").await.unwrap();
@@ -447,13 +450,14 @@ async fn team_chat_stop_ends_every_members_provider_request() {
         .await
     );
     provider_saw_close(&server, &web, &["numa", "apollo"], 2).await;
+    d.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_conversation_survives_a_reload_and_clear_empties_it() {
     let Some(d) = browser().await else { return };
     let (server, _p, web) = team([47430, 47434], &["numa", "apollo"], Behaviour::default()).await;
-    let c = &d.client;
+    let c = d.client();
     open_chat(c, &web, "numa").await;
     say(c, "first question").await;
     answers_done(c, 1).await;
@@ -513,6 +517,7 @@ async fn the_conversation_survives_a_reload_and_clear_empties_it() {
     answers_done(c, 1).await;
     let sent = server.requests().last().unwrap().clone();
     assert_eq!(sent["messages"].as_array().unwrap().len(), 2, "{sent}");
+    d.close().await;
 }
 
 /// Open the prompt view with the button `button` and return what it shows.
@@ -538,7 +543,7 @@ async fn the_prompt_view_shows_exactly_cadre_render() {
     let Some(d) = browser().await else { return };
     let (_server, p, web) = prompted([47435, 47439]).await;
     let render = |name: &str| String::from_utf8(p.cadre(&["render", name]).stdout).unwrap();
-    let c = &d.client;
+    let c = d.client();
 
     open_chat(c, &web, "numa").await;
     assert_eq!(prompt_shown(c, "#show-prompt").await, render("numa"));
@@ -551,13 +556,14 @@ async fn the_prompt_view_shows_exactly_cadre_render() {
     );
     close_prompt_with_escape(c).await;
     assert_eq!(prompt_shown(c, "#card-numa .prompt").await, render("numa"));
+    d.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cards_show_health_exactly_as_the_api_reports_it() {
     let Some(d) = browser().await else { return };
     let (_server, _p, web) = team([47440, 47444], &["numa", "apollo"], Behaviour::default()).await;
-    let c = &d.client;
+    let c = d.client();
     open_team(c, &web, 2).await;
     let list: Vec<Value> = client()
         .get(web.url("/api/specialists"))
@@ -596,6 +602,7 @@ async fn cards_show_health_exactly_as_the_api_reports_it() {
             []
         ])
     );
+    d.close().await;
 }
 
 /// Property: however an answer is cut into chunks and whenever the page
@@ -608,10 +615,11 @@ async fn cards_show_health_exactly_as_the_api_reports_it() {
 async fn a_streamed_answer_renders_as_the_whole_text_would() {
     let Some(d) = browser().await else { return };
     let (_server, _p, web) = team([47450, 47454], &["numa"], Behaviour::default()).await;
-    let c = &d.client;
+    let c = d.client();
     open_chat(c, &web, "numa").await;
     let failures = c.execute(PROPERTY_JS, vec![json!(400)]).await.unwrap();
     assert_eq!(failures, json!([]), "streamed ≠ full render");
+    d.close().await;
 }
 
 const PROPERTY_JS: &str = include_str!("pages/property.js");
@@ -625,7 +633,7 @@ const PROPERTY_JS: &str = include_str!("pages/property.js");
 async fn bench_streaming_a_100kb_answer() {
     let Some(d) = browser().await else { return };
     let (server, _p, web) = team([47445, 47449], &["numa"], Behaviour::default()).await;
-    let c = &d.client;
+    let c = d.client();
     open_chat(c, &web, "numa").await;
     c.update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
         Some(Duration::from_secs(600)),
@@ -679,6 +687,7 @@ async fn bench_streaming_a_100kb_answer() {
             println!("end to end {r}");
         }
     }
+    d.close().await;
 }
 
 const BENCH_UNIT: &str = "Some prose with **bold** and `code` in it, long enough to wrap a line or two.\n\n- a list item\n- another item with [a link](http://example.invalid/)\n\n```js\nfunction f(x) {\n  return x * 2;\n}\n```\n\n";
