@@ -132,6 +132,7 @@ pub fn router(sup: SupervisorHandle, token: Option<String>) -> Router {
         .route("/api/specialists", get(api::list))
         .route("/api/specialists/{name}", get(api::one))
         .route("/api/specialists/{name}/chat", post(api::chat))
+        .route("/api/specialists/{name}/prompt", get(api::prompt))
         .route("/api/team", post(api::team))
         .route("/api/events", get(api::events))
         .route("/v1/models", get(openai::models))

@@ -1,9 +1,12 @@
 //! The pages, embedded in the binary: plain HTML, CSS and JS, no build step,
-//! no CDN. They read `/api/*` and follow `/api/events` live.
+//! no CDN. They read `/api/*` and follow `/api/events` live. Markdown in
+//! answers is rendered by two vendored libraries (`assets/vendor/README.md`).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS,
+};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::AppState;
@@ -15,9 +18,29 @@ const CSS: &str = include_str!("assets/app.css");
 const COMMON_JS: &str = include_str!("assets/common.js");
 const TEAM_JS: &str = include_str!("assets/team.js");
 const CHAT_JS: &str = include_str!("assets/chat.js");
+const MARKDOWN_JS: &str = include_str!("assets/markdown.js");
+const MARKED_JS: &str = include_str!("assets/vendor/marked.umd.js");
+const PURIFY_JS: &str = include_str!("assets/vendor/purify.min.js");
 
-pub async fn team() -> Html<&'static str> {
-    Html(TEAM)
+/// The pages run only their own scripts: even if an answer's HTML got past
+/// the sanitizer, no inline script, handler or foreign resource would load.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+                   frame-ancestors 'none'";
+
+fn page(html: &'static str) -> Response {
+    (
+        [
+            (CONTENT_SECURITY_POLICY, CSP),
+            (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        Html(html),
+    )
+        .into_response()
+}
+
+pub async fn team() -> Response {
+    page(TEAM)
 }
 
 /// A specialist's chat page; the page itself also copes with the
@@ -25,7 +48,7 @@ pub async fn team() -> Html<&'static str> {
 pub async fn specialist(
     State(state): State<AppState>,
     Path(name): Path<String>,
-) -> Result<Html<&'static str>, ApiError> {
+) -> Result<Response, ApiError> {
     let live = state.sup.live().await.map_err(|e| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -34,7 +57,7 @@ pub async fn specialist(
         )
     })?;
     if live.iter().any(|l| l.view.name == name) {
-        Ok(Html(CHAT))
+        Ok(page(CHAT))
     } else {
         Err(ApiError::unknown_specialist(&name))
     }
@@ -46,10 +69,21 @@ pub async fn asset(Path(file): Path<String>) -> Response {
         "common.js" => (COMMON_JS, "text/javascript; charset=utf-8"),
         "team.js" => (TEAM_JS, "text/javascript; charset=utf-8"),
         "chat.js" => (CHAT_JS, "text/javascript; charset=utf-8"),
+        "markdown.js" => (MARKDOWN_JS, "text/javascript; charset=utf-8"),
+        "marked.umd.js" => (MARKED_JS, "text/javascript; charset=utf-8"),
+        "purify.min.js" => (PURIFY_JS, "text/javascript; charset=utf-8"),
         _ => {
             return ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such asset")
                 .into_response();
         }
     };
-    ([(CONTENT_TYPE, kind), (CACHE_CONTROL, "no-cache")], body).into_response()
+    (
+        [
+            (CONTENT_TYPE, kind),
+            (CACHE_CONTROL, "no-cache"),
+            (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response()
 }

@@ -13,3 +13,4 @@ mod api;
 mod bench;
 mod browser;
 mod openai;
+mod pages;

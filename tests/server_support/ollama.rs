@@ -1,9 +1,12 @@
 //! A loopback HTTP server speaking Ollama's `/api/chat` (NDJSON streaming),
 //! recording every request body so tests can assert what a provider received.
 //!
-//! The answer to a chat is `echo: <last user message>`, sent word by word, so
-//! a test can check that each reply belongs to its request.
+//! The answer to a chat is `echo: <last user message>` (or a set answer),
+//! sent word by word, so a test can check that each reply belongs to its
+//! request. A streamed answer whose connection closes before its last line
+//! is counted ([`OllamaServer::cut_short`]): the provider saw the client go.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -51,18 +54,22 @@ pub struct Behaviour {
     pub chunk_delay: Duration,
     /// Answer every chat with this HTTP status and an Ollama error body.
     pub fail_status: Option<u16>,
+    /// Answer with this text instead of the echo.
+    pub answer: Option<String>,
 }
 
 #[derive(Clone)]
 struct AppState {
     requests: Arc<Mutex<Vec<Value>>>,
     behaviour: Arc<Mutex<Behaviour>>,
+    cut_short: Arc<AtomicUsize>,
 }
 
 pub struct OllamaServer {
     pub base_url: String,
     requests: Arc<Mutex<Vec<Value>>>,
     behaviour: Arc<Mutex<Behaviour>>,
+    cut_short: Arc<AtomicUsize>,
     _task: tokio::task::JoinHandle<()>,
 }
 
@@ -71,6 +78,7 @@ impl OllamaServer {
         let state = AppState {
             requests: Arc::default(),
             behaviour: Arc::new(Mutex::new(behaviour)),
+            cut_short: Arc::default(),
         };
         let app = Router::new()
             .route("/api/chat", post(chat))
@@ -97,6 +105,7 @@ impl OllamaServer {
             base_url: format!("http://{addr}"),
             requests: state.requests,
             behaviour: state.behaviour,
+            cut_short: state.cut_short,
             _task: task,
         }
     }
@@ -104,6 +113,12 @@ impl OllamaServer {
     /// Every `/api/chat` body received so far, in arrival order.
     pub fn requests(&self) -> Vec<Value> {
         self.requests.lock().unwrap().clone()
+    }
+
+    /// How many streamed answers were dropped before their last line
+    /// because the connection closed (hyper drops the body on EOF).
+    pub fn cut_short(&self) -> usize {
+        self.cut_short.load(Ordering::SeqCst)
     }
 
     pub fn set_behaviour(&self, b: Behaviour) {
@@ -140,7 +155,7 @@ async fn chat(State(state): State<AppState>, body: axum::body::Bytes) -> Respons
         .and_then(|m| m["content"].as_str())
         .unwrap_or("")
         .to_owned();
-    let text = answer_for(&last);
+    let text = b.answer.clone().unwrap_or_else(|| answer_for(&last));
     let stream = req["stream"].as_bool().unwrap_or(true);
     let done = move |content: &str| {
         json!({"model": model, "created_at": "2026-11-24T00:00:00Z",
@@ -154,7 +169,11 @@ async fn chat(State(state): State<AppState>, body: axum::body::Bytes) -> Respons
     }
     let model2 = req["model"].as_str().unwrap_or("unknown").to_owned();
     let words: Vec<String> = text.split_inclusive(' ').map(str::to_owned).collect();
-    let lines = async_stream(b, words, model2, done(""));
+    let watch = Watch {
+        finished: Arc::default(),
+        cut_short: state.cut_short.clone(),
+    };
+    let lines = async_stream(b, words, model2, done(""), watch);
     Response::builder()
         .header("content-type", "application/x-ndjson")
         .body(Body::from_stream(lines))
@@ -166,6 +185,7 @@ fn async_stream(
     words: Vec<String>,
     model: String,
     last: Value,
+    watch: Watch,
 ) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> {
     let first = std::iter::once(None);
     let items: Vec<Option<String>> = first.chain(words.into_iter().map(Some)).collect();
@@ -174,6 +194,7 @@ fn async_stream(
             let b = b.clone();
             let model = model.clone();
             let last = last.clone();
+            let finished = watch.finished.clone();
             async move {
                 match item {
                     Some((0, _)) => {
@@ -189,6 +210,7 @@ fn async_stream(
                         Ok(line)
                     }
                     _ => {
+                        finished.store(1, Ordering::SeqCst);
                         let mut line = serde_json::to_vec(&last).unwrap();
                         line.push(b'\n');
                         Ok(line)
@@ -197,6 +219,21 @@ fn async_stream(
             }
         },
     )
+}
+
+/// Lives as long as the response body: dropped before the last line was
+/// produced means the connection went away mid-answer.
+struct Watch {
+    finished: Arc<AtomicUsize>,
+    cut_short: Arc<AtomicUsize>,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        if self.finished.load(Ordering::SeqCst) == 0 {
+            self.cut_short.fetch_add(1, Ordering::SeqCst);
+        }
+    }
 }
 
 use futures::StreamExt;
