@@ -13,3 +13,5 @@ mod api;
 mod bench;
 mod browser;
 mod openai;
+mod protocols;
+mod sdk;

@@ -29,12 +29,29 @@ pub struct Behaviour {
 struct AppState {
     requests: Arc<Mutex<Vec<Value>>>,
     behaviour: Arc<Mutex<Behaviour>>,
+    aborted: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Counts a streamed answer whose connection closed before its last line.
+struct AbortGuard {
+    aborted: Arc<std::sync::atomic::AtomicUsize>,
+    finished: bool,
+}
+
+impl Drop for AbortGuard {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.aborted
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
 }
 
 pub struct OllamaServer {
     pub base_url: String,
     requests: Arc<Mutex<Vec<Value>>>,
     behaviour: Arc<Mutex<Behaviour>>,
+    aborted: Arc<std::sync::atomic::AtomicUsize>,
     _task: tokio::task::JoinHandle<()>,
 }
 
@@ -43,6 +60,7 @@ impl OllamaServer {
         let state = AppState {
             requests: Arc::default(),
             behaviour: Arc::new(Mutex::new(behaviour)),
+            aborted: Arc::default(),
         };
         let app = Router::new()
             .route("/api/chat", post(chat))
@@ -69,6 +87,7 @@ impl OllamaServer {
             base_url: format!("http://{addr}"),
             requests: state.requests,
             behaviour: state.behaviour,
+            aborted: state.aborted,
             _task: task,
         }
     }
@@ -76,6 +95,11 @@ impl OllamaServer {
     /// Every `/api/chat` body received so far, in arrival order.
     pub fn requests(&self) -> Vec<Value> {
         self.requests.lock().unwrap().clone()
+    }
+
+    /// How many streamed answers lost their client (the connection closed) midway.
+    pub fn aborted(&self) -> usize {
+        self.aborted.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn set_behaviour(&self, b: Behaviour) {
@@ -126,7 +150,22 @@ async fn chat(State(state): State<AppState>, body: axum::body::Bytes) -> Respons
     }
     let model2 = req["model"].as_str().unwrap_or("unknown").to_owned();
     let words: Vec<String> = text.split_inclusive(' ').map(str::to_owned).collect();
-    let lines = async_stream(b, words, model2, done(""));
+    let mut guard = AbortGuard {
+        aborted: state.aborted.clone(),
+        finished: false,
+    };
+    let lines = async_stream(b, words, model2, done("")).map(move |item| {
+        // The whole guard moves into the closure (not just its field), so
+        // dropping the stream drops it.
+        let guard = &mut guard;
+        if item
+            .as_ref()
+            .is_ok_and(|l| l.windows(11).any(|w| w == b"\"done\":true"))
+        {
+            guard.finished = true;
+        }
+        item
+    });
     Response::builder()
         .header("content-type", "application/x-ndjson")
         .body(Body::from_stream(lines))
