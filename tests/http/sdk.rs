@@ -184,6 +184,10 @@ async fn a2a_sdk_cancel_closes_the_provider_request_and_a_failure_is_a_failed_ta
     assert_eq!(out["canceled_state"], 5);
     assert_eq!(out["after_state"], 5);
     assert_eq!(out["cancel_again"], "TaskNotCancelableError");
+    // SubscribeToTask: the task first, then the cancel ends the stream.
+    let seen = out["subscribed"].as_array().unwrap();
+    assert_eq!(seen[0][0], "task", "{out}");
+    assert_eq!(seen.last().unwrap()[1], 5, "{out}");
     let closed = daemon_support::poll(Duration::from_secs(20), || server.aborted() >= 1);
     assert!(closed, "the provider never saw its connection close");
 

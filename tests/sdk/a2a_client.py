@@ -19,6 +19,7 @@ from a2a.types.a2a_pb2 import (
     ListTasksRequest,
     Role,
     SendMessageRequest,
+    SubscribeToTaskRequest,
 )
 from a2a.utils import errors
 from google.protobuf.json_format import MessageToDict
@@ -115,8 +116,19 @@ async def cancel_phase(h):
     plain = await create_client(card, ClientConfig(streaming=False, httpx_client=h))
     [ev] = await send(plain, user("a slow question"), return_immediately=True)
     running = ev.task
+    streaming = await create_client(card, ClientConfig(streaming=True, httpx_client=h))
+    seen = []
+
+    async def watch():
+        async for e in streaming.subscribe(SubscribeToTaskRequest(id=running.id)):
+            kind = e.WhichOneof("payload")
+            state = e.status_update.status.state if kind == "status_update" else None
+            seen.append([kind, state])
+
+    watcher = asyncio.create_task(watch())
     await asyncio.sleep(0.5)
     canceled = await plain.cancel_task(CancelTaskRequest(id=running.id))
+    await asyncio.wait_for(watcher, 20)
     after = await plain.get_task(GetTaskRequest(id=running.id))
     try:
         await plain.cancel_task(CancelTaskRequest(id=running.id))
@@ -124,7 +136,7 @@ async def cancel_phase(h):
     except errors.TaskNotCancelableError as e:
         again = type(e).__name__
     return {"immediate_state": running.status.state, "canceled_state": canceled.status.state,
-            "after_state": after.status.state, "cancel_again": again}
+            "after_state": after.status.state, "cancel_again": again, "subscribed": seen}
 
 
 async def failure_phase(h):
