@@ -20,12 +20,20 @@
 //! - [`control`]: the daemon's control socket and its client.
 //! - [`http`]: the web pages, JSON/SSE API, OpenAI-compatible routes and `/metrics` of `cadre up`.
 //! - [`review`]: `cadre diff`, two config trees (dirs or git revisions) compared.
+//! - [`agent`]: what the A2A and MCP servers need of the daemon: agents with cards and chats.
+//! - [`jsonrpc`]: JSON-RPC 2.0 framing and its errors, shared by A2A and MCP.
+//! - [`a2a`]: the A2A v1.0 (and v0.3) JSON-RPC server: agent cards, tasks, streaming.
+//! - [`mcp`]: the MCP server (tools, resources) and the `cadre mcp` stdio bridge.
 
+pub mod a2a;
+pub mod agent;
 pub mod cli;
 pub mod client;
 pub mod config;
 pub mod control;
 pub mod http;
+pub mod jsonrpc;
+pub mod mcp;
 pub mod net;
 pub mod plan;
 pub mod prompt;

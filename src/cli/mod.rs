@@ -9,6 +9,7 @@ pub mod chat;
 pub mod check;
 pub mod completions;
 pub mod diff;
+pub mod mcp;
 pub mod new;
 pub mod plan;
 pub mod render;
@@ -91,6 +92,8 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
+    /// Speak MCP over stdio for an MCP host, bridged to the running daemon's /mcp.
+    Mcp(mcp::McpArgs),
 }
 
 /// Run the parsed command; returns the process exit code.
@@ -110,5 +113,6 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::New(a) => new::run(&g, a),
         Command::Diff(a) => diff::run(&g, a),
         Command::Completions(a) => completions::run(a),
+        Command::Mcp(a) => mcp::run(&g, a),
     }
 }

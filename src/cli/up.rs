@@ -116,6 +116,11 @@ async fn serve(
         }
         None => None,
     };
+    // Where `cadre mcp` finds this daemon; removed when it stops.
+    let _endpoint = match &http_url {
+        Some(u) => Some(http::endpoint::publish(state.path(), u)?),
+        None => None,
+    };
 
     if let Ok(slots) = sup.snapshot().await {
         let mut out = std::io::stdout().lock();

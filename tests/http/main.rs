@@ -14,3 +14,5 @@ mod bench;
 mod browser;
 mod openai;
 mod pages;
+mod protocols;
+mod sdk;
