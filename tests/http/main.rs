@@ -12,4 +12,5 @@ mod ollama;
 mod api;
 mod bench;
 mod browser;
+mod kubelet;
 mod openai;
