@@ -146,7 +146,8 @@ pub fn main() {
     println!("| data on | file backend ops/s (per round) | etcd, 3 members, ops/s (per round) |");
     println!("|---|---|---|");
     for base in dirs.split(':').map(Path::new).filter(|p| p.is_dir()) {
-        let cluster = etcd_cluster::EtcdCluster::start_in(3, base, None).expect("etcd is needed");
+        let cluster =
+            etcd_cluster::EtcdCluster::start_in(3, base, None, &[]).expect("etcd is needed");
         let mut settings = cluster.settings();
         settings.request_timeout = Duration::from_secs(10);
         let settings = serde_json::to_string(&settings).expect("settings");

@@ -15,7 +15,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How to get etcd, printed when it is missing.
-pub const INSTALL: &str = "scripts/ci-etcd.sh (Debian packages etcd-server and etcd-client)";
+pub const INSTALL: &str =
+    "scripts/ci-etcd.sh (Debian packages etcd-server, etcd-client and openssl)";
 
 /// One member: its ports, data and process.
 struct Member {
@@ -33,6 +34,8 @@ pub struct EtcdCluster {
     initial: String,
     token: String,
     tls: Option<TlsFiles>,
+    /// More flags for every member.
+    extra: Vec<String>,
     _tmp: tempfile::TempDir,
 }
 
@@ -75,12 +78,17 @@ impl EtcdCluster {
         } else {
             std::env::temp_dir()
         };
-        EtcdCluster::start_in(n, &base, None)
+        EtcdCluster::start_in(n, &base, None, &[])
     }
 
     /// Same, with data directories under `base` (the bench measures disk
-    /// too) and, with `tls`, clients served over https only.
-    pub fn start_in(n: usize, base: &Path, tls: Option<&TlsFiles>) -> Option<EtcdCluster> {
+    /// too), with `tls` clients served over https only, and `extra` flags.
+    pub fn start_in(
+        n: usize,
+        base: &Path,
+        tls: Option<&TlsFiles>,
+        extra: &[&str],
+    ) -> Option<EtcdCluster> {
         if !etcd_available() {
             return None;
         }
@@ -88,7 +96,7 @@ impl EtcdCluster {
         // before etcd binds it: start again on fresh ports when that happens.
         let mut last = String::new();
         for _ in 0..3 {
-            match EtcdCluster::try_start(n, base, tls) {
+            match EtcdCluster::try_start(n, base, tls, extra) {
                 Ok(c) => return Some(c),
                 Err(e) => last = e,
             }
@@ -96,7 +104,12 @@ impl EtcdCluster {
         panic!("etcd cluster did not start: {last}");
     }
 
-    fn try_start(n: usize, base: &Path, tls: Option<&TlsFiles>) -> Result<EtcdCluster, String> {
+    fn try_start(
+        n: usize,
+        base: &Path,
+        tls: Option<&TlsFiles>,
+        extra: &[&str],
+    ) -> Result<EtcdCluster, String> {
         let tmp = tempfile::Builder::new()
             .prefix("cadre-etcd-")
             .tempdir_in(base)
@@ -122,6 +135,7 @@ impl EtcdCluster {
             initial,
             token: format!("cadre-test-{}-{}", std::process::id(), ports[0]),
             tls: tls.cloned(),
+            extra: extra.iter().map(|a| a.to_string()).collect(),
             _tmp: tmp,
         };
         for i in 0..n {
@@ -167,6 +181,7 @@ impl EtcdCluster {
                     "--client-cert-auth".into(),
                 ]
             }))
+            .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);

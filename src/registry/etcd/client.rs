@@ -28,22 +28,25 @@ use super::wire::{self, StatusBody};
 /// gRPC status codes the gateway reports in `code`.
 const DEADLINE_EXCEEDED: i32 = 4;
 const UNAVAILABLE: i32 = 14;
-const UNAUTHENTICATED: i32 = 16;
+pub(crate) const UNAUTHENTICATED: i32 = 16;
+
+/// Largest unary reply read: a list of 10000 entries of ~2 KiB, base64'd, fits.
+pub const MAX_BODY: usize = 64 << 20;
 
 /// A cheap-to-clone handle on one cluster.
 #[derive(Clone, Debug)]
 pub struct EtcdClient {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 #[derive(Debug)]
-struct Inner {
-    http: reqwest::Client,
+pub(crate) struct Inner {
+    pub(crate) http: reqwest::Client,
     endpoints: Vec<reqwest::Url>,
     current: AtomicUsize,
-    timeout: Duration,
-    creds: Option<Credentials>,
-    token: Mutex<Option<String>>,
+    pub(crate) timeout: Duration,
+    pub(crate) creds: Option<Credentials>,
+    pub(crate) token: Mutex<Option<String>>,
 }
 
 /// How one attempt on one endpoint ended, when it did not succeed.
@@ -146,6 +149,12 @@ impl EtcdClient {
         );
     }
 
+    /// The endpoint the next call starts with (the one that answered last).
+    pub fn current_endpoint(&self) -> String {
+        let n = self.inner.endpoints.len();
+        self.endpoint_name(self.inner.current.load(Ordering::Relaxed) % n)
+    }
+
     pub(crate) fn endpoint_name(&self, idx: usize) -> String {
         self.inner.endpoints[idx]
             .as_str()
@@ -162,9 +171,9 @@ impl EtcdClient {
         let body = &json_body(req)?;
         self.failover(|idx| async move {
             let resp = self.send(idx, call, path, body, true).await?;
-            let bytes = resp.bytes().await.map_err(|e| {
-                Attempt::Next(format!("{}: {}", self.endpoint_name(idx), describe(&e)))
-            })?;
+            let bytes = read_body(resp)
+                .await
+                .map_err(|e| Attempt::Next(format!("{}: {e}", self.endpoint_name(idx))))?;
             serde_json::from_slice(&bytes).map_err(|e| {
                 Attempt::Stop(EtcdError::BadReply {
                     endpoint: self.endpoint_name(idx),
@@ -262,17 +271,7 @@ impl EtcdClient {
             if resp.status().is_success() {
                 return Ok(resp);
             }
-            let status = resp.status();
-            let bytes = resp.bytes().await.unwrap_or_default();
-            let st = serde_json::from_slice::<StatusBody>(&bytes).unwrap_or_else(|_| StatusBody {
-                message: format!("HTTP {status}"),
-                code: if status.is_server_error() {
-                    UNAVAILABLE
-                } else {
-                    0
-                },
-                error: None,
-            });
+            let st = error_status(resp).await;
             if st.code == UNAUTHENTICATED && token.is_some() && !renewed {
                 self.clear_token();
                 continue;
@@ -281,61 +280,44 @@ impl EtcdClient {
         }
         Err(Attempt::Next(format!("{ep}: authentication kept failing")))
     }
+}
 
-    /// The auth token, authenticating on endpoint `idx` when there is none.
-    async fn token(&self, idx: usize) -> Result<Option<String>, Attempt> {
-        let Some(creds) = &self.inner.creds else {
-            return Ok(None);
-        };
-        if let Some(t) = self.lock_token().clone() {
-            return Ok(Some(t));
-        }
-        let ep = self.endpoint_name(idx);
-        let req = wire::AuthenticateRequest {
-            name: &creds.user,
-            password: creds.password.expose(),
-        };
-        let resp = self
-            .inner
-            .http
-            .post(format!("{ep}/v3/auth/authenticate"))
-            .json(&req)
-            .timeout(self.inner.timeout)
-            .send()
-            .await
-            .map_err(|e| Attempt::Next(format!("{ep}: {}", describe(&e))))?;
-        let ok = resp.status().is_success();
-        let bytes = resp.bytes().await.unwrap_or_default();
-        if !ok {
-            let st: StatusBody = serde_json::from_slice(&bytes).unwrap_or_default();
-            return Err(match classify(&ep, "authenticate", &st) {
-                Attempt::Next(why) => Attempt::Next(why),
-                Attempt::Stop(_) => Attempt::Stop(EtcdError::AuthFailed {
-                    user: creds.user.clone(),
-                }),
-            });
-        }
-        let token = serde_json::from_slice::<wire::AuthenticateResponse>(&bytes)
-            .map(|r| r.token)
-            .unwrap_or_default();
-        if token.is_empty() {
-            return Err(Attempt::Stop(EtcdError::BadReply {
-                endpoint: ep,
-                call: "authenticate",
-                detail: "no token in the reply".into(),
-            }));
-        }
-        *self.lock_token() = Some(token.clone());
-        Ok(Some(token))
+/// The gRPC status of a failed reply; a body that is not one (a proxy, an
+/// etcd without the v3 gateway) becomes one from the HTTP status.
+pub(crate) async fn error_status(resp: reqwest::Response) -> StatusBody {
+    let status = resp.status();
+    let bytes = read_body(resp).await.unwrap_or_default();
+    if let Ok(st) = serde_json::from_slice::<StatusBody>(&bytes)
+        && (st.code != 0 || !st.text().is_empty())
+    {
+        return st;
     }
+    let message = match status.as_u16() {
+        404 => format!("HTTP {status}: no v3 JSON gateway here (etcd 3.4 or later serves /v3/)"),
+        _ => format!("HTTP {status}"),
+    };
+    StatusBody {
+        message,
+        code: if status.is_server_error() {
+            UNAVAILABLE
+        } else {
+            0
+        },
+        error: None,
+    }
+}
 
-    fn lock_token(&self) -> std::sync::MutexGuard<'_, Option<String>> {
-        self.inner.token.lock().unwrap_or_else(|p| p.into_inner())
+/// A whole unary reply, at most [`MAX_BODY`] bytes: a broken or hostile
+/// peer cannot make the client buffer without end.
+pub(crate) async fn read_body(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| describe(&e))? {
+        if out.len() + chunk.len() > MAX_BODY {
+            return Err(format!("a reply is over {MAX_BODY} bytes"));
+        }
+        out.extend_from_slice(&chunk);
     }
-
-    fn clear_token(&self) {
-        *self.lock_token() = None;
-    }
+    Ok(out)
 }
 
 /// Whether an error status means "try another member".

@@ -48,7 +48,7 @@ impl Lease {
         let reply = client.lease_grant(secs).await?;
         if reply.id == 0 || reply.ttl <= 0 {
             return Err(EtcdError::BadReply {
-                endpoint: client.endpoint_name(0),
+                endpoint: client.current_endpoint(),
                 call: "lease grant",
                 detail: format!("granted id {} with TTL {}", reply.id, reply.ttl),
             });

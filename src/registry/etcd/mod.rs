@@ -36,7 +36,8 @@
 //! - [`config`]: the settings (`endpoints`, `prefix`, `lease_ttl`, TLS, auth).
 //! - [`error`]: the typed [`EtcdError`], free of secrets.
 //! - `connect`: the HTTP client (TLS) and the secrets read from the environment.
-//! - [`client`]: [`EtcdClient`], gateway calls with endpoint failover and auth.
+//! - [`client`]: [`EtcdClient`], gateway calls with endpoint failover.
+//! - `auth`: the token exchanged for user and password, renewed when refused.
 //! - `frames`: reading streamed replies.
 //! - `wire`: the gateway's JSON shapes.
 //! - [`keys`]: the key layout; port claims and daemon records.
@@ -46,6 +47,7 @@
 //! - [`watch`]: [`Follower`], the resumable watch.
 
 mod alloc;
+mod auth;
 pub mod client;
 pub mod config;
 mod connect;

@@ -8,6 +8,9 @@ use cadre::registry::etcd::{
     AuthSettings, Consistency, EtcdError, EtcdStore, PortRequest, TlsSettings,
 };
 
+use std::io::Write;
+use std::time::Duration;
+
 use super::*;
 use crate::etcd_cluster::make_tls;
 
@@ -39,6 +42,12 @@ fn auth_child(task: ChildTask) {
             .unwrap();
         assert_eq!(store.list(Consistency::Linearizable).await.unwrap().entries.len(), 1);
         lease.revoke().await.unwrap();
+        // Idle past the token's TTL (1 s on this member): the next call is
+        // refused once, authenticates again and goes on.
+        report("authenticated");
+        tokio::task::block_in_place(wait_for_parent);
+        let again = store.list(Consistency::Linearizable).await.unwrap();
+        assert!(again.entries.is_empty());
 
         let wrong = EtcdStore::new(&with_password_env(&task, "CADRE_TEST_ETCD_WRONG")).unwrap();
         let e = wrong.list(Consistency::Linearizable).await.unwrap_err();
@@ -64,7 +73,13 @@ fn password_auth_reads_the_environment_and_never_shows_the_secret() {
     if let Some(task) = child_task() {
         return auth_child(task);
     }
-    let Some(cluster) = EtcdCluster::start(1) else {
+    let shm = std::path::Path::new("/dev/shm");
+    let base = if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    let Some(cluster) = EtcdCluster::start_in(1, &base, None, &["--auth-token-ttl", "1"]) else {
         return;
     };
     cluster.enable_auth(PASSWORD);
@@ -78,6 +93,9 @@ fn password_auth_reads_the_environment_and_never_shows_the_secret() {
             ("CADRE_TEST_ETCD_WRONG", WRONG),
         ],
     );
+    assert_eq!(w.line(), "authenticated");
+    std::thread::sleep(Duration::from_secs(3));
+    writeln!(w.stdin.as_mut().unwrap()).unwrap();
     assert_eq!(w.line(), "ok");
     w.finish();
 }
@@ -155,7 +173,7 @@ fn tls_with_a_client_certificate_from_a_file_or_the_environment() {
     let Some(tls) = make_tls(tmp.path()) else {
         return;
     };
-    let Some(cluster) = EtcdCluster::start_in(1, tmp.path(), Some(&tls)) else {
+    let Some(cluster) = EtcdCluster::start_in(1, tmp.path(), Some(&tls), &[]) else {
         return;
     };
     let mut settings = cluster.settings();
