@@ -55,6 +55,8 @@ pub mod error;
 mod frames;
 pub mod keys;
 pub mod lease;
+#[cfg(test)]
+mod proptests;
 pub mod store;
 pub mod watch;
 #[doc(hidden)]
