@@ -84,6 +84,73 @@ fn items(deployment: &Value) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// (path in the project, repository file) of everything the pod must see.
+fn project_sources() -> Vec<(String, PathBuf)> {
+    let mut expected: Vec<(String, PathBuf)> = vec![(
+        "cadre.toml".into(),
+        repo().join("deploy/kubernetes/cadre.toml"),
+    )];
+    for dir in ["specialists.d", "templates", "teams.d"] {
+        let Ok(rd) = std::fs::read_dir(repo().join(dir)) else {
+            continue;
+        };
+        for f in rd {
+            let f = f.unwrap();
+            expected.push((
+                format!("{dir}/{}", f.file_name().to_string_lossy()),
+                f.path(),
+            ));
+        }
+    }
+    expected
+}
+
+/// Check every file's bytes in the ConfigMap and lay them out as kubelet
+/// would under `project`.
+fn mount(
+    cm: &Value,
+    items: &BTreeMap<String, String>,
+    expected: &[(String, PathBuf)],
+    project: &Path,
+) {
+    let by_path: BTreeMap<&str, &str> = items
+        .iter()
+        .map(|(k, p)| (p.as_str(), k.as_str()))
+        .collect();
+    for (path, src) in expected {
+        let key = by_path
+            .get(path.as_str())
+            .unwrap_or_else(|| panic!("no item for {path}"));
+        let data = cm["data"][key].as_str().unwrap();
+        assert_eq!(data.as_bytes(), std::fs::read(src).unwrap(), "{path}");
+        let dest = project.join(path);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::write(dest, data).unwrap();
+    }
+}
+
+fn service_has_pinned_ports(svc: &Value, expected: &[(String, PathBuf)]) {
+    let ports: Vec<u64> = svc["spec"]["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["port"].as_u64().unwrap())
+        .collect();
+    assert!(ports.contains(&44999));
+    for (path, src) in expected
+        .iter()
+        .filter(|(p, _)| p.starts_with("specialists.d/"))
+    {
+        let spec: toml::Table = toml::from_str(&std::fs::read_to_string(src).unwrap()).unwrap();
+        if let Some(port) = spec.get("port").and_then(|p| p.as_integer()) {
+            assert!(
+                ports.contains(&(port as u64)),
+                "{path}: port {port} not in the Service"
+            );
+        }
+    }
+}
+
 #[test]
 fn rendered_manifests_validate_and_carry_the_whole_project() {
     let Some(venv) = venv() else {
@@ -115,38 +182,10 @@ fn rendered_manifests_validate_and_carry_the_whole_project() {
     let [cm, svc, dep] = [0, 1, 2].map(|i| yaml(&venv, &files[i]).remove(0));
     // Every file reaches its path with its exact bytes.
     let items = items(&dep);
-    let mut expected: Vec<(String, PathBuf)> = vec![(
-        "cadre.toml".into(),
-        repo().join("deploy/kubernetes/cadre.toml"),
-    )];
-    for dir in ["specialists.d", "templates", "teams.d"] {
-        let Ok(rd) = std::fs::read_dir(repo().join(dir)) else {
-            continue;
-        };
-        for f in rd {
-            let f = f.unwrap();
-            expected.push((
-                format!("{dir}/{}", f.file_name().to_string_lossy()),
-                f.path(),
-            ));
-        }
-    }
+    let expected = project_sources();
     assert_eq!(items.len(), expected.len(), "{items:#?}");
-    let by_path: BTreeMap<&str, &str> = items
-        .iter()
-        .map(|(k, p)| (p.as_str(), k.as_str()))
-        .collect();
     let project = tmp.path().join("project");
-    for (path, src) in &expected {
-        let key = by_path
-            .get(path.as_str())
-            .unwrap_or_else(|| panic!("no item for {path}"));
-        let data = cm["data"][key].as_str().unwrap();
-        assert_eq!(data.as_bytes(), std::fs::read(src).unwrap(), "{path}");
-        let dest = project.join(path);
-        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::write(dest, data).unwrap();
-    }
+    mount(&cm, &items, &expected, &project);
     // The mounted project is valid as cadre sees it.
     run(Command::new(BIN)
         .arg("check")
@@ -154,25 +193,7 @@ fn rendered_manifests_validate_and_carry_the_whole_project() {
         .arg(project.join("specialists.d")));
 
     // Every pinned port is in the Service; the pod runs `up` on the mount.
-    let ports: Vec<u64> = svc["spec"]["ports"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["port"].as_u64().unwrap())
-        .collect();
-    assert!(ports.contains(&44999));
-    for (path, src) in expected
-        .iter()
-        .filter(|(p, _)| p.starts_with("specialists.d/"))
-    {
-        let spec: toml::Table = toml::from_str(&std::fs::read_to_string(src).unwrap()).unwrap();
-        if let Some(port) = spec.get("port").and_then(|p| p.as_integer()) {
-            assert!(
-                ports.contains(&(port as u64)),
-                "{path}: port {port} not in the Service"
-            );
-        }
-    }
+    service_has_pinned_ports(&svc, &expected);
     let pod = &dep["spec"]["template"]["spec"];
     let c = &pod["containers"][0];
     let args: Vec<&str> = c["args"]

@@ -3,6 +3,8 @@
 
 #[path = "../registry_support/etcd_cluster.rs"]
 mod etcd_cluster;
+#[path = "../registry_support/etcd_tls.rs"]
+mod etcd_tls;
 #[path = "../registry_support/mod.rs"]
 mod registry_support;
 

@@ -12,7 +12,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use super::*;
-use crate::etcd_cluster::make_tls;
+use crate::etcd_tls::make_tls;
 
 const PASSWORD: &str = "pw-7f3a9c-secret";
 const WRONG: &str = "pw-wrong-2b8e1d";
