@@ -1,6 +1,6 @@
 //! The registry on etcd: what a daemon does with it (register, update,
 //! deregister, list, follow), in the key layout of [`super::keys`].
-//! Registration with port allocation lives in [`super::alloc`].
+//! Registration with port allocation lives in `alloc`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
