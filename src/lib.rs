@@ -15,6 +15,7 @@
 //! - [`plan`]: desired vs running specialists → keep/start/reload/restart/stop.
 //! - [`provider`]: the model providers (Ollama, OpenAI-compatible, Anthropic).
 //! - [`registry`]: the flock-locked, atomically replaced `registry.json`: who runs where, port grants.
+//!   [`registry::etcd`]: the same on etcd (leases, per-host ports), for many daemons on many hosts.
 //! - [`supervisor`]: owns the running specialists, applies plans, keeps the registry in step.
 //! - [`watch`]: file events → debounced reconcile triggers.
 //! - [`control`]: the daemon's control socket and its client.

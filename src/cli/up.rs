@@ -224,18 +224,38 @@ fn serde_plain(s: crate::registry::State) -> String {
         .unwrap_or_default()
 }
 
+/// The specialists directory as an absolute path that stays valid: the
+/// parent resolved, the last component kept when it is a symlink. A
+/// ConfigMap mount's `specialists.d -> ..data/specialists.d` resolves into a
+/// `..TIMESTAMP` directory that kubelet deletes at the next update; the
+/// daemon must keep reading through the link (and keep one identity).
 fn canonical_dir(dir: &Path) -> anyhow::Result<PathBuf> {
-    let canon = std::fs::canonicalize(dir)
-        .with_context(|| format!("specialists directory {} does not exist", dir.display()))?;
+    let missing = || format!("specialists directory {} does not exist", dir.display());
+    let canon = std::fs::canonicalize(dir).with_context(missing)?;
     if !canon.is_dir() {
         bail!("{} is not a directory", dir.display());
     }
-    Ok(canon)
+    let is_link = std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink());
+    match (is_link, dir.file_name()) {
+        (true, Some(name)) => {
+            let parent = match dir.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            Ok(std::fs::canonicalize(parent)
+                .with_context(missing)?
+                .join(name))
+        }
+        _ => Ok(canon),
+    }
 }
 
 fn init_tracing(format: super::LogFormat) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("CADRE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // notify logs at info each watch the kernel dropped with its directory
+    // (every kubelet ConfigMap update deletes one): not news to an operator.
+    let filter =
+        EnvFilter::try_from_env("CADRE_LOG").unwrap_or_else(|_| EnvFilter::new("info,notify=warn"));
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(filter)

@@ -3,6 +3,7 @@
 
 mod check;
 mod fault_config_roundtrip;
+mod kubernetes;
 mod load;
 mod plan_shipped;
 mod schema_files;

@@ -12,6 +12,7 @@ mod ollama;
 mod api;
 mod bench;
 mod browser;
+mod kubelet;
 mod openai;
 mod pages;
 mod protocols;
