@@ -6,13 +6,17 @@
 //!
 //! Run: `cargo bench --bench registry` (env `CADRE_BENCH_DIRS` = colon-
 //! separated base dirs to measure; default `/dev/shm:/tmp`, i.e. tmpfs and
-//! this machine's disk).
+//! this machine's disk). `cargo bench --bench registry -- etcd` compares
+//! the file backend with etcd instead (see `registry/etcd.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use cadre::registry::{Durability, Entry, ProcessId, Registry, RegistryError, State, StateDir};
+
+#[path = "registry/etcd.rs"]
+mod etcd;
 
 const ROLE: &str = "CADRE_BENCH_ROLE";
 
@@ -115,6 +119,12 @@ fn contended(base: &Path, procs: usize, per: u64, fsync: bool) -> f64 {
 }
 
 fn main() {
+    if let Ok(role) = std::env::var(etcd::ROLE) {
+        return etcd::child(&role);
+    }
+    if std::env::args().skip(1).any(|a| a == "etcd") {
+        return etcd::main();
+    }
     if let Ok(role) = std::env::var(ROLE) {
         let mut parts = role.splitn(4, ':');
         let i = parts.next().unwrap_or("0");
@@ -127,7 +137,7 @@ fn main() {
         }
         return;
     }
-    // `cargo bench` passes `--bench`; nothing else to parse.
+    // `cargo bench` passes `--bench`; `etcd` was handled above.
     let dirs = std::env::var("CADRE_BENCH_DIRS").unwrap_or_else(|_| "/dev/shm:/tmp".into());
     println!("| state dir | filesystem | durability | uncontended tx/s | 16 processes tx/s |");
     println!("|---|---|---|---|---|");

@@ -11,6 +11,8 @@
 //! - `overhead`: chat round trip through cadre vs a direct request to the same
 //!   provider, 1 and 64 concurrent connections, p50/p99 and chats/s.
 //! - `team`: 18 specialists, provider latency 200 ms, time until all answered.
+//! - `protocols`: what an A2A `SendMessage` and an MCP `ask` add over a socket chat
+//!   (not in the default run; name it).
 //!
 //! Run: `cargo bench --bench system [-- SECTION...]`; `CADRE_BENCH_N=18,1000`
 //! picks the team sizes of `reload`; `CADRE_BENCH_BIN=path` runs another
@@ -32,6 +34,9 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+
+#[path = "system/protocols.rs"]
+mod protocols;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cadre");
 
@@ -599,9 +604,9 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let all = ["cold", "reload", "overhead", "team"];
+    let all = ["cold", "reload", "overhead", "team", "protocols"];
     let run: Vec<&str> = if args.is_empty() {
-        all.to_vec()
+        all[..4].to_vec()
     } else {
         all.iter()
             .copied()
@@ -621,6 +626,7 @@ fn main() {
                 "reload" => reload(&provider).await,
                 "overhead" => overhead(&provider).await,
                 "team" => team(&provider).await,
+                "protocols" => protocols::protocols(&provider).await,
                 _ => unreachable!(),
             }
         }

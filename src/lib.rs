@@ -12,7 +12,8 @@
 //!   whole reconcile policy (last-known-good, config error marks, operator stops, port claims).
 //! - [`supervisor`]: owns the running specialists, applies plans, keeps the registry in step.
 //! - [`registry`]: the flock-locked, atomically replaced `registry.json`: who runs where,
-//!   port grants, process liveness, single-instance locks.
+//!   port grants, process liveness, single-instance locks. [`registry::etcd`]: the same on
+//!   etcd (leases, per-host ports), for many daemons on many hosts.
 //! - [`watch`]: file events → debounced reconcile triggers.
 //! - [`conversation`]: messages, roles, usage and provider health, shared by both ends of a chat.
 //! - [`protocol`]: socket request/reply types and the line codec.
@@ -24,9 +25,15 @@
 //! - [`control`]: the daemon's control socket and its client.
 //! - [`http`]: the web pages, JSON/SSE API, OpenAI-compatible routes and `/metrics` of `cadre up`.
 //! - [`review`]: `cadre diff`, two config trees (dirs or git revisions) compared.
+//! - [`agent`]: what the A2A and MCP servers need of the daemon: agents with cards and chats.
+//! - [`jsonrpc`]: JSON-RPC 2.0 framing and its errors, shared by A2A and MCP.
+//! - [`a2a`]: the A2A v1.0 (and v0.3) JSON-RPC server: agent cards, tasks, streaming.
+//! - [`mcp`]: the MCP server (tools, resources) and the `cadre mcp` stdio bridge.
 //! - [`schema`]: JSON Schemas of the config files, generated from [`config`]'s types.
 //! - [`cli`]: the command line, one file per command; errors rendered once, in `main`.
 
+pub mod a2a;
+pub mod agent;
 pub mod cli;
 pub mod client;
 pub mod config;
@@ -34,6 +41,8 @@ pub mod control;
 pub mod conversation;
 pub mod desired;
 pub mod http;
+pub mod jsonrpc;
+pub mod mcp;
 pub mod net;
 pub mod plan;
 pub mod prompt;

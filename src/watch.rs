@@ -7,9 +7,19 @@
 //! rather than files because editors replace files (write-temp-then-rename,
 //! vim's backup-rename, delete-then-recreate) and a watch on the old inode
 //! would go silent after the first save.
+//!
+//! Symlinked projects (a Kubernetes ConfigMap mount): kubelet updates one by
+//! writing a new `..TIMESTAMP` directory, renaming a `..data_tmp` symlink over
+//! `..data`, and deleting the old directory; `specialists.d`, `templates` and
+//! `cadre.toml` are symlinks through `..data`. An inotify watch sits on the
+//! directory a path resolved to when it was added, so after such a swap it
+//! watches a deleted directory. The watches are therefore put on the
+//! resolved directories, the root entries a path resolves through (`..data`)
+//! count as relevant, and whenever a relevant change re-points a path the
+//! watches move to where it points now.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use notify::RecursiveMode;
@@ -37,9 +47,18 @@ pub enum WatchError {
     },
 }
 
+type Notifier = Debouncer<notify::RecommendedWatcher, RecommendedCache>;
+
+/// The debouncer and what its watches are on; the event handler re-arms
+/// them through a weak reference (a strong one would keep them alive forever).
+struct Inner {
+    debouncer: Option<Notifier>,
+    armed: Armed,
+}
+
 /// Keeps the watch alive; dropping it stops watching.
 pub struct Watcher {
-    _debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
+    _inner: Arc<Mutex<Inner>>,
 }
 
 /// Watch the project and call `trigger` (from the watcher's thread) after
@@ -49,44 +68,112 @@ pub fn watch(
     paths: &ProjectPaths,
     trigger: impl Fn() + Send + Sync + 'static,
 ) -> Result<Watcher, WatchError> {
-    let trigger = Arc::new(trigger);
     let relevant = Relevance::new(paths);
-    let handler = move |res: DebounceEventResult| match res {
-        Ok(events) => {
-            if events
-                .iter()
-                .any(|e| changes(&e.kind) && e.paths.iter().any(|p| relevant.matches(p)))
-            {
-                trigger();
-            }
+    let armed = Armed::resolve(paths, &relevant.root);
+    let inner = Arc::new(Mutex::new(Inner {
+        debouncer: None,
+        armed: armed.clone(),
+    }));
+    let weak = Arc::downgrade(&inner);
+    let paths_c = paths.clone();
+    let handler = move |res: DebounceEventResult| {
+        if on_events(&weak, &relevant, &paths_c, &res) {
+            trigger();
         }
-        // An overflowed or failed watch may have lost events: reconcile anyway.
-        Err(_) => trigger(),
+    };
+    let err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| WatchError::Watch { path, source }
     };
     let mut debouncer =
-        new_debouncer(DEBOUNCE, Some(TICK), handler).map_err(|source| WatchError::Watch {
-            path: paths.specialists.clone(),
-            source,
-        })?;
-    let mut add = |path: &Path, mode| {
+        new_debouncer(DEBOUNCE, Some(TICK), handler).map_err(err(&paths.specialists))?;
+    debouncer
+        .watch(&armed.specialists, RecursiveMode::NonRecursive)
+        .map_err(err(&paths.specialists))?;
+    if let Some(t) = &armed.templates {
         debouncer
-            .watch(path, mode)
-            .map_err(|source| WatchError::Watch {
-                path: path.to_path_buf(),
-                source,
-            })
+            .watch(t, RecursiveMode::Recursive)
+            .map_err(err(&paths.templates))?;
+    }
+    // cadre.toml, and the links the others resolve through: watch the root
+    // (non-recursively) and filter by name.
+    if armed.root.is_dir() {
+        debouncer
+            .watch(&armed.root, RecursiveMode::NonRecursive)
+            .map_err(err(&paths.root))?;
+    }
+    lock(&inner).debouncer = Some(debouncer);
+    Ok(Watcher { _inner: inner })
+}
+
+/// Whether a batch calls for a reconcile; moves the watches first when a
+/// symlink swap re-pointed a watched path.
+fn on_events(
+    weak: &Weak<Mutex<Inner>>,
+    relevant: &Relevance,
+    paths: &ProjectPaths,
+    res: &DebounceEventResult,
+) -> bool {
+    let Some(inner) = weak.upgrade() else {
+        return false;
     };
-    add(&paths.specialists, RecursiveMode::NonRecursive)?;
-    if paths.templates.is_dir() {
-        add(&paths.templates, RecursiveMode::Recursive)?;
+    let mut inner = lock(&inner);
+    let hit = match res {
+        Ok(events) => events
+            .iter()
+            .any(|e| changes(&e.kind) && e.paths.iter().any(|p| relevant.matches(&inner.armed, p))),
+        // An overflowed or failed watch may have lost events: reconcile anyway.
+        Err(_) => true,
+    };
+    if hit {
+        let now = Armed::resolve(paths, &relevant.root);
+        if now != inner.armed {
+            rearm(&mut inner, now);
+        }
     }
-    // cadre.toml: watch its directory (non-recursively) and filter by name.
-    if paths.root.is_dir() {
-        add(&paths.root, RecursiveMode::NonRecursive)?;
+    hit
+}
+
+/// Move the watches from the old resolved directories to the new ones.
+/// The old ones are usually gone already (their watches with them).
+fn rearm(inner: &mut Inner, now: Armed) {
+    let old = std::mem::replace(&mut inner.armed, now);
+    let Some(d) = inner.debouncer.as_mut() else {
+        return;
+    };
+    let now = &inner.armed;
+    let moves = [
+        (
+            Some(&old.specialists),
+            Some(&now.specialists),
+            RecursiveMode::NonRecursive,
+        ),
+        (
+            old.templates.as_ref(),
+            now.templates.as_ref(),
+            RecursiveMode::Recursive,
+        ),
+    ];
+    for (from, to, mode) in moves {
+        if from == to {
+            continue;
+        }
+        if let Some(from) = from {
+            let _ = d.unwatch(from);
+        }
+        if let Some(to) = to
+            && let Err(e) = d.watch(to, mode)
+        {
+            tracing::warn!(
+                "cannot watch {}: {e}; the periodic resync still reloads",
+                to.display()
+            );
+        }
     }
-    Ok(Watcher {
-        _debouncer: debouncer,
-    })
+}
+
+fn lock(inner: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
+    inner.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Whether an event can mean the files changed. notify also reports opens
@@ -103,27 +190,86 @@ fn changes(kind: &EventKind) -> bool {
     )
 }
 
-/// Which paths matter: anything in specialists.d or templates, and
-/// cadre.toml (or the templates dir appearing) in the project root.
-struct Relevance {
+/// Where the watches are: the directories the project's paths resolve to
+/// now, and the root entries they resolve through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Armed {
+    root: PathBuf,
     specialists: PathBuf,
+    templates: Option<PathBuf>,
+    /// Root entries a path passes through on its way (kubelet's `..data` and
+    /// the directory it names): replacing one re-points the path.
+    links: Vec<PathBuf>,
+}
+
+impl Armed {
+    fn resolve(paths: &ProjectPaths, root: &Path) -> Armed {
+        let mut links = Vec::new();
+        for p in [&paths.specialists, &paths.templates, &paths.project_file] {
+            links_through(root, &root.join(file_name_or(p, "")), &mut links);
+        }
+        Armed {
+            root: root.to_path_buf(),
+            specialists: canonical(&paths.specialists),
+            templates: std::fs::canonicalize(&paths.templates)
+                .ok()
+                .filter(|t| t.is_dir()),
+            links,
+        }
+    }
+}
+
+/// Follow `path` through symlinks that live in `root` (a few hops at most),
+/// collecting each root entry a link's target starts with.
+fn links_through(root: &Path, path: &Path, out: &mut Vec<PathBuf>) {
+    let mut cur = path.to_path_buf();
+    for _ in 0..4 {
+        let Ok(target) = std::fs::read_link(&cur) else {
+            return;
+        };
+        let next = cur.parent().unwrap_or(root).join(target);
+        let Some(first) = next
+            .strip_prefix(root)
+            .ok()
+            .and_then(|r| r.components().next())
+        else {
+            return;
+        };
+        cur = root.join(first);
+        if !out.contains(&cur) {
+            out.push(cur.clone());
+        }
+    }
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Which paths matter: anything in specialists.d or templates, cadre.toml
+/// (or the templates dir appearing) in the project root, and the links.
+struct Relevance {
+    root: PathBuf,
     templates: PathBuf,
     project_file: PathBuf,
 }
 
 impl Relevance {
     fn new(paths: &ProjectPaths) -> Relevance {
-        let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-        let root = canon(&paths.root);
+        let root = canonical(&paths.root);
         Relevance {
-            specialists: canon(&paths.specialists),
             templates: root.join(file_name_or(&paths.templates, "templates")),
             project_file: root.join(file_name_or(&paths.project_file, "cadre.toml")),
+            root,
         }
     }
 
-    fn matches(&self, p: &Path) -> bool {
-        p.starts_with(&self.specialists) || p.starts_with(&self.templates) || p == self.project_file
+    fn matches(&self, armed: &Armed, p: &Path) -> bool {
+        p.starts_with(&armed.specialists)
+            || armed.templates.as_ref().is_some_and(|t| p.starts_with(t))
+            || p.starts_with(&self.templates)
+            || p == self.project_file
+            || armed.links.iter().any(|l| l == p)
     }
 }
 
@@ -132,83 +278,4 @@ fn file_name_or<'a>(p: &'a Path, default: &'a str) -> &'a std::ffi::OsStr {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::Instant;
-
-    fn wait_for(count: &AtomicUsize, at_least: usize) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if count.load(Ordering::SeqCst) >= at_least {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
-    }
-
-    #[test]
-    fn triggers_on_specialist_and_project_file_changes_only() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("specialists.d");
-        std::fs::create_dir(&dir).unwrap();
-        std::fs::create_dir(tmp.path().join("templates")).unwrap();
-        let paths = ProjectPaths::from_specialists_dir(&dir);
-        let count = Arc::new(AtomicUsize::new(0));
-        let c = count.clone();
-        let _w = watch(&paths, move || {
-            c.fetch_add(1, Ordering::SeqCst);
-        })
-        .unwrap();
-
-        // A burst of writes coalesces into few triggers (at least one).
-        for i in 0..20 {
-            std::fs::write(dir.join("a.toml"), format!("x = {i}")).unwrap();
-        }
-        assert!(wait_for(&count, 1), "no trigger for specialists.d");
-        std::thread::sleep(Duration::from_millis(300));
-        let after_burst = count.load(Ordering::SeqCst);
-        assert!(
-            after_burst < 20,
-            "burst not coalesced: {after_burst} triggers"
-        );
-
-        // An unrelated file in the root is ignored.
-        std::fs::write(tmp.path().join("README.md"), "hi").unwrap();
-        std::thread::sleep(Duration::from_millis(400));
-        assert_eq!(
-            count.load(Ordering::SeqCst),
-            after_burst,
-            "unrelated file triggered"
-        );
-
-        // Reading the files (as every reconcile does) changes nothing.
-        let _ = std::fs::read(dir.join("a.toml")).unwrap();
-        std::thread::sleep(Duration::from_millis(400));
-        assert_eq!(
-            count.load(Ordering::SeqCst),
-            after_burst,
-            "reading a file triggered"
-        );
-
-        std::fs::write(tmp.path().join("cadre.toml"), "").unwrap();
-        assert!(
-            wait_for(&count, after_burst + 1),
-            "no trigger for cadre.toml"
-        );
-        // Reading cadre.toml changes nothing either.
-        std::thread::sleep(Duration::from_millis(300));
-        let n = count.load(Ordering::SeqCst);
-        let _ = std::fs::read(tmp.path().join("cadre.toml")).unwrap();
-        std::thread::sleep(Duration::from_millis(400));
-        assert_eq!(
-            count.load(Ordering::SeqCst),
-            n,
-            "reading cadre.toml triggered"
-        );
-        let n = count.load(Ordering::SeqCst);
-        std::fs::write(tmp.path().join("templates").join("x.md.j2"), "hi").unwrap();
-        assert!(wait_for(&count, n + 1), "no trigger for templates");
-    }
-}
+mod tests;

@@ -15,6 +15,7 @@ pub mod chat;
 pub mod check;
 pub mod completions;
 pub mod diff;
+pub mod mcp;
 pub mod new;
 pub mod plan;
 pub mod render;
@@ -97,6 +98,8 @@ pub enum CliError {
     Name(#[from] crate::config::name::InvalidName),
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
+    #[error(transparent)]
+    Endpoint(#[from] crate::http::endpoint::EndpointError),
     #[error(transparent)]
     Json(#[from] serde_json::Error),
     /// An I/O step, with what it was doing (`cannot start the async runtime`).
@@ -204,6 +207,8 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
+    /// Speak MCP over stdio for an MCP host, bridged to the running daemon's /mcp.
+    Mcp(mcp::McpArgs),
 }
 
 /// Run the parsed command; returns the process exit code.
@@ -223,5 +228,6 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Command::New(a) => new::run(&g, a),
         Command::Diff(a) => diff::run(&g, a).map_err(CliError::review),
         Command::Completions(a) => completions::run(a),
+        Command::Mcp(a) => mcp::run(&g, a),
     }
 }

@@ -111,6 +111,11 @@ async fn serve(d: Daemon) -> Result<(), CliError> {
         }
         None => (None, None, false),
     };
+    // Where `cadre mcp` finds this daemon; removed when it stops.
+    let _endpoint = match &http_url {
+        Some(u) => Some(http::endpoint::publish(d.state.path(), u)?),
+        None => None,
+    };
     announce(&sup, &d.dir, &d.state, http_url.as_deref(), signed).await;
 
     loop {
@@ -237,23 +242,40 @@ fn http_listener(
     Ok(Some((listener, opts)))
 }
 
+/// The specialists directory as an absolute path that stays valid: the
+/// parent resolved, the last component kept when it is a symlink. A
+/// ConfigMap mount's `specialists.d -> ..data/specialists.d` resolves into a
+/// `..TIMESTAMP` directory that kubelet deletes at the next update; the
+/// daemon must keep reading through the link (and keep one identity).
 fn canonical_dir(dir: &Path) -> Result<PathBuf, CliError> {
-    let canon = std::fs::canonicalize(dir).map_err(CliError::io(format!(
-        "specialists directory {} does not exist",
-        dir.display()
-    )))?;
+    let missing = || format!("specialists directory {} does not exist", dir.display());
+    let canon = std::fs::canonicalize(dir).map_err(CliError::io(missing()))?;
     if !canon.is_dir() {
         return Err(CliError::Refused(format!(
             "{} is not a directory",
             dir.display()
         )));
     }
-    Ok(canon)
+    let is_link = std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink());
+    match (is_link, dir.file_name()) {
+        (true, Some(name)) => {
+            let parent = match dir.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            let parent = std::fs::canonicalize(parent).map_err(CliError::io(missing()))?;
+            Ok(parent.join(name))
+        }
+        _ => Ok(canon),
+    }
 }
 
 fn init_tracing(format: super::LogFormat) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("CADRE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // notify logs at info each watch the kernel dropped with its directory
+    // (every kubelet ConfigMap update deletes one): not news to an operator.
+    let filter =
+        EnvFilter::try_from_env("CADRE_LOG").unwrap_or_else(|_| EnvFilter::new("info,notify=warn"));
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(filter)

@@ -9,6 +9,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
@@ -96,6 +97,25 @@ pub async fn one(
         .find(|l| l.view.name == name)
         .map(|l| Json(to_json(l)))
         .ok_or_else(|| ApiError::unknown_specialist(&name))
+}
+
+/// `GET /api/specialists/NAME/prompt`: the system prompt NAME runs on, as
+/// plain text: what `cadre render NAME` prints (while its file is broken, the
+/// last good prompt it still serves).
+pub async fn prompt(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let live = live(&state).await?;
+    let found = live
+        .iter()
+        .find(|l| l.view.name == name)
+        .ok_or_else(|| ApiError::unknown_specialist(&name))?;
+    let headers = [
+        (CONTENT_TYPE, "text/plain; charset=utf-8"),
+        (CACHE_CONTROL, "no-store"),
+    ];
+    Ok((headers, found.spec.system_prompt.to_string()).into_response())
 }
 
 type SseStream = Response;

@@ -6,11 +6,17 @@
 //! timeouts and drain. Dropping an HTTP stream drops that connection, which
 //! cancels the upstream provider request.
 
+mod a2a;
+mod agents;
 mod api;
+pub mod endpoint;
 mod error;
+mod guard;
+mod mcp;
 mod metrics;
 mod openai;
 mod pages;
+mod protocols;
 mod relay;
 
 use std::collections::BTreeMap;
@@ -132,10 +138,13 @@ pub fn router(sup: SupervisorHandle, token: Option<String>) -> Router {
         .route("/api/specialists", get(api::list))
         .route("/api/specialists/{name}", get(api::one))
         .route("/api/specialists/{name}/chat", post(api::chat))
+        .route("/api/specialists/{name}/prompt", get(api::prompt))
         .route("/api/team", post(api::team))
         .route("/api/events", get(api::events))
         .route("/v1/models", get(openai::models))
         .route("/v1/chat/completions", post(openai::completions))
+        // A2A and MCP (DESIGN §14): their own module, one hook here.
+        .merge(protocols::routes(&state))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth))

@@ -12,8 +12,9 @@
 //! - `corrupt`: telling valid, corrupt and newer files apart; moving aside.
 //! - [`events`]: the append-only `events.jsonl`.
 //! - [`txn`]: what a transaction closure sees, including port allocation.
+//! - [`etcd`]: the registry on etcd, for many daemons on many hosts (not yet wired into `up`).
 //!
-//! Every call here blocks (file locks, file I/O): from async code, run it in
+//! Every call of the file registry blocks (file locks, file I/O): from async code, run it in
 //! `tokio::task::spawn_blocking`.
 
 mod atomic;
@@ -21,6 +22,7 @@ mod corrupt;
 mod daemon_lock;
 mod entry;
 mod error;
+pub mod etcd;
 pub mod events;
 mod lock;
 mod ports;

@@ -6,6 +6,7 @@ pub mod fixture;
 
 mod check;
 mod fault_config_roundtrip;
+mod kubernetes;
 mod load;
 mod plan_shipped;
 mod schema_files;

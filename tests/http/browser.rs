@@ -21,7 +21,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 /// quits Chromium cleanly); after a panic `drop` ends it by hand. The group
 /// is then killed, and its temporary files (profiles, singleton sockets:
 /// `TMPDIR` points into `_tmp`) go with it.
-struct Driver {
+pub(crate) struct Driver {
     client: Option<Client>,
     session: Option<String>,
     port: u16,
@@ -36,14 +36,14 @@ struct Driver {
 const GUARD: &str = r#"trap 'kill -KILL 0' TERM INT HUP; "$@" & wait $!; kill -KILL 0"#;
 
 impl Driver {
-    fn client(&self) -> &Client {
+    pub(crate) fn client(&self) -> &Client {
         self.client.as_ref().expect("open session")
     }
 
     /// End the WebDriver session, which quits the browser (checked: no
     /// process of its tree but chromedriver and the guard is left); `drop`
     /// then ends the process group.
-    async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         if let Some(c) = self.client.take() {
             c.close().await.expect("end the WebDriver session");
             self.session = None;
@@ -126,7 +126,7 @@ fn delete_session(port: u16, id: &str) {
 }
 
 /// A headless Chromium session, or `None` (skip) when the browser is missing outside CI.
-async fn browser() -> Option<Driver> {
+pub(crate) async fn browser() -> Option<Driver> {
     let have = |b: &str| {
         Command::new(b)
             .arg("--version")
@@ -196,7 +196,7 @@ async fn browser() -> Option<Driver> {
 }
 
 /// Poll a JS expression until it is true.
-async fn until(c: &Client, js: &str, within: Duration) -> bool {
+pub(crate) async fn until(c: &Client, js: &str, within: Duration) -> bool {
     let deadline = std::time::Instant::now() + within;
     while std::time::Instant::now() < deadline {
         if let Ok(v) = c.execute(&format!("return !!({js});"), vec![]).await

@@ -7,4 +7,8 @@ pub mod fixture;
 mod api;
 mod bench;
 mod browser;
+mod kubelet;
 mod openai;
+mod pages;
+mod protocols;
+mod sdk;

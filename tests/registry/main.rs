@@ -6,6 +6,7 @@ pub mod fixture;
 
 mod concurrency;
 mod corrupt;
+mod etcd;
 mod files;
 mod ports;
 mod stale;

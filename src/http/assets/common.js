@@ -1,9 +1,12 @@
-// Shared helpers of the cadre pages: API calls, SSE over fetch, live events.
+// Shared helpers of the cadre pages: API calls, SSE over fetch, live events,
+// copy buttons, the prompt view, health badges.
 "use strict";
 
 // POST `body` to `url` and call onEvent(obj) for each SSE `data:` object.
-async function postSse(url, body, onEvent) {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+// Aborting `signal` ends the request (the server then cancels the provider's);
+// the returned promise then rejects with an AbortError.
+async function postSse(url, body, onEvent, signal) {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal });
   if (!res.ok || !res.body) {
     let err = { type: "error", code: "http_" + res.status, error: res.statusText };
     try { err = await res.json(); } catch (_) {}
@@ -60,4 +63,89 @@ function el(tag, attrs, ...children) {
   }
   for (const c of children) if (c != null) e.append(c);
   return e;
+}
+
+// A button that copies what text() returns; says so for a moment.
+function copyButton(text, label) {
+  const b = el("button", { type: "button", class: "tool copy", title: "Copy to the clipboard" }, label || "Copy");
+  b.addEventListener("click", async () => {
+    const ok = await copyText(text());
+    b.textContent = ok ? "Copied" : "Copy failed";
+    setTimeout(() => { b.textContent = label || "Copy"; }, 1200);
+  });
+  return b;
+}
+
+// The clipboard API needs a secure context (loopback is one; a LAN address
+// over plain HTTP is not), so fall back to a selected textarea there.
+async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    try { await navigator.clipboard.writeText(text); return true; } catch (_) {}
+  }
+  const t = el("textarea", { class: "offscreen", readonly: "" });
+  t.value = text;
+  document.body.append(t);
+  t.select();
+  let ok = false;
+  try { ok = document.execCommand("copy"); } catch (_) {}
+  t.remove();
+  return ok;
+}
+
+// Show the system prompt a specialist runs on (GET /api/specialists/NAME/prompt) in a dialog.
+async function showPrompt(name) {
+  let d = document.getElementById("prompt-dialog");
+  if (!d) {
+    d = el("dialog", { id: "prompt-dialog", "aria-labelledby": "prompt-title" },
+      el("div", { class: "dialog-head" },
+        el("h2", { id: "prompt-title" }),
+        el("span", { class: "tools" },
+          copyButton(() => document.getElementById("prompt-text").textContent),
+          el("button", { type: "button", class: "tool", id: "prompt-close" }, "Close"))),
+      el("pre", { id: "prompt-text", tabindex: "0" }));
+    document.body.append(d);
+    d.querySelector("#prompt-close").addEventListener("click", () => d.close());
+  }
+  const text = d.querySelector("#prompt-text");
+  d.querySelector("#prompt-title").textContent = "System prompt of " + name;
+  text.textContent = "loading…";
+  delete text.dataset.loaded;
+  if (!d.open) d.showModal();
+  try {
+    const res = await fetch("/api/specialists/" + encodeURIComponent(name) + "/prompt", { cache: "no-store" });
+    if (!res.ok) {
+      let msg = res.status + " " + res.statusText;
+      try { const e = await res.json(); msg = e.code + ": " + e.error; } catch (_) {}
+      text.textContent = "cannot load the prompt: " + msg;
+      return;
+    }
+    text.textContent = await res.text();
+    text.dataset.loaded = "1";
+  } catch (e) {
+    text.textContent = "cannot load the prompt: " + e.message;
+  }
+}
+
+// Provider and component health, as far as /api/specialists reports them:
+// `provider_health` and `component_health`, each a status string or an
+// object with `status` (and optionally `detail`, `latency_ms`). Absent or
+// null → nothing shown; nothing is guessed.
+function healthBadges(s) {
+  const out = [];
+  const badge = (what, h) => {
+    if (h == null) return;
+    const o = typeof h === "object" ? h : { status: h };
+    if (o.status == null || o.status === "") return;
+    const status = String(o.status);
+    const good = /^(ok|up|healthy|ready)$/i.test(status);
+    const slow = /^(slow|degraded|unknown)$/i.test(status);
+    let text = what + ": " + status.replace(/_/g, " ");
+    if (typeof o.latency_ms === "number") text += " · " + o.latency_ms + " ms";
+    const b = el("span", { class: "badge " + (good ? "ok" : slow ? "warn" : "bad"), "data-health": what }, text);
+    if (o.detail) b.title = String(o.detail);
+    out.push(b);
+  };
+  badge("provider", s.provider_health);
+  badge("component", s.component_health);
+  return out;
 }

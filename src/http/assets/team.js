@@ -1,4 +1,5 @@
-// The team page: a card per specialist, Team Chat, live reconcile events.
+// The team page: a card per specialist (state, health, prompt), Team Chat
+// with Markdown answers and a stop button, live reconcile events.
 "use strict";
 
 const cards = document.getElementById("cards");
@@ -6,19 +7,26 @@ const summary = document.getElementById("summary");
 const form = document.getElementById("team-form");
 const input = document.getElementById("team-message");
 const send = document.getElementById("team-send");
+const stop = document.getElementById("team-stop");
 let finished = 0;
+// The round in progress: its AbortController, and a MarkdownStream per streaming card.
+let round = null;
 
 function card(name) {
   let c = document.getElementById("card-" + name);
   if (!c) {
+    const prompt = el("button", { type: "button", class: "tool prompt", title: "The system prompt " + name + " runs on" }, "Prompt");
+    prompt.addEventListener("click", () => showPrompt(name));
     c = el("article", { class: "card", id: "card-" + name, "data-name": name },
       el("h2", { class: "title" }, el("a", { href: "/s/" + name, class: "title-link" })),
       el("div", { class: "role meta" }),
       el("div", { class: "model meta" }),
       el("div", { class: "state" }),
+      el("div", { class: "health" }),
       el("div", { class: "revision meta" }),
       el("div", { class: "error" }),
-      el("div", { class: "answer", "aria-live": "polite" }));
+      el("div", { class: "answer md", "aria-live": "polite" }),
+      el("div", { class: "tools" }, prompt));
     cards.append(c);
   }
   return c;
@@ -36,6 +44,7 @@ function render(list) {
     st.textContent = s.state;
     st.className = "state " + s.state;
     c.dataset.state = s.state;
+    c.querySelector(".health").replaceChildren(...healthBadges(s));
     c.querySelector(".revision").textContent = s.revision ? "revision " + s.revision : "";
     c.querySelector(".error").textContent = s.state !== STATE.ready && s.last_error ? s.last_error : "";
   }
@@ -47,57 +56,93 @@ async function refresh() {
   try { render(await getJson("/api/specialists")); } catch (e) { summary.textContent = "cannot load specialists: " + e.message; }
 }
 
+function ended(c, a) {
+  a.dataset.done = "1";
+  a.dataset.order = String(++finished);
+  c.querySelector(".tools").append(copyButton(() => a.dataset.source || a.textContent));
+}
+
+function onEvent(r, ev) {
+  if (ev.type === "summary") {
+    const failed = ev.failed && ev.failed.length ? "; failed: " + ev.failed.join(", ") : "";
+    summary.textContent = ev.answered + " of " + ev.specialists + " answered in " + ev.elapsed_ms + " ms" + failed;
+    summary.dataset.done = "1";
+    return;
+  }
+  if (!ev.specialist) { summary.textContent = "error: " + (ev.error || "unknown"); return; }
+  const c = card(ev.specialist);
+  const a = c.querySelector(".answer");
+  if (ev.type === "chunk") {
+    a.classList.add("streaming");
+    if (!r.streams.has(ev.specialist)) r.streams.set(ev.specialist, { view: new MarkdownStream(a), text: "" });
+    const s = r.streams.get(ev.specialist);
+    s.text += ev.content;
+    s.view.push(ev.content);
+  } else if (ev.type === "response") {
+    const s = r.streams.get(ev.specialist);
+    r.streams.delete(ev.specialist);
+    if (s) s.view.finish(ev.content); else markdown.render(a, ev.content);
+    a.className = "answer md";
+    a.dataset.source = ev.content;
+    ended(c, a);
+  } else if (ev.type === "error") {
+    r.streams.delete(ev.specialist);
+    a.className = "answer failed";
+    a.textContent = ev.code + ": " + ev.error;
+    ended(c, a);
+  }
+}
+
 async function teamChat(message) {
+  const r = { ctl: new AbortController(), streams: new Map() };
+  round = r;
   send.disabled = true;
+  stop.hidden = false;
   finished = 0;
   summary.textContent = "asking the team…";
+  delete summary.dataset.done;
   for (const c of cards.children) {
     const a = c.querySelector(".answer");
-    a.textContent = "";
-    a.className = "answer";
-    delete a.dataset.done;
-    delete a.dataset.order;
+    a.replaceChildren();
+    a.className = "answer md";
+    for (const k of ["done", "order", "source"]) delete a.dataset[k];
+    c.querySelectorAll(".tools .copy").forEach(b => b.remove());
   }
   try {
-    await postSse("/api/team", { content: message }, ev => {
-      if (ev.type === "summary") {
-        const failed = ev.failed && ev.failed.length ? "; failed: " + ev.failed.join(", ") : "";
-        summary.textContent = ev.answered + " of " + ev.specialists + " answered in " + ev.elapsed_ms + " ms" + failed;
-        summary.dataset.done = "1";
-        return;
-      }
-      if (!ev.specialist) { summary.textContent = "error: " + (ev.error || "unknown"); return; }
-      const a = card(ev.specialist).querySelector(".answer");
-      if (ev.type === "chunk") {
-        a.classList.add("streaming");
-        a.textContent += ev.content;
-      } else if (ev.type === "response") {
-        a.className = "answer";
-        a.textContent = ev.content;
-        a.dataset.done = "1";
-        a.dataset.order = String(++finished);
-      } else if (ev.type === "error") {
-        a.className = "answer failed";
-        a.textContent = ev.code + ": " + ev.error;
-        a.dataset.done = "1";
-        a.dataset.order = String(++finished);
-      }
-    });
+    await postSse("/api/team", { content: message }, ev => onEvent(r, ev), r.ctl.signal);
+  } catch (e) {
+    if (!r.ctl.signal.aborted) summary.textContent = "request failed: " + e.message;
   } finally {
+    // Stopped (or cut off): what streamed stays, marked as stopped.
+    for (const [name, s] of r.streams) {
+      const c = card(name);
+      const a = c.querySelector(".answer");
+      s.view.finish(s.text);
+      a.className = "answer md stopped";
+      a.dataset.source = s.text;
+      ended(c, a);
+    }
+    if (r.ctl.signal.aborted) { summary.textContent = "stopped"; summary.dataset.done = "1"; }
+    round = null;
     send.disabled = false;
+    stop.hidden = true;
   }
 }
 
 form.addEventListener("submit", ev => {
   ev.preventDefault();
   const m = input.value.trim();
-  if (!m) return;
+  if (!m || round) return;
   input.value = "";
   teamChat(m);
 });
 input.addEventListener("keydown", ev => {
-  if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit(); }
+  if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); form.requestSubmit(); }
 });
+document.addEventListener("keydown", ev => {
+  if (ev.key === "Escape" && round && !document.querySelector("dialog[open]")) { ev.preventDefault(); round.ctl.abort(); }
+});
+stop.addEventListener("click", () => { if (round) round.ctl.abort(); input.focus(); });
 
 followEvents(() => refresh());
 refresh();

@@ -1,0 +1,111 @@
+//! What the A2A and MCP servers need from the daemon: a roster of agents, each
+//! with what its card shows, and a chat with any of them.
+//!
+//! An agent is a specialist today; a team (issue "Teams that confer") becomes
+//! one more [`AgentId`] variant with its own [`AgentInfo`] and chat stream, and
+//! the protocol servers serve it without change: they only ever see this trait.
+//! The daemon's implementation ([`crate::http`]'s) takes the same path as
+//! `POST /api/specialists/NAME/chat`, so counters, timeouts, drain and
+//! cancellation are the socket chat's own.
+
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use serde::Serialize;
+
+use crate::protocol::ErrorCode;
+use crate::provider::Message;
+
+/// Which agent.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AgentId {
+    Specialist(String),
+}
+
+impl AgentId {
+    /// The agent's name (unique within its kind).
+    pub fn name(&self) -> &str {
+        match self {
+            AgentId::Specialist(n) => n,
+        }
+    }
+
+    /// Its path below `/a2a/`.
+    pub fn a2a_path(&self) -> String {
+        match self {
+            AgentId::Specialist(n) => format!("/a2a/{n}"),
+        }
+    }
+}
+
+/// What an agent's card and the MCP roster show.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentInfo {
+    #[serde(skip)]
+    pub id: AgentId,
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    pub role: String,
+    pub expertise: Vec<String>,
+    pub focus: Vec<String>,
+    pub model: String,
+    /// `ready`, `config_error`, … (the registry's spelling).
+    pub state: String,
+    /// Hash of the spec: the card's `version`.
+    pub generation: String,
+    /// Whether a chat can be served now.
+    pub serving: bool,
+    /// The rendered system prompt (`cadre render NAME`).
+    #[serde(skip)]
+    pub system_prompt: String,
+}
+
+/// One chat turn: the new message and the earlier ones, oldest first.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Turn {
+    pub content: String,
+    pub history: Vec<Message>,
+}
+
+/// What a chat produces, in order: chunks, then exactly one `Done` or `Failed`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChatEvent {
+    Chunk(String),
+    Done { content: String, model: String },
+    Failed { code: ErrorCode, message: String },
+}
+
+/// Why a chat could not start.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AgentError {
+    #[error("no agent named {0:?}")]
+    NotFound(String),
+    /// Known but not serving now (starting, stopped, failed…).
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the daemon is shutting down")]
+    ShuttingDown,
+}
+
+/// A chat in progress; dropping it cancels the provider request.
+pub type ChatStream = BoxStream<'static, ChatEvent>;
+
+/// The daemon as the protocol servers see it.
+pub trait Backend: Send + Sync + 'static {
+    /// Every agent, sorted by name.
+    fn agents(&self) -> BoxFuture<'_, Result<Vec<AgentInfo>, AgentError>>;
+    /// Start a chat with `id`.
+    fn chat(&self, id: &AgentId, turn: Turn) -> BoxFuture<'_, Result<ChatStream, AgentError>>;
+}
+
+/// One agent of the roster, or [`AgentError::NotFound`].
+pub async fn find(backend: &dyn Backend, id: &AgentId) -> Result<AgentInfo, AgentError> {
+    backend
+        .agents()
+        .await?
+        .into_iter()
+        .find(|a| &a.id == id)
+        .ok_or_else(|| AgentError::NotFound(id.name().to_owned()))
+}
