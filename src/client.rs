@@ -29,6 +29,9 @@ pub enum ClientError {
     Closed { addr: String },
     #[error("{addr} sent a reply that is not protocol JSON: {reason}")]
     BadReply { addr: String, reason: String },
+    /// None of a specialist's endpoints opened a chat (each said why).
+    #[error("no endpoint answered: {tried}")]
+    NoEndpoint { tried: String },
     /// The specialist answered with an error reply.
     #[error("{specialist}: {code}: {error}")]
     Remote {
@@ -170,8 +173,23 @@ impl Client {
         mut on_chunk: impl FnMut(&str),
     ) -> Result<Answer, ClientError> {
         self.send(&Request::new(RequestBody::Chat(chat))).await?;
+        let first = self.next_reply().await;
+        self.finish_chat(first, &mut on_chunk).await
+    }
+
+    /// The rest of a chat whose first reply (or the failure to read it) is
+    /// `first`: chunks to `on_chunk` until the response or an error reply.
+    pub async fn finish_chat(
+        &mut self,
+        first: Result<Reply, ClientError>,
+        on_chunk: &mut impl FnMut(&str),
+    ) -> Result<Answer, ClientError> {
+        let mut next = Some(first);
         loop {
-            let reply = into_result(self.next_reply().await?)?;
+            let reply = match next.take() {
+                Some(r) => into_result(r?)?,
+                None => into_result(self.next_reply().await?)?,
+            };
             match reply.body {
                 ReplyBody::Chunk { content } => on_chunk(&content),
                 ReplyBody::Response {

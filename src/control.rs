@@ -1,5 +1,6 @@
-//! The control socket (DESIGN §8): `control.sock` in the state directory,
-//! mode 0600, one JSON request per line and one JSON reply per line.
+//! The control socket (DESIGN §8, §13): one per daemon, `control-PID.sock`
+//! in the state directory (its path recorded in the registry with the
+//! daemon), mode 0600, one JSON request per line and one JSON reply per line.
 //!
 //! Requests: `{"cmd":"stop","names":[…]}`, `{"cmd":"stop","all":true}`
 //! (graceful shutdown), `{"cmd":"start","names":[…]}`, `{"cmd":"plan"}`,
@@ -19,12 +20,9 @@ use crate::config::SpecialistName;
 use crate::plan::Action;
 use crate::supervisor::SupervisorHandle;
 
-/// File name of the control socket inside the state directory.
-pub const SOCKET: &str = "control.sock";
-
-/// Where the control socket of a state directory lives.
-pub fn socket_path(state_dir: &Path) -> PathBuf {
-    state_dir.join(SOCKET)
+/// Where the control socket of daemon `pid` lives in a state directory.
+pub fn socket_path(state_dir: &Path, pid: u32) -> PathBuf {
+    state_dir.join(format!("control-{pid}.sock"))
 }
 
 /// A control request.
@@ -65,6 +63,17 @@ pub struct Response {
     pub pid: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<PathBuf>,
+    /// `ping`: the registry as the daemon sees it, when it is unavailable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_unavailable: Option<RegistryDown>,
+}
+
+/// Since when a daemon cannot reach its registry, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistryDown {
+    /// RFC 3339.
+    pub since: String,
+    pub reason: String,
 }
 
 impl Response {
@@ -80,7 +89,7 @@ impl Response {
 /// Errors of the control socket, on either side.
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
-    #[error("no cadre daemon is running for state dir {} (no control socket at {})", .0.parent().map(|p| p.display().to_string()).unwrap_or_default(), .0.display())]
+    #[error("no cadre daemon answers on {} (is `cadre up` running?)", .0.display())]
     NotRunning(PathBuf),
     #[error("another cadre daemon is already listening on {}", .0.display())]
     InUse(PathBuf),
@@ -103,10 +112,10 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ControlError + '_ {
     }
 }
 
-/// Bind the control socket. A leftover socket nobody answers on (a crashed
-/// daemon) is replaced; a live one is an error.
-pub fn bind(state_dir: &Path) -> Result<tokio::net::UnixListener, ControlError> {
-    let path = socket_path(state_dir);
+/// Bind the control socket at `path`. A leftover socket nobody answers on
+/// (a crashed daemon whose pid came back) is replaced; a live one is an error.
+pub fn bind(path: &Path) -> Result<tokio::net::UnixListener, ControlError> {
+    let path = path.to_path_buf();
     if path.exists() {
         if std::os::unix::net::UnixStream::connect(&path).is_ok() {
             return Err(ControlError::InUse(path));
@@ -119,10 +128,12 @@ pub fn bind(state_dir: &Path) -> Result<tokio::net::UnixListener, ControlError> 
 }
 
 /// What every reply says about the daemon.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DaemonInfo {
     pub pid: u32,
     pub owner: PathBuf,
+    /// For `ping`'s word on the registry.
+    pub backend: std::sync::Arc<crate::cluster::Backend>,
 }
 
 /// Serve control requests until the listener fails or the task is aborted.
@@ -149,6 +160,10 @@ pub async fn serve(listener: tokio::net::UnixListener, sup: SupervisorHandle, in
                 };
                 reply.pid = Some(info.pid);
                 reply.owner = Some(info.owner.clone());
+                reply.registry_unavailable = info.backend.health().map(|u| RegistryDown {
+                    since: u.since_rfc3339(),
+                    reason: u.reason,
+                });
                 let mut out =
                     serde_json::to_string(&reply).unwrap_or_else(|_| "{\"ok\":false}".into());
                 out.push('\n');
@@ -190,7 +205,7 @@ async fn handle(sup: &SupervisorHandle, req: Request) -> (Response, bool) {
                 ),
                 false,
             ),
-            Err(e) => (e, false),
+            Err(e) => (*e, false),
         },
         Request::Start { names } => match parse_names(&names) {
             Ok(parsed) => (
@@ -200,7 +215,7 @@ async fn handle(sup: &SupervisorHandle, req: Request) -> (Response, bool) {
                 ),
                 false,
             ),
-            Err(e) => (e, false),
+            Err(e) => (*e, false),
         },
         Request::Plan { dir } => {
             let paths = dir.map(|d| crate::config::ProjectPaths::from_specialists_dir(&d));
@@ -211,21 +226,17 @@ async fn handle(sup: &SupervisorHandle, req: Request) -> (Response, bool) {
 }
 
 /// Names from the wire, parsed once here; a bad one is the error reply.
-fn parse_names(names: &[String]) -> Result<Vec<SpecialistName>, Response> {
+fn parse_names(names: &[String]) -> Result<Vec<SpecialistName>, Box<Response>> {
     names
         .iter()
-        .map(|n| SpecialistName::parse(n).map_err(|e| Response::err(e.to_string())))
+        .map(|n| SpecialistName::parse(n).map_err(|e| Box::new(Response::err(e.to_string()))))
         .collect()
 }
 
-/// Client side (blocking, for the CLI): send one request, read its reply.
-/// A reply with `ok: false` becomes [`ControlError::Daemon`].
-pub fn request(
-    state_dir: &Path,
-    req: &Request,
-    timeout: Duration,
-) -> Result<Response, ControlError> {
-    let path = socket_path(state_dir);
+/// Client side (blocking, for the CLI): send one request to the socket at
+/// `path`, read its reply. A reply with `ok: false` becomes [`ControlError::Daemon`].
+pub fn request(path: &Path, req: &Request, timeout: Duration) -> Result<Response, ControlError> {
+    let path = path.to_path_buf();
     let stream = match std::os::unix::net::UnixStream::connect(&path) {
         Ok(s) => s,
         Err(e)
@@ -295,11 +306,9 @@ mod tests {
     #[test]
     fn client_reports_no_daemon() {
         let tmp = tempfile::tempdir().unwrap();
-        let err = request(tmp.path(), &Request::Ping, Duration::from_secs(1)).unwrap_err();
+        let path = socket_path(tmp.path(), 1);
+        let err = request(&path, &Request::Ping, Duration::from_secs(1)).unwrap_err();
         assert!(matches!(err, ControlError::NotRunning(_)), "{err}");
-        assert!(
-            err.to_string().contains("no cadre daemon is running"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("no cadre daemon answers"), "{err}");
     }
 }

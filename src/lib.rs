@@ -14,6 +14,8 @@
 //! - [`registry`]: the flock-locked, atomically replaced `registry.json`: who runs where,
 //!   port grants, process liveness, single-instance locks. [`registry::etcd`]: the same on
 //!   etcd (leases, per-host ports), for many daemons on many hosts.
+//! - [`cluster`]: many daemons on one registry: the backend (file or etcd) behind one
+//!   interface, the cluster view, replicas, picking an endpoint and failing over.
 //! - [`watch`]: file events → debounced reconcile triggers.
 //! - [`conversation`]: messages, roles, usage and provider health, shared by both ends of a chat.
 //! - [`protocol`]: socket request/reply types and the line codec.
@@ -36,6 +38,7 @@ pub mod a2a;
 pub mod agent;
 pub mod cli;
 pub mod client;
+pub mod cluster;
 pub mod config;
 pub mod control;
 pub mod conversation;

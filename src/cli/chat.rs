@@ -1,12 +1,20 @@
-//! `cadre chat`: talk to one specialist found in the registry.
+//! `cadre chat`: talk to one specialist found in the registry. Each message
+//! goes to one of its endpoints (replicas on several hosts), failing over to
+//! the next on a connect error or `shutting_down` before the first token;
+//! the conversation is kept here and sent as history, so any endpoint can
+//! take the next turn.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 
 use super::{CliError, Global};
-use crate::client::{Client, ClientError};
+use crate::client::ClientError;
+use crate::cluster::failover::{self, Bounds, ChatError};
+use crate::cluster::pick::{Balancer, Target};
+use crate::cluster::replicas;
 use crate::conversation::{Message, Role};
 use crate::protocol::ChatBody;
 
@@ -27,73 +35,90 @@ pub struct ChatArgs {
 }
 
 pub fn run(g: &Global, a: ChatArgs) -> Result<i32, CliError> {
-    let entries = g.entries()?;
-    let Some(entry) = entries.into_iter().find(|e| e.name == a.name) else {
-        return Err(CliError::NotRegistered(a.name));
+    let snap = g.snapshot()?;
+    let targets = failover::targets_of(&snap, &a.name, replicas::answers_chats);
+    if targets.is_empty() {
+        return Err(match snap.entries.iter().find(|e| e.name == a.name) {
+            Some(e) => CliError::Refused(format!(
+                "`{}` has no endpoint that takes chats (state {})",
+                a.name, e.state
+            )),
+            None => CliError::NotRegistered(a.name),
+        });
+    }
+    let rt = super::runtime()?;
+    let chat = Chat {
+        name: a.name.clone(),
+        targets,
+        balancer: Arc::default(),
+        json: a.json,
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(CliError::io("cannot start the async runtime"))?;
-    let mut client = rt
-        .block_on(Client::connect(
-            entry.connect_host(),
-            entry.port,
-            CONNECT_TIMEOUT,
-        ))
-        .map_err(|source| CliError::NotAnswering {
-            name: a.name.clone(),
-            source,
-        })?;
-    client.set_timeout(REPLY_TIMEOUT);
     match a.message {
         Some(message) => {
-            let history = Vec::new();
-            rt.block_on(ask(&mut client, message, &history, a.json))?;
+            rt.block_on(chat.ask(message, &[]))?;
             Ok(0)
         }
-        None => interactive(&rt, &mut client, &a.name, a.json),
+        None => interactive(&rt, &chat),
     }
 }
 
-/// One chat: streams tokens to stdout (or prints the response as JSON); returns the answer text.
-async fn ask(
-    client: &mut Client,
-    message: String,
-    history: &[Message],
+/// One specialist's endpoints, and how to talk to them.
+struct Chat {
+    name: String,
+    targets: Vec<Target>,
+    balancer: Arc<Balancer>,
     json: bool,
-) -> Result<String, ClientError> {
-    let body = ChatBody {
-        content: message,
-        history: history.to_vec(),
-        stream: !json,
-        ..ChatBody::default()
-    };
-    let mut out = std::io::stdout();
-    let answer = client
-        .chat(body, |chunk| {
-            let _ = out.write_all(chunk.as_bytes());
-            let _ = out.flush();
-        })
-        .await?;
-    if json {
-        let v = serde_json::json!({
-            "type": "response", "specialist": answer.specialist, "content": answer.content,
-            "model": answer.model, "usage": answer.usage, "latency_ms": answer.latency_ms,
-        });
-        println!("{v}");
-    } else {
-        println!();
-    }
-    Ok(answer.content)
 }
 
-fn interactive(
-    rt: &tokio::runtime::Runtime,
-    client: &mut Client,
-    name: &str,
-    json: bool,
-) -> Result<i32, CliError> {
+impl Chat {
+    /// One chat: streams tokens to stdout (or prints the response as JSON);
+    /// returns the answer text.
+    async fn ask(&self, message: String, history: &[Message]) -> Result<String, CliError> {
+        let body = ChatBody {
+            content: message,
+            history: history.to_vec(),
+            stream: !self.json,
+            ..ChatBody::default()
+        };
+        let bounds = Bounds {
+            connect: CONNECT_TIMEOUT,
+            reply: REPLY_TIMEOUT,
+        };
+        let mut out = std::io::stdout();
+        let answered = failover::chat(
+            &self.balancer,
+            self.targets.clone(),
+            body,
+            bounds,
+            |chunk| {
+                let _ = out.write_all(chunk.as_bytes());
+                let _ = out.flush();
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            ChatError::Chat { error, .. } => CliError::Client(error),
+            e @ ChatError::NoEndpoint { .. } => CliError::NotAnswering {
+                name: self.name.clone(),
+                source: Box::new(e),
+            },
+        })?;
+        let answer = answered.answer;
+        if self.json {
+            let v = serde_json::json!({
+                "type": "response", "specialist": answer.specialist, "content": answer.content,
+                "model": answer.model, "usage": answer.usage, "latency_ms": answer.latency_ms,
+            });
+            println!("{v}");
+        } else {
+            println!();
+        }
+        Ok(answer.content)
+    }
+}
+
+fn interactive(rt: &tokio::runtime::Runtime, chat: &Chat) -> Result<i32, CliError> {
+    let name = &chat.name;
     let tty = std::io::stdin().is_terminal();
     if tty {
         eprintln!("chatting with {name}; an empty line or Ctrl-D ends the session");
@@ -116,7 +141,7 @@ fn interactive(
         if tty {
             eprint!("{name}> ");
         }
-        match rt.block_on(ask(client, line.clone(), &history, json)) {
+        match rt.block_on(chat.ask(line.clone(), &history)) {
             Ok(answer) => {
                 history.push(Message {
                     role: Role::User,
@@ -128,8 +153,10 @@ fn interactive(
                 });
             }
             // The specialist answered with an error: say so, the session goes on.
-            Err(e @ ClientError::Remote { .. }) => eprintln!("error: {}", super::render(&e)),
-            Err(e) => return Err(e.into()),
+            Err(CliError::Client(e @ ClientError::Remote { .. })) => {
+                eprintln!("error: {}", super::render(&e))
+            }
+            Err(e) => return Err(e),
         }
     }
     Ok(0)

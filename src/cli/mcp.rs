@@ -1,7 +1,7 @@
 //! `cadre mcp`: speak MCP over stdio for an MCP host (Claude Desktop, Claude
 //! Code, …), bridged to the running daemon's `/mcp`. The daemon is found
-//! through `http.json` in the state directory, as other commands find its
-//! control socket; `--url` names one directly. A bearer token, when
+//! through the registry (the one running `--dir`, else the only one serving
+//! HTTP), as other commands find its control socket; `--url` names one directly. A bearer token, when
 //! `[http] token_env` in cadre.toml names one, is read from that variable.
 
 use clap::Args;
@@ -23,7 +23,10 @@ pub struct McpArgs {
 pub fn run(g: &Global, a: McpArgs) -> Result<i32, CliError> {
     let base = match a.url {
         Some(u) => u,
-        None => endpoint::read(g.state_dir()?.path())?.url,
+        None => {
+            let dir = std::fs::canonicalize(&g.dir).unwrap_or_else(|_| g.dir.clone());
+            endpoint::find(&g.snapshot()?, &dir)?
+        }
     };
     let url = format!(
         "{}/mcp",

@@ -63,11 +63,45 @@ impl Global {
         Registry::open(self.state_dir()?).map_err(CliError::OpenRegistry)
     }
 
-    /// Every registered specialist (dead owners' entries already reclaimed).
-    pub fn entries(&self) -> Result<Vec<Entry>, CliError> {
-        let data = self.registry()?.read().map_err(CliError::ReadRegistry)?;
-        Ok(data.specialists.into_values().collect())
+    /// `[registry]` of the project's cadre.toml: which registry to read.
+    pub fn registry_settings(&self) -> Result<crate::config::RegistrySettings, CliError> {
+        let paths = crate::config::ProjectPaths::from_specialists_dir(&self.dir);
+        crate::config::load_registry(&paths)
+            .map_err(|d| CliError::Refused(crate::config::report::line(&d)))
     }
+
+    /// The registry as it is now: every daemon's entries and records (a
+    /// file registry's dead owners already left out). An etcd registry
+    /// without quorum is read from one member's copy, and says so on stderr.
+    pub fn snapshot(&self) -> Result<crate::cluster::Snapshot, CliError> {
+        // A cadre.toml broken beyond reading still leaves the file registry to show.
+        let settings = self.registry_settings().unwrap_or_else(|e| {
+            eprintln!("warning: {e}; reading the file registry of the state directory");
+            crate::config::RegistrySettings::default()
+        });
+        let registry = self.registry()?;
+        let rt = runtime()?;
+        let snap = rt
+            .block_on(crate::cluster::view::read(&settings, &registry))
+            .map_err(|e| CliError::Refused(format!("cannot read the registry: {e}")))?;
+        if let Some(u) = &snap.unavailable {
+            eprintln!("warning: {u}; showing the last entries a member holds");
+        }
+        Ok(snap)
+    }
+
+    /// Every registered specialist, every endpoint.
+    pub fn entries(&self) -> Result<Vec<Entry>, CliError> {
+        Ok(self.snapshot()?.entries)
+    }
+}
+
+/// The async runtime of a command that talks to sockets or etcd.
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::io("cannot start the async runtime"))
 }
 
 /// Why a command failed. Each variant names what was being done; its
@@ -90,7 +124,7 @@ pub enum CliError {
     NotAnswering {
         name: String,
         #[source]
-        source: crate::client::ClientError,
+        source: Box<crate::cluster::failover::ChatError>,
     },
     #[error("no specialist named `{0}` is registered (is `cadre up` running?)")]
     NotRegistered(String),

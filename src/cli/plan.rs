@@ -1,17 +1,20 @@
 //! `cadre plan`: what `up` would change, as `kubectl diff` does it: exit 0
 //! no changes, 1 changes, 2 error. Against the running daemon when there is
-//! one (through its control socket), otherwise against nothing running.
+//! one (through its control socket: the daemon running `--dir`, else
+//! `--owner`'s, else the only one of the registry), otherwise against
+//! nothing running.
 //! The desired state is always `--dir`: pointing it at a checkout under
 //! review shows what applying that checkout would change in the running team.
 //! Either way the plan is [`crate::plan::plan`], the function the daemon applies.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
 use serde::Serialize;
 
 use super::{CliError, Global};
+use crate::cluster::daemons::{self, Found};
 use crate::config::{ProjectPaths, report};
 use crate::control::{self, ControlError, Request};
 use crate::plan::{Action, Actual, Operator};
@@ -22,6 +25,10 @@ pub struct PlanArgs {
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Plan against the daemon running this specialists.d (when several
+    /// share the registry and none runs `--dir`).
+    #[arg(long, value_name = "DIR")]
+    pub owner: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -33,7 +40,7 @@ struct PlanOut<'a> {
 }
 
 pub fn run(g: &Global, a: PlanArgs) -> Result<i32, CliError> {
-    let (against, actions) = plan(g)?;
+    let (against, actions) = plan(g, a.owner.as_deref())?;
     let changes = actions.iter().filter(|s| s.is_change()).count();
     if a.json {
         let out = PlanOut {
@@ -52,16 +59,34 @@ pub fn run(g: &Global, a: PlanArgs) -> Result<i32, CliError> {
     Ok(if changes == 0 { 0 } else { 1 })
 }
 
-fn plan(g: &Global) -> Result<(&'static str, Vec<Action>), CliError> {
-    let state = g.state_dir()?;
-    let dir = std::fs::canonicalize(&g.dir).map_err(CliError::io(format!(
-        "specialists directory {}",
-        g.dir.display()
-    )))?;
+fn plan(g: &Global, owner: Option<&Path>) -> Result<(&'static str, Vec<Action>), CliError> {
+    let canonical = |d: &Path| {
+        std::fs::canonicalize(d).map_err(CliError::io(format!(
+            "specialists directory {}",
+            d.display()
+        )))
+    };
+    let dir = canonical(&g.dir)?;
+    let daemon_dir = owner.map(canonical).transpose()?;
+    let snap = g.snapshot()?;
+    let path = match daemons::for_dir(&snap, daemon_dir.as_deref().unwrap_or(&dir)) {
+        Ok(Found::One(_, path)) => path,
+        Ok(Found::None) => return Ok(("none", plan_from_nothing(&dir)?)),
+        Ok(Found::Elsewhere(_)) => return Ok(("none", plan_from_nothing(&dir)?)),
+        Err(several) => {
+            let list: Vec<String> = several.iter().map(|d| daemons::describe(d)).collect();
+            return Err(CliError::Refused(format!(
+                "{} daemons share this registry and none runs {}: name one with --owner DIR ({})",
+                several.len(),
+                dir.display(),
+                list.join(", ")
+            )));
+        }
+    };
     let req = Request::Plan {
         dir: Some(dir.clone()),
     };
-    match control::request(state.path(), &req, Duration::from_secs(30)) {
+    match control::request(&path, &req, Duration::from_secs(30)) {
         Ok(resp) => Ok(("daemon", resp.steps)),
         Err(ControlError::NotRunning(_)) => Ok(("none", plan_from_nothing(&dir)?)),
         Err(e) => Err(e.into()),

@@ -1,6 +1,9 @@
-//! `cadre status`: the registry, checked against reality. An entry whose
-//! owner process is gone is shown `dead`, one that does not answer `ping` is
-//! shown `unreachable`: never `ready` on trust.
+//! `cadre status`: the registry, checked against reality. One row per
+//! specialist of the registry (every daemon's, every host's), its replicas
+//! on continuation lines below it; an entry whose owner process is gone is
+//! shown `dead`, one that does not answer `ping` `unreachable`: never `ready`
+//! on trust. A daemon that declares a name another daemon holds shows as an
+//! endpoint in `config_error`, naming the holder.
 
 use std::io::Write;
 use std::time::Duration;
@@ -9,8 +12,11 @@ use clap::Args;
 use serde::{Serialize, Serializer};
 
 use super::{CliError, Global};
+use crate::cluster::{Snapshot, daemons, replicas};
 use crate::config::SpecialistName;
-use crate::registry::{Entry, State};
+use crate::registry::{DaemonRecord, Entry, State};
+
+mod table;
 
 /// Arguments of `cadre status`.
 #[derive(Debug, Args)]
@@ -20,7 +26,7 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
-/// What is true of a specialist now, which is not always what the registry says.
+/// What is true of an endpoint now, which is not always what the registry says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Seen {
     /// The registry's state, confirmed (a listening state answered `ping`).
@@ -47,39 +53,56 @@ impl Serialize for Seen {
     }
 }
 
-/// One row of `status` (also the data of `status --json`).
+/// One endpoint: where one daemon serves (or waits to serve) the specialist.
 #[derive(Debug, Clone, Serialize)]
-pub struct Row {
-    pub name: SpecialistName,
-    pub component: String,
+pub struct EndpointRow {
     pub host: String,
     pub port: u16,
-    pub model: String,
-    pub provider: String,
     /// What is true now: the registry's state, unless the owner is dead
     /// (`dead`) or a ready specialist does not answer ping (`unreachable`).
     pub state: Seen,
     /// The state the registry records.
     pub registry_state: State,
     pub pid: u32,
+    /// The specialists.d of the daemon that serves it.
     pub owner: String,
+    pub model: String,
     pub started_at: String,
     pub uptime_secs: Option<u64>,
     pub requests: Option<u64>,
     pub generation: String,
     pub last_error: Option<String>,
+    pub alive: bool,
+    pub responding: bool,
+}
+
+/// One row of `status` (also the data of `status --json`): the specialist,
+/// its first endpoint's fields at the top level, and every endpoint.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub name: SpecialistName,
+    pub component: String,
+    pub provider: String,
     /// Git provenance: the commit that last touched its file or template, `+modified` if edited since.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
-    pub alive: bool,
-    pub responding: bool,
+    #[serde(flatten)]
+    pub first: EndpointRow,
+    /// Every endpoint, the first one included: one per host it is served on.
+    pub endpoints: Vec<EndpointRow>,
+    /// Its live endpoints run different generations.
+    pub diverged: bool,
 }
 
 /// A ping that takes longer than this counts as no answer.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub fn run(g: &Global, a: StatusArgs) -> Result<i32, CliError> {
-    let rows = rows(g.entries()?)?;
+    let snap = g.snapshot()?;
+    if snap.unavailable.is_some() {
+        registry_note(&snap);
+    }
+    let rows = rows(&snap)?;
     let mut out = std::io::stdout().lock();
     let io = CliError::io("cannot write to stdout");
     if a.json {
@@ -87,24 +110,116 @@ pub fn run(g: &Global, a: StatusArgs) -> Result<i32, CliError> {
     } else if rows.is_empty() {
         writeln!(out, "no specialists registered").map_err(io)?;
     } else {
-        write_table(&mut out, &rows).map_err(io)?;
+        table::write_table(&mut out, &rows).map_err(io)?;
     }
     Ok(0)
 }
 
-/// Rows for `entries`, each probed concurrently.
-pub fn rows(entries: Vec<Entry>) -> Result<Vec<Row>, CliError> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(CliError::io("cannot start the async runtime"))?;
-    Ok(rt.block_on(futures::future::join_all(entries.iter().map(row))))
+/// While the registry cannot be read, what the daemons of this machine say
+/// about it: since when they cannot reach it.
+fn registry_note(snap: &Snapshot) {
+    let since = snap
+        .daemons
+        .iter()
+        .filter_map(|d| {
+            let path = daemons::control_of(d)?;
+            let req = crate::control::Request::Ping;
+            crate::control::request(path, &req, PROBE_TIMEOUT)
+                .ok()?
+                .registry_unavailable
+        })
+        .map(|r| r.since)
+        .min();
+    if let Some(since) = since {
+        eprintln!(
+            "warning: the daemons of this host report the registry unavailable since {since}"
+        );
+    }
+}
+
+/// Rows for every specialist of `snap`, each endpoint probed concurrently.
+pub fn rows(snap: &Snapshot) -> Result<Vec<Row>, CliError> {
+    let rt = super::runtime()?;
+    let groups = replicas::group(&snap.entries);
+    let probes = groups
+        .iter()
+        .flat_map(|g| g.endpoints.iter())
+        .map(|e| endpoint(e, snap.local));
+    let mut probed: Vec<EndpointRow> = rt.block_on(futures::future::join_all(probes));
+    let mut out = Vec::with_capacity(groups.len());
+    for g in &groups {
+        let mut endpoints: Vec<EndpointRow> = probed.drain(..g.endpoints.len()).collect();
+        endpoints.extend(waiting(&snap.daemons, &g.name));
+        // Answering endpoints first: the top-level fields describe a live one.
+        endpoints
+            .sort_by_key(|e| !matches!(e.state, Seen::Registered(s) if replicas::answers_chats(s)));
+        let e = &g.endpoints[0];
+        out.push(Row {
+            name: g.name.clone(),
+            component: e.component.clone(),
+            provider: e.provider.clone(),
+            revision: e.revision.clone(),
+            first: endpoints[0].clone(),
+            diverged: g.diverged(),
+            endpoints,
+        });
+    }
+    // Names waiting in a daemon that no other daemon registers any more.
+    for d in &snap.daemons {
+        for w in &d.waiting {
+            if out.iter().any(|r| r.name == w.name) {
+                continue;
+            }
+            let endpoints: Vec<EndpointRow> = waiting(&snap.daemons, &w.name).collect();
+            out.push(Row {
+                name: w.name.clone(),
+                component: String::new(),
+                provider: String::new(),
+                revision: None,
+                first: endpoints[0].clone(),
+                diverged: false,
+                endpoints,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// The daemons that declare `name` but wait for its holder, as endpoints in
+/// `config_error`.
+fn waiting<'a>(
+    daemons: &'a [DaemonRecord],
+    name: &'a SpecialistName,
+) -> impl Iterator<Item = EndpointRow> + 'a {
+    daemons.iter().flat_map(move |d| {
+        d.waiting
+            .iter()
+            .filter(move |w| w.name == *name)
+            .map(move |w| EndpointRow {
+                host: d.host.clone(),
+                port: 0,
+                state: Seen::Registered(State::ConfigError),
+                registry_state: State::ConfigError,
+                pid: d.pid,
+                owner: d.dir.display().to_string(),
+                model: String::new(),
+                started_at: d.started_at.clone(),
+                uptime_secs: None,
+                requests: None,
+                generation: String::new(),
+                last_error: Some(w.reason.clone()),
+                alive: true,
+                responding: false,
+            })
+    })
 }
 
 /// Liveness checked, not taken on trust: the owner process (pid and start
-/// time), then `ping` where a listener should answer.
-async fn row(e: &Entry) -> Row {
-    let alive = e.owner_process().is_alive();
+/// time, where it is a process of this machine), then `ping` where a
+/// listener should answer.
+async fn endpoint(e: &Entry, local: bool) -> EndpointRow {
+    let alive = !local || e.owner_process().is_alive();
     let serving = e.state.has_listener();
     let probe = if alive && serving && e.port != 0 {
         crate::client::probe(e.connect_host(), e.port, PROBE_TIMEOUT)
@@ -121,23 +236,19 @@ async fn row(e: &Entry) -> Row {
     } else {
         Seen::Registered(e.state)
     };
-    Row {
-        name: e.name.clone(),
-        component: e.component.clone(),
+    EndpointRow {
         host: e.host.clone(),
         port: e.port,
-        model: e.model.clone(),
-        provider: e.provider.clone(),
         state,
         registry_state: e.state,
         pid: e.pid,
         owner: e.owner.display().to_string(),
+        model: e.model.clone(),
         started_at: e.started_at.clone(),
         uptime_secs: uptime(&e.started_at),
         requests: probe.and_then(|p| p.requests),
         generation: e.generation.clone(),
         last_error: e.last_error.clone(),
-        revision: e.revision.clone(),
         alive,
         responding,
     }
@@ -150,87 +261,8 @@ fn uptime(started_at: &str) -> Option<u64> {
     u64::try_from(secs).ok()
 }
 
-fn human(secs: u64) -> String {
-    match secs {
-        s if s < 60 => format!("{s}s"),
-        s if s < 3600 => format!("{}m{}s", s / 60, s % 60),
-        s if s < 86400 => format!("{}h{}m", s / 3600, (s % 3600) / 60),
-        s => format!("{}d{}h", s / 86400, (s % 86400) / 3600),
-    }
-}
-
-fn write_table(out: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
-    // REVISION only when the team lives in a git work tree.
-    let with_revision = rows.iter().any(|r| r.revision.is_some());
-    let mut header = vec![
-        "NAME",
-        "COMPONENT",
-        "PORT",
-        "MODEL",
-        "PROVIDER",
-        "STATE",
-        "PID",
-        "UPTIME",
-        "REQUESTS",
-    ];
-    if with_revision {
-        header.push("REVISION");
-    }
-    header.push("LAST ERROR");
-    let cells: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            let mut row = vec![
-                r.name.to_string(),
-                r.component.clone(),
-                r.port.to_string(),
-                r.model.clone(),
-                r.provider.clone(),
-                r.state.as_str().to_owned(),
-                r.pid.to_string(),
-                r.uptime_secs.map(human).unwrap_or_else(|| "-".into()),
-                r.requests
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|| "-".into()),
-            ];
-            if with_revision {
-                row.push(r.revision.clone().unwrap_or_else(|| "-".into()));
-            }
-            row.push(r.last_error.clone().unwrap_or_else(|| "-".into()));
-            row
-        })
-        .collect();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in &cells {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cols: Vec<&str>| {
-        let last = cols.len() - 1;
-        cols.iter()
-            .enumerate()
-            .map(|(i, c)| {
-                if i == last {
-                    (*c).to_owned()
-                } else {
-                    format!("{c:<w$}", w = widths[i])
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("  ")
-    };
-    writeln!(out, "{}", line(header.to_vec()))?;
-    for row in &cells {
-        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn this_process_is_alive_and_a_wrong_start_time_is_not() {
         let me = crate::registry::ProcessId::current();
@@ -239,13 +271,5 @@ mod tests {
         assert!(process_alive(pid, start));
         assert!(!process_alive(pid, start + 1));
         assert!(!process_alive(u32::MAX - 1, start));
-    }
-
-    #[test]
-    fn uptime_is_humanized() {
-        assert_eq!(human(5), "5s");
-        assert_eq!(human(125), "2m5s");
-        assert_eq!(human(7300), "2h1m");
-        assert_eq!(human(90000), "1d1h");
     }
 }

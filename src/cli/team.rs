@@ -1,6 +1,9 @@
-//! `cadre team`: one message to every ready specialist at once. Answers print
-//! as they arrive; a slow or failed specialist only costs its own line.
+//! `cadre team`: one message to every ready specialist of the registry at
+//! once (every daemon's, every host's; a specialist with replicas once, on
+//! one of its endpoints, failing over before the first token). Answers
+//! print as they arrive; a slow or failed specialist only costs its own line.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
@@ -8,9 +11,12 @@ use futures::StreamExt;
 use serde_json::json;
 
 use super::{CliError, Global};
-use crate::client::{ClientError, Target, TeamOutcome, team};
+use crate::client::{ClientError, TeamOutcome};
+use crate::cluster::failover::{self, Bounds, ChatError};
+use crate::cluster::pick::{Balancer, Target};
+use crate::cluster::{Snapshot, replicas};
 use crate::protocol::ChatBody;
-use crate::registry::{Entry, State};
+use crate::registry::State;
 
 /// Arguments of `cadre team`.
 #[derive(Debug, Args)]
@@ -44,7 +50,7 @@ pub fn run(g: &Global, a: TeamArgs) -> Result<i32, CliError> {
         )));
     }
     let timeout = Duration::from_secs_f64(a.timeout);
-    let (targets, skipped) = select(g.entries()?, &a.only);
+    let (targets, skipped) = select(&g.snapshot()?, &a.only);
     if targets.is_empty() && skipped.is_empty() {
         return Err(CliError::Refused(
             "no ready specialists in the registry (is `cadre up` running?)".into(),
@@ -64,7 +70,7 @@ pub fn run(g: &Global, a: TeamArgs) -> Result<i32, CliError> {
         ..ChatBody::default()
     };
     rt.block_on(async {
-        let mut pending = std::pin::pin!(team(targets, body, timeout));
+        let mut pending = std::pin::pin!(ask_all(targets, body, timeout));
         while let Some((name, outcome)) = pending.next().await {
             print_outcome(a.json, &name, outcome, timeout, &mut tally);
             let _ = std::io::Write::flush(&mut std::io::stdout());
@@ -86,31 +92,70 @@ pub fn run(g: &Global, a: TeamArgs) -> Result<i32, CliError> {
     Ok(if failed + timed_out == 0 { 0 } else { 1 })
 }
 
+/// One member: its name and its live endpoints.
+type Member = (String, Vec<Target>);
+
 /// The specialists to ask (ready ones, of `only` when given), and those of
 /// `only` that cannot be asked, with why.
-fn select(entries: Vec<Entry>, only: &[String]) -> (Vec<Target>, Vec<(String, String)>) {
+fn select(snap: &Snapshot, only: &[String]) -> (Vec<Member>, Vec<(String, String)>) {
     let mut targets = Vec::new();
     let mut skipped = Vec::new();
-    for e in entries {
-        if !only.is_empty() && !only.iter().any(|n| e.name == *n) {
+    for g in replicas::group(&snap.entries) {
+        if !only.is_empty() && !only.iter().any(|n| g.name == *n) {
             continue;
         }
-        if e.state == State::Ready || e.state == State::Reloading {
-            targets.push(Target {
-                name: e.name.to_string(),
-                host: e.connect_host().to_owned(),
-                port: e.port,
-            });
+        // A specialist serving its last good spec through a broken file is not asked.
+        let endpoints = failover::targets_of(snap, g.name.as_str(), |s| {
+            matches!(s, State::Ready | State::Reloading)
+        });
+        if !endpoints.is_empty() {
+            targets.push((g.name.to_string(), endpoints));
         } else if !only.is_empty() {
-            skipped.push((e.name.to_string(), format!("not ready (state {})", e.state)));
+            let state = g.endpoints.first().map(|e| e.state.as_str()).unwrap_or("-");
+            skipped.push((g.name.to_string(), format!("not ready (state {state})")));
         }
     }
     for name in only {
-        if !targets.iter().any(|t| &t.name == name) && !skipped.iter().any(|(n, _)| n == name) {
+        if !targets.iter().any(|(n, _)| n == name) && !skipped.iter().any(|(n, _)| n == name) {
             skipped.push((name.clone(), "not registered".into()));
         }
     }
     (targets, skipped)
+}
+
+/// Ask every member at once; `(name, outcome)` in order of arrival. Each
+/// has its own `timeout`, so a slow or failing one never delays the others.
+fn ask_all(
+    members: Vec<Member>,
+    body: ChatBody,
+    timeout: Duration,
+) -> impl futures::Stream<Item = (String, TeamOutcome)> {
+    let balancer: Arc<Balancer> = Arc::default();
+    let bounds = Bounds {
+        connect: timeout.min(Duration::from_secs(5)),
+        reply: timeout,
+    };
+    members
+        .into_iter()
+        .map(move |(name, endpoints)| {
+            let (body, balancer) = (body.clone(), balancer.clone());
+            async move {
+                let ask = failover::chat(&balancer, endpoints, body, bounds, |_| {});
+                let outcome = match tokio::time::timeout(timeout, ask).await {
+                    Ok(Ok(a)) => TeamOutcome::Answered(a.answer),
+                    Ok(Err(ChatError::Chat { error, .. })) if error.is_timeout() => {
+                        TeamOutcome::TimedOut
+                    }
+                    Ok(Err(ChatError::Chat { error, .. })) => TeamOutcome::Failed(error),
+                    Ok(Err(e @ ChatError::NoEndpoint { .. })) => {
+                        TeamOutcome::Failed(ClientError::NoEndpoint { tried: e.tried() })
+                    }
+                    Err(_) => TeamOutcome::TimedOut,
+                };
+                (name, outcome)
+            }
+        })
+        .collect::<futures::stream::FuturesUnordered<_>>()
 }
 
 fn print_outcome(

@@ -9,7 +9,8 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
 use super::{CliError, Global};
-use crate::config::ProjectPaths;
+use crate::cluster::{Backend, Identity};
+use crate::config::{ProjectPaths, RegistrySettings};
 use crate::registry::{DaemonLock, Durability, ProcessId, Registry, State, StateDir};
 use crate::supervisor::SupervisorHandle;
 use crate::{control, http, supervisor, watch};
@@ -31,6 +32,10 @@ pub struct UpArgs {
     /// owner is gone anyway; see `registry::Durability`).
     #[arg(long, env = "CADRE_REGISTRY_FSYNC")]
     pub registry_fsync: bool,
+    /// The address other hosts use for this daemon's specialists, recorded
+    /// in the registry (over `[listen] advertise`; on Kubernetes, the pod IP).
+    #[arg(long, value_name = "ADDR", env = "CADRE_ADVERTISE")]
+    pub advertise: Option<String>,
 }
 
 /// What the daemon runs with, checked before anything starts.
@@ -40,6 +45,8 @@ struct Daemon {
     dir: PathBuf,
     state: StateDir,
     registry: Registry,
+    settings: RegistrySettings,
+    advertise: Option<String>,
     me: ProcessId,
     web: Option<(std::net::TcpListener, http::Options)>,
 }
@@ -48,7 +55,7 @@ pub fn run(g: &Global, a: UpArgs) -> Result<i32, CliError> {
     init_tracing(a.log_format);
     let dir = canonical_dir(&g.dir)?;
     let state = g.state_dir()?;
-    let _lock = DaemonLock::for_state_dir(state.path(), &dir)?;
+    // Any number of daemons share a state directory; one runs a specialists.d.
     let _dir_lock = DaemonLock::for_specialists_dir(&dir)?;
     let durability = if a.registry_fsync {
         Durability::PowerLoss
@@ -58,25 +65,50 @@ pub fn run(g: &Global, a: UpArgs) -> Result<i32, CliError> {
     let registry = Registry::open(state.clone())
         .map_err(CliError::OpenRegistry)?
         .with_durability(durability);
-    let me = ProcessId::current();
-    refuse_if_owned(&registry, &dir, me)?;
+    let paths = ProjectPaths::from_specialists_dir(&dir);
+    let settings = g.registry_settings()?;
+    let advertise = a.advertise.clone().filter(|s| !s.trim().is_empty());
+    check_advertise(&paths, &settings, advertise.as_deref())?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(CliError::io("cannot start the async runtime"))?;
-    let paths = ProjectPaths::from_specialists_dir(&dir);
     let web = http_listener(&paths, &a)?;
     let daemon = Daemon {
         paths,
         dir,
         state,
         registry,
-        me,
+        settings,
+        advertise,
+        me: ProcessId::current(),
         web,
     };
     runtime.block_on(serve(daemon))?;
     Ok(0)
+}
+
+/// On a registry shared beyond this machine, entries must name an address
+/// other hosts can reach: a wildcard bind needs an advertised address.
+fn check_advertise(
+    paths: &ProjectPaths,
+    settings: &RegistrySettings,
+    flag: Option<&str>,
+) -> Result<(), CliError> {
+    let listen = crate::config::load_project_file(paths).listen;
+    let address = flag.or(listen.advertise.as_deref()).unwrap_or(&listen.host);
+    let wildcard = address
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_unspecified());
+    if matches!(settings, RegistrySettings::Etcd(_)) && wildcard {
+        return Err(CliError::Refused(format!(
+            "[listen] host = \"{address}\" is no address other hosts can use, and the etcd \
+             registry is shared with them: set [listen] advertise in cadre.toml, or pass \
+             --advertise ADDR (or CADRE_ADVERTISE), to the address they reach this host on"
+        )));
+    }
+    Ok(())
 }
 
 async fn serve(d: Daemon) -> Result<(), CliError> {
@@ -86,37 +118,48 @@ async fn serve(d: Daemon) -> Result<(), CliError> {
     let mut term = signal_of(SignalKind::terminate(), "SIGTERM")?;
     let mut int = signal_of(SignalKind::interrupt(), "SIGINT")?;
     let mut hup = signal_of(SignalKind::hangup(), "SIGHUP")?;
-    let control_listener = control::bind(d.state.path())?;
-
+    let control_path = control::socket_path(d.state.path(), d.me.pid);
+    let control_listener = control::bind(&control_path)?;
+    let http_url = match &d.web {
+        Some((listener, _)) => Some(http_url(listener)?),
+        None => None,
+    };
+    let identity = Identity {
+        process: d.me,
+        owner: d.dir.clone(),
+        control: Some(control_path.clone()),
+        http: http_url.clone().map(|u| u.trim_end_matches('/').to_owned()),
+        started_at: crate::registry::now_rfc3339(),
+    };
+    let backend = Backend::open(&d.settings, d.registry.clone(), identity)
+        .await
+        .map_err(|e| CliError::Refused(format!("cannot use the registry: {e}")))?;
+    let backend = std::sync::Arc::new(backend);
     let sup = supervisor::spawn(supervisor::Options {
         paths: d.paths.clone(),
-        owner: d.dir.clone(),
-        registry: d.registry.clone(),
-        process: d.me,
+        backend: backend.clone(),
+        advertise: d.advertise.clone(),
     });
     let info = control::DaemonInfo {
         pid: d.me.pid,
         owner: d.dir.clone(),
+        backend: backend.clone(),
     };
     let control_task = tokio::spawn(control::serve(control_listener, sup.clone(), info));
     let _watcher = watch::watch(&d.paths, sup.trigger_fn()).map_err(CliError::Watch)?;
     // Anything that changed between the first load and the watch starting.
     sup.trigger();
     let http_stop = CancellationToken::new();
-    let (http_task, http_url, signed) = match d.web {
+    let cluster = http::Cluster::new(backend.clone());
+    let (http_task, signed) = match d.web {
         Some((listener, opts)) => {
             let signed = opts.token.is_some();
-            let (task, url) = start_http(listener, opts, &sup, &http_stop)?;
-            (Some(task), Some(url), signed)
+            let task = start_http(listener, opts, &sup, cluster, &http_stop)?;
+            (Some(task), signed)
         }
-        None => (None, None, false),
+        None => (None, false),
     };
-    // Where `cadre mcp` finds this daemon; removed when it stops.
-    let _endpoint = match &http_url {
-        Some(u) => Some(http::endpoint::publish(d.state.path(), u)?),
-        None => None,
-    };
-    announce(&sup, &d.dir, &d.state, http_url.as_deref(), signed).await;
+    announce(&sup, &d.dir, &control_path, http_url.as_deref(), signed).await;
 
     loop {
         tokio::select! {
@@ -138,29 +181,40 @@ async fn serve(d: Daemon) -> Result<(), CliError> {
         }
     }
     control_task.abort();
-    let _ = std::fs::remove_file(control::socket_path(d.state.path()));
+    let _ = std::fs::remove_file(&control_path);
     tracing::info!("cadre up: stopped");
     Ok(())
 }
 
 type HttpTask = tokio::task::JoinHandle<std::io::Result<()>>;
 
-/// Serve HTTP on `listener` until `stop`; returns the task and the base URL.
+/// The base URL of the HTTP listener.
+fn http_url(listener: &std::net::TcpListener) -> Result<String, CliError> {
+    let addr = listener
+        .local_addr()
+        .map_err(CliError::io("cannot use the HTTP listener"))?;
+    Ok(format!("http://{addr}/"))
+}
+
+/// Serve HTTP on `listener` until `stop`.
 fn start_http(
     listener: std::net::TcpListener,
     opts: http::Options,
     sup: &SupervisorHandle,
+    cluster: http::Cluster,
     stop: &CancellationToken,
-) -> Result<(HttpTask, String), CliError> {
+) -> Result<HttpTask, CliError> {
     let unusable = || CliError::io("cannot use the HTTP listener");
     listener.set_nonblocking(true).map_err(unusable())?;
     let listener = tokio::net::TcpListener::from_std(listener).map_err(unusable())?;
-    let url = format!("http://{}/", listener.local_addr().map_err(unusable())?);
     let stop = stop.clone();
-    let task = tokio::spawn(http::serve(listener, sup.clone(), opts.token, async move {
-        stop.cancelled().await
-    }));
-    Ok((task, url))
+    Ok(tokio::spawn(http::serve(
+        listener,
+        sup.clone(),
+        cluster,
+        opts.token,
+        async move { stop.cancelled().await },
+    )))
 }
 
 /// What `up` prints once the first reconcile is done: every specialist and
@@ -168,7 +222,7 @@ fn start_http(
 async fn announce(
     sup: &SupervisorHandle,
     dir: &Path,
-    state: &StateDir,
+    control: &Path,
     http_url: Option<&str>,
     signed: bool,
 ) {
@@ -197,7 +251,7 @@ async fn announce(
         "cadre up: {} specialist(s) from {}; control socket {}",
         slots.len(),
         dir.display(),
-        control::socket_path(state.path()).display()
+        control.display()
     );
     if let Some(url) = http_url {
         let _ = writeln!(
@@ -284,19 +338,4 @@ fn init_tracing(format: super::LogFormat) {
         super::LogFormat::Json => builder.json().try_init(),
         super::LogFormat::Text => builder.try_init(),
     };
-}
-
-/// Another live daemon's entries for this same specialists.d mean it runs it.
-fn refuse_if_owned(registry: &Registry, dir: &Path, me: ProcessId) -> Result<(), CliError> {
-    let data = registry.read().map_err(CliError::ReadRegistry)?;
-    for e in data.specialists.values() {
-        if e.owner == dir && e.pid != me.pid && e.owner_process().is_alive() {
-            return Err(CliError::Refused(format!(
-                "another cadre daemon (pid {}) already runs {}; stop it first with `cadre stop --all`",
-                e.pid,
-                dir.display()
-            )));
-        }
-    }
-    Ok(())
 }

@@ -178,6 +178,7 @@ fn spec(cx: &Ctx<'_>, file: SpecialistFile, provider: super::ResolvedProvider) -
         model: file.model.unwrap_or_else(|| project.defaults.model.clone()),
         provider,
         host: project.listen.host.clone(),
+        advertise: project.listen.advertise.clone(),
         port: file.port,
         template: template.clone(),
         enabled: file.enabled,

@@ -146,6 +146,32 @@ pub fn load_project_file(paths: &ProjectPaths) -> ProjectFile {
     load_project(&paths.project_file, &mut Vec::new()).0
 }
 
+/// `[registry]` of `cadre.toml` (the default when the file or the table is
+/// absent). Read on its own, so a mistake elsewhere in the file does not
+/// hide which registry a command or a daemon must use; a broken
+/// `[registry]`, or a file that is not TOML, is the diagnostic.
+pub fn load_registry(paths: &ProjectPaths) -> Result<super::RegistrySettings, Box<Diagnostic>> {
+    #[derive(serde::Deserialize)]
+    struct OnlyRegistry {
+        #[serde(default)]
+        registry: super::RegistrySettings,
+    }
+    let file = &paths.project_file;
+    let src = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
+        Err(e) => {
+            let p = Problem::at(None, None, format!("cannot read: {e}"));
+            return Err(Box::new(Diagnostic::error(file, None, p)));
+        }
+    };
+    let err = |p| Box::new(Diagnostic::error(file, None, p));
+    let src = parse::utf8(&src).map_err(err)?;
+    parse::toml::<OnlyRegistry>(src)
+        .map(|r| r.registry)
+        .map_err(err)
+}
+
 /// `cadre.toml`, or defaults when absent; a broken one yields defaults, diagnostics and `ok = false`.
 fn load_project(file: &Path, diags: &mut Vec<Diagnostic>) -> (ProjectFile, bool, String) {
     let bytes = match std::fs::read(file) {

@@ -6,6 +6,7 @@
 //! - [`mod@load`]: the whole directory → [`Parsed`]; [`files`] decides which files count.
 //! - [`candidate`]: one file → a resolved [`Candidate`]; two files pinning one port.
 //! - [`parse`]: bytes → types with located problems ([`source`] positions, [`suggest`] typos).
+//! - [`registry`]: `[registry]`, the backend daemons share.
 //! - [`resolve`]: defaults and providers; [`generation`]: the behaviour hash.
 //! - [`diff`]: the one field diff of two specs (`cadre plan` and `cadre diff`).
 //! - `parallel`: per-file work (reading, rendering) spread over the cores for large teams.
@@ -21,6 +22,7 @@ pub mod load;
 pub mod name;
 pub mod parallel;
 pub mod parse;
+pub mod registry;
 pub mod report;
 pub mod resolve;
 pub mod source;
@@ -31,7 +33,8 @@ pub mod warnings;
 
 pub use candidate::Candidate;
 pub use diagnostic::{Diagnostic, Severity};
-pub use load::{Loaded, Parsed, ProjectPaths, load_project_file, parse_all};
+pub use load::{Loaded, Parsed, ProjectPaths, load_project_file, load_registry, parse_all};
 pub use name::SpecialistName;
+pub use registry::RegistrySettings;
 pub use spec::{ResolvedProvider, ResolvedTimeouts, Spec, SystemPrompt};
 pub use types::*;

@@ -59,6 +59,8 @@ pub struct Spec {
     pub provider: ResolvedProvider,
     /// Host to bind (from `[listen] host`).
     pub host: String,
+    /// The address other hosts use (from `[listen] advertise`); `host` when unset.
+    pub advertise: Option<String>,
     /// Pinned port, or `None` to allocate from the range.
     pub port: Option<u16>,
     pub template: String,
@@ -71,6 +73,13 @@ pub struct Spec {
     pub system_prompt: SystemPrompt,
     /// Hash of everything that affects behaviour (hex); changes iff a reload is needed.
     pub generation: String,
+}
+
+impl Spec {
+    /// The address other hosts use for it: `advertise`, else the bound `host`.
+    pub fn address(&self) -> &str {
+        self.advertise.as_deref().unwrap_or(&self.host)
+    }
 }
 
 /// A rendered system prompt, shared rather than copied.

@@ -160,6 +160,9 @@ pub struct ProjectFile {
     /// Limits that protect the daemon from abusive clients.
     #[serde(default)]
     pub limits: Limits,
+    /// Where daemons record who runs where: `backend = "file"` (default) or `"etcd"`.
+    #[serde(default)]
+    pub registry: super::RegistrySettings,
 }
 
 /// Project-wide defaults for specialist fields.
@@ -293,12 +296,19 @@ pub struct Listen {
     /// Address specialists bind; loopback unless you mean it.
     #[serde(default = "default_host")]
     pub host: String,
+    /// Address other hosts use to reach this daemon's specialists (recorded
+    /// in the registry); defaults to `host`. Needed when `host` is a wildcard
+    /// (`0.0.0.0`) and the registry is shared beyond this machine. `cadre up
+    /// --advertise` (or `CADRE_ADVERTISE`) overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advertise: Option<String>,
 }
 
 impl Default for Listen {
     fn default() -> Self {
         Listen {
             host: default_host(),
+            advertise: None,
         }
     }
 }

@@ -105,7 +105,7 @@ impl Backend for Daemon {
                     .map_err(|e| AgentError::Invalid(e.to_string()))?,
             );
             let request = relay::chat_request(body, true).map_err(agent_error)?;
-            Ok(match Relay::open(&target, &request).await {
+            Ok(match Relay::open(&self.state, &target, &request).await {
                 Ok(relay) => events(relay, request),
                 Err(reply) => futures::stream::once(async move { event(reply) }).boxed(),
             })

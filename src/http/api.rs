@@ -1,122 +1,27 @@
-//! `/api/*` and `/healthz`: specialists as JSON, chats and team chats as
-//! Server-Sent Events carrying the socket protocol's own reply objects, and
-//! the reconcile event stream.
+//! `/api/*`: chats and team chats as Server-Sent Events carrying the socket
+//! protocol's own reply objects, and the event stream (reconcile events and
+//! the cluster's endpoints coming and going). The specialists as JSON are
+//! [`super::roster`]'s.
 
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use serde::Serialize;
 use serde_json::json;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::AppState;
-use crate::config::SpecialistName;
 
 use super::error::{ApiError, json_object};
-use super::relay::{self, Relay};
+use super::relay::{self, ChatTarget, Relay};
 use crate::protocol::{Reply, ReplyBody, Request};
-use crate::supervisor::LiveView;
-
-/// One specialist as the API shows it: the data of `status --json` plus what
-/// the pages display.
-#[derive(Debug, Clone, Serialize)]
-pub struct SpecialistJson {
-    pub name: SpecialistName,
-    pub component: String,
-    pub title: String,
-    pub description: String,
-    pub role: String,
-    pub host: String,
-    pub port: u16,
-    pub model: String,
-    pub provider: String,
-    pub state: crate::registry::State,
-    pub generation: String,
-    pub last_error: Option<String>,
-    pub revision: Option<String>,
-    pub requests: Option<u64>,
-    pub errors: Option<u64>,
-    pub in_flight: Option<u64>,
-    pub last_latency_ms: Option<u64>,
-}
-
-fn to_json(l: &LiveView) -> SpecialistJson {
-    let spec = &l.spec;
-    let c = l.counters.as_ref();
-    SpecialistJson {
-        name: l.view.name.clone(),
-        component: spec.component.clone(),
-        title: spec.title.clone(),
-        description: spec.description.clone(),
-        role: spec.personality.role.clone(),
-        host: l.view.host.clone(),
-        port: l.view.port,
-        model: spec.model.clone(),
-        provider: spec.provider.name.clone(),
-        state: l.view.state,
-        generation: spec.generation.clone(),
-        last_error: l.view.last_error.clone(),
-        revision: l.revision.clone(),
-        requests: c.map(|c| c.requests),
-        errors: c.map(|c| c.errors),
-        in_flight: c.map(|c| c.in_flight),
-        last_latency_ms: c.and_then(|c| c.last_latency_ms),
-    }
-}
-
-async fn live(state: &AppState) -> Result<Vec<LiveView>, ApiError> {
-    Ok(state.sup.live().await?)
-}
-
-pub async fn healthz(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let l = live(&state).await?;
-    Ok(Json(json!({"status": "ok", "specialists": l.len()})).into_response())
-}
-
-pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<SpecialistJson>>, ApiError> {
-    Ok(Json(live(&state).await?.iter().map(to_json).collect()))
-}
-
-pub async fn one(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-) -> Result<Json<SpecialistJson>, ApiError> {
-    live(&state)
-        .await?
-        .iter()
-        .find(|l| l.view.name == name)
-        .map(|l| Json(to_json(l)))
-        .ok_or_else(|| ApiError::unknown_specialist(&name))
-}
-
-/// `GET /api/specialists/NAME/prompt`: the system prompt NAME runs on, as
-/// plain text: what `cadre render NAME` prints (while its file is broken, the
-/// last good prompt it still serves).
-pub async fn prompt(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-) -> Result<Response, ApiError> {
-    let live = live(&state).await?;
-    let found = live
-        .iter()
-        .find(|l| l.view.name == name)
-        .ok_or_else(|| ApiError::unknown_specialist(&name))?;
-    let headers = [
-        (CONTENT_TYPE, "text/plain; charset=utf-8"),
-        (CACHE_CONTROL, "no-store"),
-    ];
-    Ok((headers, found.spec.system_prompt.to_string()).into_response())
-}
 
 type SseStream = Response;
 
@@ -151,6 +56,7 @@ pub async fn chat(
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
         pump(
+            &state,
             &target,
             &request,
             |r| {
@@ -168,7 +74,8 @@ pub async fn chat(
 /// Returns whether it ended in a `response`. Stops, dropping the socket
 /// connection, as soon as the HTTP client is gone.
 async fn pump<F, Fut>(
-    target: &LiveView,
+    state: &AppState,
+    target: &ChatTarget,
     request: &Request,
     emit: F,
     gone: mpsc::Sender<Event>,
@@ -177,7 +84,7 @@ where
     F: Fn(Reply) -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let mut relay = match Relay::open(target, request).await {
+    let mut relay = match Relay::open(state, target, request).await {
         Ok(r) => r,
         Err(reply) => {
             emit(reply).await;
@@ -200,18 +107,19 @@ where
     }
 }
 
-/// `POST /api/team`: the same body as a chat, sent to every running
-/// specialist at once; replies interleave as they come; a `summary` ends it.
+/// `POST /api/team`: the same body as a chat, sent to every specialist of
+/// the cluster that has a live endpoint (one endpoint each) at once; replies
+/// interleave as they come; a `summary` ends it.
 pub async fn team(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<SseStream, ApiError> {
     let body = json_object(body)?;
     let request = relay::chat_request(body, true)?;
-    let targets: Vec<LiveView> = live(&state)
+    let targets: Vec<ChatTarget> = relay::targets(&state)
         .await?
         .into_iter()
-        .filter(relay::serves)
+        .filter(|t| !t.endpoints.is_empty())
         .collect();
     let (tx, rx) = mpsc::channel(256);
     tokio::spawn(async move {
@@ -222,14 +130,15 @@ pub async fn team(
             .map(|t| {
                 let tx = tx.clone();
                 let request = request.clone();
+                let state = state.clone();
                 async move {
                     let emit = |r: Reply| {
                         let tx = tx.clone();
                         async move { tx.send(reply_event(&r)).await.is_ok() }
                     };
                     (
-                        t.view.name.clone(),
-                        pump(t, &request, emit, tx.clone()).await,
+                        t.name.clone(),
+                        pump(&state, t, &request, emit, tx.clone()).await,
                     )
                 }
             })

@@ -1,10 +1,13 @@
 //! The HTTP server of `cadre up` (DESIGN §10): the team page, a chat page per
 //! specialist, the JSON/SSE API, OpenAI-compatible routes and `/metrics`.
 //!
-//! Every chat is relayed over the specialist's own socket, so an HTTP chat
-//! takes exactly the path of a socket chat: same provider client, counters,
+//! Every chat is relayed over a specialist's socket, so an HTTP chat takes
+//! exactly the path of a socket chat: same provider client, counters,
 //! timeouts and drain. Dropping an HTTP stream drops that connection, which
-//! cancels the upstream provider request.
+//! cancels the upstream provider request. The specialists are the
+//! cluster's (DESIGN §13): this daemon's and those other daemons serve, each
+//! chat on the endpoint with the fewest chats in flight, failing over
+//! before the first token.
 
 mod a2a;
 mod agents;
@@ -12,12 +15,14 @@ mod api;
 pub mod endpoint;
 mod error;
 mod guard;
+mod health;
 mod mcp;
 mod metrics;
 mod openai;
 mod pages;
 mod protocols;
 mod relay;
+mod roster;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -106,10 +111,28 @@ pub async fn bind(opts: &Options) -> Result<tokio::net::TcpListener, HttpError> 
         })
 }
 
+/// The cluster as the HTTP server sees it: the registry (its view, its
+/// health) and which endpoints this process has chats open to.
+#[derive(Clone)]
+pub struct Cluster {
+    pub backend: Arc<crate::cluster::Backend>,
+    pub balancer: Arc<crate::cluster::pick::Balancer>,
+}
+
+impl Cluster {
+    pub fn new(backend: Arc<crate::cluster::Backend>) -> Cluster {
+        Cluster {
+            backend,
+            balancer: Arc::default(),
+        }
+    }
+}
+
 /// State shared by every route.
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub(crate) sup: SupervisorHandle,
+    pub(crate) cluster: Cluster,
     /// Reloads and config errors per specialist, counted from reconcile events.
     pub(crate) tallies: Arc<Mutex<BTreeMap<String, Tallies>>>,
     token: Option<Arc<str>>,
@@ -122,9 +145,10 @@ pub(crate) struct Tallies {
 }
 
 /// The whole application; `serve` runs it, tests and benches may too.
-pub fn router(sup: SupervisorHandle, token: Option<String>) -> Router {
+pub fn router(sup: SupervisorHandle, cluster: Cluster, token: Option<String>) -> Router {
     let state = AppState {
         sup: sup.clone(),
+        cluster,
         tallies: Arc::default(),
         token: token.map(Arc::from),
     };
@@ -133,12 +157,13 @@ pub fn router(sup: SupervisorHandle, token: Option<String>) -> Router {
         .route("/", get(pages::team))
         .route("/s/{name}", get(pages::specialist))
         .route("/assets/{file}", get(pages::asset))
-        .route("/healthz", get(api::healthz))
+        .route(HEALTHZ, get(health::healthz))
+        .route(READYZ, get(health::readyz))
         .route("/metrics", get(metrics::metrics))
-        .route("/api/specialists", get(api::list))
-        .route("/api/specialists/{name}", get(api::one))
+        .route("/api/specialists", get(roster::list))
+        .route("/api/specialists/{name}", get(roster::one))
         .route("/api/specialists/{name}/chat", post(api::chat))
-        .route("/api/specialists/{name}/prompt", get(api::prompt))
+        .route("/api/specialists/{name}/prompt", get(roster::prompt))
         .route("/api/team", post(api::team))
         .route("/api/events", get(api::events))
         .route("/v1/models", get(openai::models))
@@ -152,10 +177,15 @@ pub fn router(sup: SupervisorHandle, token: Option<String>) -> Router {
         .with_state(state)
 }
 
+/// The probes' paths: answered without the token (see [`health`]).
+const HEALTHZ: &str = "/healthz";
+const READYZ: &str = "/readyz";
+
 /// Serve until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     sup: SupervisorHandle,
+    cluster: Cluster,
     token: Option<String>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -165,7 +195,7 @@ pub async fn serve(
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, router(sup, token))
+    axum::serve(listener, router(sup, cluster, token))
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -205,6 +235,10 @@ async fn auth(State(state): State<AppState>, req: Request, next: Next) -> Respon
     let Some(token) = &state.token else {
         return next.run(req).await;
     };
+    // kubelet's probes cannot send a token; the probes reveal nothing it guards.
+    if req.method() == axum::http::Method::GET && matches!(req.uri().path(), HEALTHZ | READYZ) {
+        return next.run(req).await;
+    }
     let matches = |given: &str| constant_time_eq(given.as_bytes(), token.as_bytes());
     let bearer = req
         .headers()

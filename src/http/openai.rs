@@ -55,12 +55,13 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
+/// Every specialist of the cluster with an endpoint that takes chats.
 pub async fn models(State(state): State<AppState>) -> Result<Response, OpenAiError> {
-    let live = state.sup.live().await.map_err(ApiError::from)?;
-    let data: Vec<Value> = live
+    let targets = relay::targets(&state).await?;
+    let data: Vec<Value> = targets
         .iter()
-        .filter(|l| relay::serves(l))
-        .map(|l| json!({"id": l.view.name, "object": "model", "created": 0, "owned_by": "cadre"}))
+        .filter(|t| !t.endpoints.is_empty())
+        .map(|t| json!({"id": t.name, "object": "model", "created": 0, "owned_by": "cadre"}))
         .collect();
     Ok(Json(json!({"object": "list", "data": data})).into_response())
 }
@@ -159,7 +160,9 @@ pub async fn completions(
         }
     })?;
     let request = relay::chat_request(chat, stream)?;
-    let mut relay = Relay::open(&target, &request).await.map_err(remote_error)?;
+    let mut relay = Relay::open(&state, &target, &request)
+        .await
+        .map_err(remote_error)?;
     let id = format!("chatcmpl-{}", rand::random::<u64>());
     let created = now();
     // Wait for the first reply before answering, so a provider that is down

@@ -9,9 +9,9 @@ use super::want::Want;
 use super::{Action, ActionKind, Actual, Cause, Claim, Instance, Phase};
 use crate::config::{Spec, SpecialistName, diff};
 
-/// Fields with a rule of their own: `host` and a pinned `port` restart,
-/// `enabled = false` stops.
-const OWN_RULE: &[&str] = &["host", "port", "enabled"];
+/// Fields with a rule of their own: `host`, `advertise` and a pinned `port`
+/// restart (the registry records the address), `enabled = false` stops.
+const OWN_RULE: &[&str] = &["host", "advertise", "port", "enabled"];
 
 /// Every specialist's action, by name.
 pub(super) fn all(wants: &BTreeMap<SpecialistName, Want>, actual: &Actual) -> Vec<Action> {
@@ -99,6 +99,10 @@ fn compare(name: &SpecialistName, desired: &Arc<Spec>, i: &Instance, team_change
     let mut restart = false;
     if desired.host != i.spec.host {
         changed.push("host".to_owned());
+        restart = true;
+    }
+    if desired.advertise != i.spec.advertise {
+        changed.push("advertise".to_owned());
         restart = true;
     }
     // An unpinned port keeps whatever it is bound to.

@@ -7,6 +7,8 @@
 //!   `config_error`, and which marks appeared or cleared ([`marks`]);
 //! - **operator stops**: `cadre stop NAME` holds until `cadre start NAME` or
 //!   until its file is gone ([`want`]);
+//! - **names held by another daemon** on this host: nothing runs, the name
+//!   is marked `config_error`, and the holder's exit is a takeover ([`held`]);
 //! - **port claims**: a start or a move asks for its pinned port, else the
 //!   port it had; a pinned port that a specialist which keeps running holds
 //!   is refused with a config error, not fought over ([`claims`]);
@@ -22,6 +24,7 @@
 
 mod actions;
 mod claims;
+pub mod held;
 mod marks;
 mod want;
 
@@ -33,6 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Limits, Loaded, Spec, SpecialistName};
 
+pub use held::Holder;
 pub use marks::{Effect, Marks, Notice, Subject};
 
 /// Where a known specialist is in its life, as the supervisor reports it.
@@ -60,11 +64,16 @@ pub struct Instance {
     pub backoff: bool,
 }
 
-/// What runs now, and the config errors marked so far.
+/// What runs now, the config errors marked so far, and the registry's
+/// word on names other daemons serve.
 #[derive(Debug, Clone, Default)]
 pub struct Actual {
     pub specialists: BTreeMap<SpecialistName, Instance>,
     pub marks: Marks,
+    /// Names another live daemon on this host serves, with who it is.
+    pub held: BTreeMap<SpecialistName, Holder>,
+    /// The names the last plan held back ([`Plan::waiting`]).
+    pub waiting: BTreeMap<SpecialistName, Holder>,
 }
 
 /// The operator's overrides (`cadre stop NAME`, `cadre start NAME`).
@@ -114,6 +123,10 @@ pub enum Cause {
     Disabled,
     /// `cadre stop`.
     OperatorStop,
+    /// Another daemon on this host holds the name.
+    Held,
+    /// The daemon that held the name left.
+    Takeover,
 }
 
 /// The port a start or a move asks the registry for.
@@ -202,6 +215,8 @@ pub struct Plan {
     pub operator: Operator,
     /// `None` while `cadre.toml` is broken: nothing changes, every setting stays.
     pub settings: Option<Settings>,
+    /// Declared names another daemon holds: run nothing, take over when it leaves.
+    pub waiting: BTreeMap<SpecialistName, Holder>,
 }
 
 impl Plan {
@@ -217,8 +232,11 @@ pub fn plan(loaded: &Loaded, actual: &Actual, operator: &Operator) -> Plan {
         return hold(loaded, actual, operator);
     }
     let mut errors = marks::of_files(loaded);
-    let wants = want::wants(loaded, actual, operator);
+    let mut wants = want::wants(loaded, actual, operator);
+    let (held, waiting) = held::hold_back(&mut wants, actual);
+    errors.extend(held);
     let mut actions = actions::all(&wants, actual);
+    held::takeovers(&mut actions, actual);
     errors.extend(claims::settle(&mut actions, actual));
     let notices = marks::notices(&actual.marks, &errors, actual);
     Plan {
@@ -230,6 +248,7 @@ pub fn plan(loaded: &Loaded, actual: &Actual, operator: &Operator) -> Plan {
             limits: loaded.project.limits.clone(),
             range: loaded.project.ports.range,
         }),
+        waiting,
     }
 }
 
@@ -250,6 +269,7 @@ fn hold(loaded: &Loaded, actual: &Actual, operator: &Operator) -> Plan {
         notices,
         operator: operator.clone(),
         settings: None,
+        waiting: actual.waiting.clone(),
     }
 }
 

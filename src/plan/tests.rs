@@ -21,6 +21,7 @@ fn spec(name: &str) -> Spec {
             keep_alive: None,
         },
         host: "127.0.0.1".into(),
+        advertise: None,
         port: None,
         template: "specialist.md.j2".into(),
         enabled: true,
@@ -316,4 +317,5 @@ fn unchanged_spec_keeps_the_running_arc_unless_bound_elsewhere() {
     assert!(Arc::ptr_eq(kept, &actual.spec));
 }
 
+mod held;
 mod policy;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ProcessId, VERSION};
+use super::{DaemonRecord, ProcessId, VERSION};
 use crate::config::SpecialistName;
 
 /// Lifecycle of a specialist as the registry records it.
@@ -68,6 +68,9 @@ impl std::fmt::Display for State {
 pub struct Entry {
     pub name: SpecialistName,
     pub component: String,
+    /// The address clients use: the daemon's advertised address (`[listen]
+    /// advertise`, `--advertise`), else the address it binds. Names and
+    /// ports are unique per host.
     pub host: String,
     pub port: u16,
     /// Pid of the owning cadre process.
@@ -78,6 +81,13 @@ pub struct Entry {
     pub owner: PathBuf,
     pub model: String,
     pub provider: String,
+    /// What the team page shows of a specialist served by another daemon.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub role: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
     pub state: State,
     pub generation: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -110,11 +120,15 @@ impl Entry {
     }
 }
 
-/// The whole file: `{ "version": 1, "specialists": { NAME: entry } }`.
+/// The whole file: `{ "version": 1, "specialists": { NAME: entry }, "daemons": { PID: daemon } }`.
+/// `daemons` is optional, so a file of an older cadre reads as one without daemons.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegistryData {
     pub version: u32,
     pub specialists: BTreeMap<SpecialistName, Entry>,
+    /// Every daemon of this registry, by pid.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub daemons: BTreeMap<u32, DaemonRecord>,
 }
 
 impl Default for RegistryData {
@@ -122,6 +136,7 @@ impl Default for RegistryData {
         RegistryData {
             version: VERSION,
             specialists: BTreeMap::new(),
+            daemons: BTreeMap::new(),
         }
     }
 }

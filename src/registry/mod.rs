@@ -5,27 +5,30 @@
 //! - `entry`: what the file holds: entries and their [`State`].
 //! - [`state_dir`]: where the files live (0700 directory).
 //! - `lock`: bounded `flock` waits that name the holder on timeout.
-//! - `daemon_lock`: one daemon per state directory and per specialists.d.
+//! - `daemon`: the record of one daemon (pid, directory, control socket, HTTP).
+//! - `daemon_lock`: one daemon per specialists.d.
 //! - `atomic`: temp file + atomic swap of names (+ fsyncs with [`Durability::PowerLoss`]).
 //! - [`proc`]: process identity (pid + start time) and liveness.
 //! - `ports`: binding granted ports with SO_REUSEADDR.
 //! - `corrupt`: telling valid, corrupt and newer files apart; moving aside.
 //! - [`events`]: the append-only `events.jsonl`.
 //! - [`txn`]: what a transaction closure sees, including port allocation.
-//! - [`etcd`]: the registry on etcd, for many daemons on many hosts (not yet wired into `up`).
+//! - [`etcd`]: the registry on etcd, for many daemons on many hosts ([`crate::cluster`]
+//!   puts either behind one interface).
 //!
 //! Every call of the file registry blocks (file locks, file I/O): from async code, run it in
 //! `tokio::task::spawn_blocking`.
 
 mod atomic;
 mod corrupt;
+mod daemon;
 mod daemon_lock;
 mod entry;
 mod error;
 pub mod etcd;
 pub mod events;
 mod lock;
-mod ports;
+pub(crate) mod ports;
 pub mod proc;
 pub mod state_dir;
 pub mod txn;
@@ -34,6 +37,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use daemon::{DaemonRecord, Waiting};
 pub use daemon_lock::{DaemonLock, DaemonLockError};
 pub use entry::{Entry, RegistryData, State};
 pub use error::{LockHolder, RegistryError};
@@ -204,7 +208,7 @@ impl Registry {
         after.version = VERSION;
         let unchanged = match on_disk {
             Some(d) => *d == after,
-            None => after.specialists.is_empty(),
+            None => after.specialists.is_empty() && after.daemons.is_empty(),
         };
         if !unchanged {
             let mut bytes =
@@ -257,9 +261,13 @@ impl Registry {
     }
 }
 
-/// Remove entries whose owner is gone; returns them with the reason.
+/// Remove entries and daemons whose owner is gone; returns the entries with the reason.
 fn reclaim(data: &mut RegistryData) -> Vec<(Entry, String)> {
     let mut alive: HashMap<u32, Option<ProcessId>> = HashMap::new();
+    data.daemons.retain(|_, d| {
+        let now = *alive.entry(d.pid).or_insert_with(|| ProcessId::of(d.pid));
+        now.is_some_and(|p| d.pid_start == 0 || p.start == d.pid_start)
+    });
     let mut gone = Vec::new();
     data.specialists.retain(|_, e| {
         let now = *alive.entry(e.pid).or_insert_with(|| ProcessId::of(e.pid));

@@ -21,6 +21,7 @@ fn start_reason(cause: Cause, previous: Option<&Slot>, trigger: Trigger) -> Stri
             p.last_error.clone().unwrap_or_default()
         ),
         (Cause::OperatorStart, _) => "operator start".to_owned(),
+        (Cause::Takeover, _) => "takeover: the daemon that held the name left".to_owned(),
         _ if trigger == Trigger::Startup => "startup".to_owned(),
         _ => "new file".to_owned(),
     }
@@ -31,6 +32,7 @@ fn stop_reason(cause: Cause) -> &'static str {
     match cause {
         Cause::OperatorStop => "operator stop",
         Cause::Disabled => "enabled = false",
+        Cause::Held => "another daemon on this host holds the name",
         _ => "file deleted",
     }
 }

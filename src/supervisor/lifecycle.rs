@@ -7,27 +7,46 @@ use crate::config::SpecialistName;
 use crate::plan::{Action, Phase};
 
 use super::events::{EventKind, ReconcileEvent};
-use super::registry_sync;
 use super::{Supervisor, Trigger, log_and_send};
+use crate::registry::Waiting;
 
 /// A running instance that stays up this long has its failure count reset.
 const STABLE: Duration = Duration::from_secs(10);
 
 impl Supervisor {
+    /// Write every entry this daemon owns as it is, and its record (with
+    /// the names it waits for). A registry that cannot be reached is said
+    /// once per outage; the next reconcile tries again.
     pub(super) async fn assert_registry(&mut self) {
+        let backend = self.opts.backend.clone();
+        let me = backend.identity();
         let entries = self
             .slots
             .iter()
-            .map(|(name, s)| {
-                s.entry(
-                    self.me.process,
-                    &self.me.owner,
-                    self.marks.of_specialist(name),
-                )
+            .map(|(name, s)| s.entry(me, self.marks.of_specialist(name)))
+            .collect();
+        let waiting = self
+            .waiting
+            .iter()
+            .map(|(name, h)| Waiting {
+                name: name.clone(),
+                reason: crate::plan::held::message(h),
             })
             .collect();
-        if let Err(e) = registry_sync::assert_all(&self.opts.registry, &self.me, entries).await {
-            tracing::error!("registry transaction failed: {e}");
+        let record = me.record(&self.host, waiting);
+        let was_down = backend.health().is_some();
+        match backend.assert_all(entries, record).await {
+            Ok(()) if was_down => {
+                tracing::info!("registry reachable again: every entry is current")
+            }
+            Ok(()) => {}
+            Err(e) if e.is_unavailable() && was_down => {
+                tracing::debug!("registry still unavailable: {e}")
+            }
+            Err(e) if e.is_unavailable() => tracing::warn!(
+                "registry unavailable: {e}; every specialist keeps serving, and registers again when it returns"
+            ),
+            Err(e) => tracing::error!("registry transaction failed: {e}"),
         }
     }
 
@@ -142,7 +161,7 @@ impl Supervisor {
             ),
         }
         self.slots.clear();
-        if let Err(e) = registry_sync::remove_all(&self.opts.registry, &self.me).await {
+        if let Err(e) = self.opts.backend.remove_all().await {
             tracing::error!("could not deregister: {e}");
         }
     }

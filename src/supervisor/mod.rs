@@ -12,11 +12,9 @@ mod handle;
 mod lifecycle;
 mod providers;
 mod reconcile;
-mod registry_sync;
 mod slot;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -25,15 +23,14 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, broadcast, mpsc};
 use tokio::task::JoinSet;
 
+use crate::cluster::Backend;
 use crate::config::{Limits, ProjectPaths, SpecialistName};
-use crate::plan::{Marks, Operator};
-use crate::registry::{ProcessId, Registry};
+use crate::plan::{Holder, Marks, Operator};
 
 pub use events::{EventKind, ReconcileEvent};
 pub use handle::{SupervisorError, SupervisorHandle};
 
 use handle::Command;
-pub use registry_sync::SyncError;
 pub use slot::RETRY_POLICY;
 
 /// How often the whole desired state is re-read even without events.
@@ -42,14 +39,13 @@ pub const RESYNC: Duration = Duration::from_secs(30);
 const PROBE: Duration = Duration::from_secs(1);
 
 /// What the supervisor needs to run.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     pub paths: ProjectPaths,
-    /// Canonical path of specialists.d: the registry's `owner`.
-    pub owner: PathBuf,
-    pub registry: Registry,
-    /// This process, as the registry identifies it.
-    pub process: ProcessId,
+    /// The registry, file or etcd; it knows who this daemon is.
+    pub backend: Arc<Backend>,
+    /// `--advertise`: the address other hosts use, over `[listen] advertise`.
+    pub advertise: Option<String>,
 }
 
 /// What woke a reconcile; logged with it, and a start at [`Trigger::Startup`]
@@ -64,6 +60,9 @@ pub enum Trigger {
     OperatorStart,
     /// `{"cmd":"reload"}` on the control socket.
     Control,
+    /// The registry changed: a daemon left (a held name may be free), or
+    /// the etcd lease was lost or is renewed again.
+    Registry,
 }
 
 impl Trigger {
@@ -76,6 +75,7 @@ impl Trigger {
             Trigger::OperatorStop => "operator stop",
             Trigger::OperatorStart => "operator start",
             Trigger::Control => "control reload",
+            Trigger::Registry => "registry changed",
         }
     }
 }
@@ -102,6 +102,24 @@ pub struct LiveView {
     pub revision: Option<String>,
 }
 
+/// Whether the daemon is ready for traffic (`/readyz`): the first reconcile
+/// is done and every specialist it runs is ready. A config error does not
+/// count against it (the specialist serves its last good spec, and a broken
+/// new file starts nothing), nor does an operator's stop or a name another
+/// daemon holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Readiness {
+    pub reconciled: bool,
+    /// Specialists that should serve and do not (yet): starting or failed.
+    pub not_ready: Vec<SlotView>,
+}
+
+impl Readiness {
+    pub fn ready(&self) -> bool {
+        self.reconciled && self.not_ready.is_empty()
+    }
+}
+
 /// Start the supervisor task. It reconciles once at once, then on every
 /// trigger, every [`RESYNC`], and when a failed specialist's backoff ends.
 /// Must be called inside a tokio runtime.
@@ -115,11 +133,8 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
         done: Arc::new(Notify::new()),
         finished: Arc::new(AtomicBool::new(false)),
     };
+    let host = opts.advertise.clone().unwrap_or_default();
     let sup = Supervisor {
-        me: registry_sync::Me {
-            process: opts.process,
-            owner: opts.owner.clone(),
-        },
         opts,
         slots: BTreeMap::new(),
         operator: Operator::default(),
@@ -131,6 +146,10 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
         drains: JoinSet::new(),
         next_token: 0,
         renders: Arc::default(),
+        waiting: BTreeMap::new(),
+        refused: BTreeMap::new(),
+        host,
+        reconciled: false,
     };
     let trigger = handle.trigger.clone();
     let done = handle.done.clone();
@@ -145,7 +164,6 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
 
 struct Supervisor {
     opts: Options,
-    me: registry_sync::Me,
     slots: BTreeMap<SpecialistName, slot::Slot>,
     /// The operator's stops, as the last plan left them.
     operator: Operator,
@@ -160,6 +178,15 @@ struct Supervisor {
     next_token: u64,
     /// The last load's prompts: a reload renders only what changed.
     renders: Arc<std::sync::Mutex<crate::prompt::RenderCache>>,
+    /// Names another daemon holds, as the last plan left them.
+    waiting: BTreeMap<SpecialistName, Holder>,
+    /// Names the registry refused because another daemon holds them, not yet
+    /// in the cluster view: the next plan counts them as held.
+    refused: BTreeMap<SpecialistName, Holder>,
+    /// The address this daemon advertises: its entries' host, where names are unique.
+    host: String,
+    /// The first reconcile is done (`/readyz` is not ready before).
+    reconciled: bool,
 }
 
 enum Wake {
@@ -169,6 +196,7 @@ enum Wake {
     Probe,
     Drained(Option<(SpecialistName, u64)>),
     Retry,
+    Registry,
 }
 
 impl Supervisor {
@@ -188,6 +216,7 @@ impl Supervisor {
                 _ = probe.tick() => Wake::Probe,
                 Some(r) = self.drains.join_next(), if !self.drains.is_empty() => Wake::Drained(r.ok().flatten()),
                 _ = sleep_until(retry), if retry.is_some() => Wake::Retry,
+                _ = self.opts.backend.woken() => Wake::Registry,
             };
             match wake {
                 Wake::Cmd(None) => break "every handle dropped".to_owned(),
@@ -204,6 +233,9 @@ impl Supervisor {
                 Wake::Drained(None) => {}
                 Wake::Retry => {
                     self.reconcile(Trigger::Retry).await;
+                }
+                Wake::Registry => {
+                    self.reconcile(Trigger::Registry).await;
                 }
             }
         };
@@ -245,6 +277,18 @@ impl Supervisor {
                     .collect();
                 let _ = reply.send(views);
             }
+            Command::Readiness { reply } => {
+                use crate::registry::State;
+                let not_ready = self
+                    .snapshot()
+                    .into_iter()
+                    .filter(|v| matches!(v.state, State::Starting | State::Failed))
+                    .collect();
+                let _ = reply.send(Readiness {
+                    reconciled: self.reconciled,
+                    not_ready,
+                });
+            }
             Command::Shutdown { .. } => {}
         }
     }
@@ -266,9 +310,13 @@ impl Supervisor {
     }
 
     fn next_retry(&self) -> Option<tokio::time::Instant> {
+        // A name refused as held is planned again soon, once the view shows its holder.
+        let refused = (!self.refused.is_empty())
+            .then(|| std::time::Instant::now() + Duration::from_millis(200));
         self.slots
             .values()
             .filter_map(|s| s.retry_at)
+            .chain(refused)
             .min()
             .map(tokio::time::Instant::from_std)
     }

@@ -11,8 +11,8 @@ use crate::prompt::RenderCache;
 use crate::registry::State;
 
 use super::events::ReconcileEvent;
-use super::registry_sync::{self, Alloc};
 use super::{Supervisor, Trigger};
+use crate::cluster::{Alloc, Refusal, backend};
 
 impl Supervisor {
     async fn load(&self) -> Option<Loaded> {
@@ -27,13 +27,24 @@ impl Supervisor {
         paths: ProjectPaths,
         renders: Option<Arc<Mutex<RenderCache>>>,
     ) -> Option<Loaded> {
-        let load = move || match renders {
-            Some(cache) => {
-                // A panic mid-load leaves the cache consistent (entries are only removed).
-                let mut cache = cache.lock().unwrap_or_else(PoisonError::into_inner);
-                crate::desired::load_cached(&paths, &mut cache)
+        let advertise = self.opts.advertise.clone();
+        let load = move || {
+            let mut loaded = match renders {
+                Some(cache) => {
+                    // A panic mid-load leaves the cache consistent (entries are only removed).
+                    let mut cache = cache.lock().unwrap_or_else(PoisonError::into_inner);
+                    crate::desired::load_cached(&paths, &mut cache)
+                }
+                None => crate::desired::load(&paths),
+            };
+            // `--advertise` wins over `[listen] advertise`, for every specialist.
+            if let Some(a) = advertise {
+                loaded.project.listen.advertise = Some(a.clone());
+                for spec in &mut loaded.specs {
+                    spec.advertise = Some(a.clone());
+                }
             }
-            None => crate::desired::load(&paths),
+            loaded
         };
         match tokio::task::spawn_blocking(load).await {
             Ok(l) => Some(l),
@@ -44,9 +55,15 @@ impl Supervisor {
         }
     }
 
-    /// What runs, as the plan sees it.
+    /// What runs, as the plan sees it, and the names other daemons on this
+    /// host hold (the cluster view, and what the registry just refused).
     pub(super) fn actual(&self) -> Actual {
         let now = Instant::now();
+        let backend = &self.opts.backend;
+        let mut held = backend::held(&backend.view().now(), backend.identity(), &self.host);
+        for (name, h) in &self.refused {
+            held.entry(name.clone()).or_insert_with(|| h.clone());
+        }
         Actual {
             specialists: self
                 .slots
@@ -54,6 +71,8 @@ impl Supervisor {
                 .map(|(n, s)| (n.clone(), s.instance(now)))
                 .collect(),
             marks: self.marks.clone(),
+            held,
+            waiting: self.waiting.clone(),
         }
     }
 
@@ -62,7 +81,16 @@ impl Supervisor {
         let Some(loaded) = self.load().await else {
             return Vec::new();
         };
-        let plan = plan::plan(&loaded, &self.actual(), &self.operator);
+        if loaded.project_ok {
+            let listen = &loaded.project.listen;
+            self.host = listen
+                .advertise
+                .clone()
+                .unwrap_or_else(|| listen.host.clone());
+        }
+        let actual = self.actual();
+        self.refused.clear();
+        let plan = plan::plan(&loaded, &actual, &self.operator);
         let changes = plan.changes().count();
         if changes > 0 {
             tracing::debug!(trigger = trigger.as_str(), changes, "applying plan");
@@ -76,6 +104,7 @@ impl Supervisor {
         );
         self.refresh_provenance().await;
         self.assert_registry().await;
+        self.reconciled = true;
         applied
     }
 
@@ -103,6 +132,7 @@ impl Supervisor {
     async fn apply(&mut self, plan: Plan, trigger: Trigger) -> Vec<Action> {
         self.mark(plan.config_errors, &plan.notices);
         self.operator = plan.operator;
+        self.waiting = plan.waiting;
         let Some(settings) = plan.settings else {
             return Vec::new();
         };
@@ -171,11 +201,19 @@ impl Supervisor {
                 Some(s) if !start => s.started_at.clone(),
                 _ => crate::registry::now_rfc3339(),
             };
+            let state = if start {
+                State::Starting
+            } else {
+                State::Reloading
+            };
+            let me = self.opts.backend.identity();
+            let mut entry = super::slot::entry(&spec, 0, state, None, me, &started_at);
+            entry.revision = self.slots.get(&a.name).and_then(|s| s.revision.clone());
             allocs.push(Alloc {
-                spec,
+                entry,
+                bind: spec.host.clone(),
                 claim: a.claim,
                 replace: start,
-                started_at,
             });
             granted.push(a);
         }
@@ -183,15 +221,28 @@ impl Supervisor {
             return Vec::new();
         }
         let n = allocs.len();
-        let results =
-            registry_sync::begin(&self.opts.registry, &self.me, self.range, allocs, draining)
-                .await
-                .unwrap_or_else(|e| {
-                    tracing::error!("registry transaction failed: {e}");
-                    (0..n).map(|_| Err(format!("registry: {e}"))).collect()
-                });
+        let results = self
+            .opts
+            .backend
+            .begin(self.range, allocs, draining)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!("registry transaction failed: {e}");
+                (0..n)
+                    .map(|_| Err(Refusal::Failed(format!("registry: {e}"))))
+                    .collect()
+            });
         let mut applied = Vec::new();
         for (a, res) in granted.into_iter().zip(results) {
+            let res = match res {
+                Ok(listener) => Ok(listener),
+                Err(Refusal::Held(holder)) => {
+                    // Not a failure of ours: the next plan marks it as held.
+                    self.refused.insert(a.name.clone(), holder);
+                    continue;
+                }
+                Err(Refusal::Failed(why)) => Err(why),
+            };
             let ok = match a.kind {
                 ActionKind::Start => self.start_one(&a, res, trigger),
                 _ => self.restart_one(&a, res),

@@ -1,13 +1,13 @@
 //! One supervised specialist: its last good spec, its running handle (if
 //! any), and what the registry should say about it.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::cluster::Identity;
 use crate::config::Spec;
 use crate::plan::{Instance, Phase};
-use crate::registry::{Entry, ProcessId, State, now_rfc3339};
+use crate::registry::{Entry, State, now_rfc3339};
 use crate::specialist::SpecialistHandle;
 
 /// One specialist the supervisor knows; its config error mark is the
@@ -115,50 +115,49 @@ impl Slot {
         })
     }
 
-    pub fn entry(&self, me: ProcessId, owner: &Path, mark: Option<&str>) -> Entry {
+    pub fn entry(&self, me: &Identity, mark: Option<&str>) -> Entry {
         let mut e = entry(
             &self.spec,
             self.port,
             self.state(mark),
             self.error(mark),
             me,
-            owner,
             &self.started_at,
-            &self.updated_at,
         );
+        e.updated_at = self.updated_at.clone();
         e.revision = self.revision.clone();
         e
     }
 }
 
-/// The registry entry for `spec` at `port`.
-#[allow(clippy::too_many_arguments)]
+/// The registry entry for `spec` at `port`, under its advertised address.
 pub(super) fn entry(
     spec: &Spec,
     port: u16,
     state: State,
     last_error: Option<String>,
-    me: ProcessId,
-    owner: &Path,
+    me: &Identity,
     started_at: &str,
-    updated_at: &str,
 ) -> Entry {
     Entry {
         name: spec.name.clone(),
         component: spec.component.clone(),
-        host: spec.host.clone(),
+        host: spec.address().to_owned(),
         port,
-        pid: me.pid,
-        pid_start: me.start,
-        owner: owner.to_path_buf(),
+        pid: me.process.pid,
+        pid_start: me.process.start,
+        owner: me.owner.clone(),
         model: spec.model.clone(),
         provider: spec.provider.name.clone(),
+        title: spec.title.clone(),
+        role: spec.personality.role.clone(),
+        description: spec.description.clone(),
         state,
         generation: spec.generation.clone(),
         last_error,
         revision: None,
         started_at: started_at.to_owned(),
-        updated_at: updated_at.to_owned(),
+        updated_at: now_rfc3339(),
     }
 }
 

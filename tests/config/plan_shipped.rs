@@ -39,7 +39,7 @@ fn edit_one_prompt_and_add_a_file() {
                 (s.name.clone(), running)
             })
             .collect(),
-        marks: Default::default(),
+        ..Actual::default()
     };
     let none = Operator::default();
     let unchanged = plan(&before, &actual, &none).actions;

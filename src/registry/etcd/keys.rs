@@ -116,21 +116,8 @@ impl PortClaim {
     }
 }
 
-/// A daemon as the cluster sees it: enough to find its control socket and
-/// to name it in "held by daemon PID (DIR)".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DaemonRecord {
-    pub host: String,
-    pub pid: u32,
-    pub pid_start: u64,
-    /// Canonical path of the daemon's specialists.d.
-    pub dir: std::path::PathBuf,
-    /// Its control socket, when other processes on the host may use it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub control: Option<std::path::PathBuf>,
-    /// RFC 3339.
-    pub started_at: String,
-}
+/// The value of a daemon key: the daemon's record.
+pub use crate::registry::DaemonRecord;
 
 #[cfg(test)]
 mod tests {

@@ -207,10 +207,14 @@ impl EtcdStore {
     }
 
     /// Every live daemon with its lease (records that do not parse are left out).
-    pub async fn daemons(&self) -> Result<Vec<(i64, DaemonRecord)>, EtcdError> {
+    pub async fn daemons(
+        &self,
+        consistency: Consistency,
+    ) -> Result<Vec<(i64, DaemonRecord)>, EtcdError> {
+        let serializable = consistency == Consistency::Serializable;
         let resp = self
             .client
-            .range(&prefix_range(&self.keys.daemons(), false))
+            .range(&prefix_range(&self.keys.daemons(), serializable))
             .await?;
         Ok(resp
             .kvs

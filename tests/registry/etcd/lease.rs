@@ -38,7 +38,9 @@ fn crash_child(task: ChildTask) {
             pid_start: me.start,
             dir: "/tmp/specialists.d".into(),
             control: None,
+            http: None,
             started_at: cadre::registry::now_rfc3339(),
+            waiting: Vec::new(),
         };
         store.put_daemon(lease.id(), &record).await.unwrap();
         report(&format!("ready {}", lease.ttl().as_secs()));
@@ -75,7 +77,14 @@ fn a_killed_daemons_entries_leave_within_ttl_plus_one_second() {
                 puts += 1;
             }
         }
-        assert_eq!(store.daemons().await.unwrap().len(), 1);
+        assert_eq!(
+            store
+                .daemons(Consistency::Linearizable)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
 
         child.kill();
         let killed = Instant::now();
@@ -104,7 +113,13 @@ fn a_killed_daemons_entries_leave_within_ttl_plus_one_second() {
         deleted.sort();
         assert_eq!(deleted, ["a", "b", "c"]);
         assert!(store.port_claims(HOST).await.unwrap().is_empty());
-        assert!(store.daemons().await.unwrap().is_empty());
+        assert!(
+            store
+                .daemons(Consistency::Linearizable)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     });
 }
 

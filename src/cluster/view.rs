@@ -1,0 +1,347 @@
+//! The cluster view: every daemon's entries as the registry holds them now.
+//! A daemon follows it ([`View`]: the file polled, etcd watched); a command
+//! reads it once ([`read`]). When the registry cannot be read, the view
+//! keeps what it knew (or, on etcd, one member's local copy) and says since
+//! when it is [`Unavailable`].
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::watch;
+
+use crate::config::RegistrySettings;
+use crate::registry::etcd::{Consistency, EtcdStore};
+use crate::registry::{DaemonRecord, Entry, Registry};
+
+/// Every entry and daemon of the registry at one moment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    /// Sorted by name, then host.
+    pub entries: Vec<Entry>,
+    pub daemons: Vec<DaemonRecord>,
+    /// True on the file backend: every owner was checked to be a live process
+    /// of this machine. On etcd the owner's lease vouches for it instead.
+    pub local: bool,
+    /// Set while the registry cannot be read (or written); the entries are
+    /// then the last ones known.
+    pub unavailable: Option<Unavailable>,
+}
+
+/// Since when, and why, the registry cannot be reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unavailable {
+    pub since: SystemTime,
+    pub reason: String,
+}
+
+impl Unavailable {
+    pub fn now(reason: impl Into<String>) -> Unavailable {
+        Unavailable {
+            since: SystemTime::now(),
+            reason: reason.into(),
+        }
+    }
+
+    /// `since` in RFC 3339.
+    pub fn since_rfc3339(&self) -> String {
+        rfc3339(self.since)
+    }
+
+    /// Keep the earlier `since` of `old` when it is the same outage.
+    pub fn continuing(self, old: Option<&Unavailable>) -> Unavailable {
+        match old {
+            Some(o) => Unavailable {
+                since: o.since.min(self.since),
+                reason: self.reason,
+            },
+            None => self,
+        }
+    }
+}
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "registry unavailable since {}: {}",
+            self.since_rfc3339(),
+            self.reason
+        )
+    }
+}
+
+/// RFC 3339 UTC of a system time.
+pub fn rfc3339(t: SystemTime) -> String {
+    time::OffsetDateTime::from(t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+impl Snapshot {
+    /// Entries by name, then host (the order every reader shows); daemons by host, then pid.
+    pub fn sorted(mut self) -> Snapshot {
+        self.entries.sort_by(|a, b| {
+            (a.name.as_str(), a.host.as_str()).cmp(&(b.name.as_str(), b.host.as_str()))
+        });
+        self.daemons
+            .sort_by(|a, b| (a.host.as_str(), a.pid).cmp(&(b.host.as_str(), b.pid)));
+        self
+    }
+}
+
+/// The view a daemon follows; cheap to clone.
+#[derive(Clone)]
+pub struct View {
+    rx: watch::Receiver<Arc<Snapshot>>,
+}
+
+impl View {
+    pub(crate) fn new(rx: watch::Receiver<Arc<Snapshot>>) -> View {
+        View { rx }
+    }
+
+    /// A view that never changes (tests, and a daemon without a registry view).
+    pub fn fixed(snapshot: Snapshot) -> View {
+        let (tx, rx) = watch::channel(Arc::new(snapshot));
+        // Keep the sender alive for the life of the process: the view never changes.
+        std::mem::forget(tx);
+        View { rx }
+    }
+
+    /// The latest snapshot.
+    pub fn now(&self) -> Arc<Snapshot> {
+        self.rx.borrow().clone()
+    }
+
+    /// Wait for the next change (`false` once no one updates the view any more).
+    pub async fn changed(&mut self) -> bool {
+        self.rx.changed().await.is_ok()
+    }
+}
+
+/// How long a one-shot read waits for etcd before reading a member's copy.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Read the registry once (the CLI). The file backend needs `file`; on etcd
+/// a read that finds no quorum falls back to one member's local copy and
+/// says the registry is unavailable.
+pub async fn read(
+    settings: &RegistrySettings,
+    file: &Registry,
+) -> Result<Snapshot, super::BackendError> {
+    match settings {
+        RegistrySettings::File(_) => {
+            let reg = file.clone();
+            let data = tokio::task::spawn_blocking(move || reg.read())
+                .await
+                .map_err(|e| super::BackendError::Task(e.to_string()))??;
+            Ok(Snapshot {
+                entries: data.specialists.into_values().collect(),
+                daemons: data.daemons.into_values().collect(),
+                local: true,
+                unavailable: None,
+            }
+            .sorted())
+        }
+        RegistrySettings::Etcd(s) => {
+            let store = EtcdStore::new(s)?;
+            Ok(read_etcd(&store).await?.sorted())
+        }
+    }
+}
+
+async fn read_etcd(store: &EtcdStore) -> Result<Snapshot, crate::registry::etcd::EtcdError> {
+    let fresh = tokio::time::timeout(READ_TIMEOUT, async {
+        let list = store.list(Consistency::Linearizable).await?;
+        let daemons = store.daemons(Consistency::Linearizable).await?;
+        Ok::<_, crate::registry::etcd::EtcdError>((list, daemons))
+    })
+    .await;
+    let why = match fresh {
+        Ok(Ok((list, daemons))) => {
+            return Ok(Snapshot {
+                entries: list.entries.into_iter().map(|r| r.entry).collect(),
+                daemons: daemons.into_iter().map(|(_, d)| d).collect(),
+                local: false,
+                unavailable: None,
+            });
+        }
+        Ok(Err(e)) if !e.is_unavailable() => return Err(e),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!("no answer within {READ_TIMEOUT:?}"),
+    };
+    // No quorum: a member's own copy is the best there is.
+    let list = store.list(Consistency::Serializable).await?;
+    let daemons = store
+        .daemons(Consistency::Serializable)
+        .await
+        .unwrap_or_default();
+    Ok(Snapshot {
+        entries: list.entries.into_iter().map(|r| r.entry).collect(),
+        daemons: daemons.into_iter().map(|(_, d)| d).collect(),
+        local: false,
+        unavailable: Some(Unavailable::now(why)),
+    })
+}
+
+/// Follow etcd: a full list, then its watch; a failure keeps the last
+/// entries, marks the view unavailable and tries again.
+pub(super) async fn follow_etcd(
+    store: EtcdStore,
+    tx: watch::Sender<Arc<Snapshot>>,
+    on_change: impl Fn(&Snapshot, &Snapshot) + Send + 'static,
+) {
+    use crate::registry::etcd::Change;
+    use std::collections::BTreeMap;
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        let snap = match store.list(Consistency::Linearizable).await {
+            Ok(s) => s,
+            Err(e) => {
+                mark_unavailable(&tx, e.to_string());
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        backoff = Duration::from_millis(200);
+        let mut known: BTreeMap<(String, String), Entry> = snap
+            .entries
+            .into_iter()
+            .map(|r| ((r.entry.host.clone(), r.entry.name.to_string()), r.entry))
+            .collect();
+        publish(&tx, &known, None, &on_change);
+        let mut follower = store.follow(snap.revision + 1);
+        loop {
+            match follower.next().await {
+                Ok(changes) => {
+                    for c in changes {
+                        match c {
+                            Change::Put(r) => {
+                                let key = (r.entry.host.clone(), r.entry.name.to_string());
+                                known.insert(key, r.entry);
+                            }
+                            Change::Delete { host, name } => {
+                                known.remove(&(host, name));
+                            }
+                            Change::Reset(all) => {
+                                known = all
+                                    .into_iter()
+                                    .map(|r| {
+                                        ((r.entry.host.clone(), r.entry.name.to_string()), r.entry)
+                                    })
+                                    .collect();
+                            }
+                            Change::Skipped { key, reason } => {
+                                tracing::debug!(%key, "registry key skipped: {reason}");
+                            }
+                        }
+                    }
+                    publish(&tx, &known, None, &on_change);
+                }
+                Err(e) => {
+                    mark_unavailable(&tx, e.to_string());
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+            if tx.is_closed() {
+                return;
+            }
+        }
+    }
+}
+
+fn publish(
+    tx: &watch::Sender<Arc<Snapshot>>,
+    known: &std::collections::BTreeMap<(String, String), Entry>,
+    unavailable: Option<Unavailable>,
+    on_change: &impl Fn(&Snapshot, &Snapshot),
+) {
+    let next = Snapshot {
+        entries: known.values().cloned().collect(),
+        daemons: Vec::new(),
+        local: false,
+        unavailable,
+    }
+    .sorted();
+    let old = tx.borrow().clone();
+    if *old != next {
+        on_change(&old, &next);
+        tx.send_replace(Arc::new(next));
+    }
+}
+
+fn mark_unavailable(tx: &watch::Sender<Arc<Snapshot>>, reason: String) {
+    tx.send_if_modified(|s| {
+        if s.unavailable.is_some() {
+            return false;
+        }
+        let mut next = (**s).clone();
+        next.unavailable = Some(Unavailable::now(reason));
+        *s = Arc::new(next);
+        true
+    });
+}
+
+/// How often a daemon looks at the file registry. A look is a `stat` and a
+/// `/proc` read per foreign daemon; the file is read only when it changed.
+pub(super) const FILE_POLL: Duration = Duration::from_millis(100);
+
+/// Follow the file registry: read it when it changed, or when a daemon
+/// whose entries it holds has died (its entries then drop out of the view
+/// before any transaction reclaims them).
+pub(super) async fn follow_file(
+    registry: Registry,
+    tx: watch::Sender<Arc<Snapshot>>,
+    on_change: impl Fn(&Snapshot, &Snapshot) + Send + 'static,
+) {
+    let path = registry.file_path();
+    let mut stamp = None;
+    let mut tick = tokio::time::interval(FILE_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if tx.is_closed() {
+            return;
+        }
+        let now_stamp = file_stamp(&path);
+        let owners_alive = tx.borrow().daemons.iter().all(|d| d.process().is_alive())
+            && tx
+                .borrow()
+                .entries
+                .iter()
+                .all(|e| e.owner_process().is_alive());
+        if now_stamp == stamp && owners_alive {
+            continue;
+        }
+        let reg = registry.clone();
+        let next = match tokio::task::spawn_blocking(move || reg.read()).await {
+            Ok(Ok(data)) => Snapshot {
+                entries: data.specialists.into_values().collect(),
+                daemons: data.daemons.into_values().collect(),
+                local: true,
+                unavailable: None,
+            }
+            .sorted(),
+            Ok(Err(e)) => {
+                mark_unavailable(&tx, e.to_string());
+                continue;
+            }
+            Err(_) => continue,
+        };
+        stamp = now_stamp;
+        let old = tx.borrow().clone();
+        if *old != next {
+            on_change(&old, &next);
+            tx.send_replace(Arc::new(next));
+        }
+    }
+}
+
+/// What tells a changed file apart: inode, size, modification time.
+fn file_stamp(path: &std::path::Path) -> Option<(u64, u64, SystemTime)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.ino(), m.len(), m.modified().ok()?))
+}

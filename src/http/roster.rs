@@ -1,0 +1,228 @@
+//! `GET /api/specialists[/NAME]` (the data of `status --json`, and what the
+//! pages show) and `/api/specialists/NAME/prompt`. One object per
+//! specialist of the cluster: this daemon's own, with its spec and counters,
+//! and those other daemons serve, as their registry entries say; a
+//! specialist with replicas lists each endpoint, `diverged` when their
+//! generations differ.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::cluster::replicas::{self, Replicated};
+use crate::config::SpecialistName;
+use crate::registry::{Entry, State as EntryState};
+use crate::supervisor::LiveView;
+
+/// One specialist as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpecialistJson {
+    pub name: SpecialistName,
+    pub component: String,
+    pub title: String,
+    pub description: String,
+    pub role: String,
+    pub host: String,
+    pub port: u16,
+    pub model: String,
+    pub provider: String,
+    pub state: EntryState,
+    pub generation: String,
+    pub last_error: Option<String>,
+    pub revision: Option<String>,
+    pub requests: Option<u64>,
+    pub errors: Option<u64>,
+    pub in_flight: Option<u64>,
+    pub last_latency_ms: Option<u64>,
+    /// This daemon serves it.
+    pub local: bool,
+    /// Where it is served, one per host (this daemon's included).
+    pub endpoints: Vec<EndpointJson>,
+    /// Its endpoints run different generations.
+    pub diverged: bool,
+}
+
+/// One endpoint of a specialist.
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointJson {
+    pub host: String,
+    pub port: u16,
+    pub state: EntryState,
+    pub pid: u32,
+    pub owner: String,
+    pub generation: String,
+    pub local: bool,
+}
+
+fn endpoint(e: &Entry, local: bool) -> EndpointJson {
+    EndpointJson {
+        host: e.host.clone(),
+        port: e.port,
+        state: e.state,
+        pid: e.pid,
+        owner: e.owner.display().to_string(),
+        generation: e.generation.clone(),
+        local,
+    }
+}
+
+fn local_json(l: &LiveView) -> SpecialistJson {
+    let spec = &l.spec;
+    let c = l.counters.as_ref();
+    SpecialistJson {
+        name: l.view.name.clone(),
+        component: spec.component.clone(),
+        title: spec.title.clone(),
+        description: spec.description.clone(),
+        role: spec.personality.role.clone(),
+        host: l.view.host.clone(),
+        port: l.view.port,
+        model: spec.model.clone(),
+        provider: spec.provider.name.clone(),
+        state: l.view.state,
+        generation: spec.generation.clone(),
+        last_error: l.view.last_error.clone(),
+        revision: l.revision.clone(),
+        requests: c.map(|c| c.requests),
+        errors: c.map(|c| c.errors),
+        in_flight: c.map(|c| c.in_flight),
+        last_latency_ms: c.and_then(|c| c.last_latency_ms),
+        local: true,
+        endpoints: Vec::new(),
+        diverged: false,
+    }
+}
+
+fn remote_json(e: &Entry) -> SpecialistJson {
+    SpecialistJson {
+        name: e.name.clone(),
+        component: e.component.clone(),
+        title: e.title.clone(),
+        description: e.description.clone(),
+        role: e.role.clone(),
+        host: e.host.clone(),
+        port: e.port,
+        model: e.model.clone(),
+        provider: e.provider.clone(),
+        state: e.state,
+        generation: e.generation.clone(),
+        last_error: e.last_error.clone(),
+        revision: e.revision.clone(),
+        requests: None,
+        errors: None,
+        in_flight: None,
+        last_latency_ms: None,
+        local: false,
+        endpoints: Vec::new(),
+        diverged: false,
+    }
+}
+
+/// Every specialist of the cluster, by name.
+pub(super) async fn roster(state: &AppState) -> Result<Vec<SpecialistJson>, ApiError> {
+    let live = state.sup.live().await?;
+    let snapshot = state.cluster.backend.view().now();
+    let me = state.cluster.backend.identity();
+    let mut groups: std::collections::BTreeMap<SpecialistName, Replicated> =
+        replicas::group(&snapshot.entries)
+            .into_iter()
+            .map(|g| (g.name.clone(), g))
+            .collect();
+    let mut out: Vec<SpecialistJson> = Vec::new();
+    for l in &live {
+        let mut j = local_json(l);
+        let group = groups.remove(&l.view.name);
+        let others: Vec<&Entry> = group
+            .as_ref()
+            .map(|g| g.endpoints.iter().filter(|e| !me.owns(e)).collect())
+            .unwrap_or_default();
+        if let Some(mine) = group
+            .as_ref()
+            .and_then(|g| g.endpoints.iter().find(|e| me.owns(e)))
+        {
+            j.endpoints.push(endpoint(mine, true));
+        } else if relay_serves(l) {
+            j.endpoints.push(EndpointJson {
+                host: l.view.host.clone(),
+                port: l.view.port,
+                state: l.view.state,
+                pid: me.process.pid,
+                owner: me.owner.display().to_string(),
+                generation: l.spec.generation.clone(),
+                local: true,
+            });
+        }
+        j.endpoints
+            .extend(others.iter().map(|e| endpoint(e, false)));
+        j.diverged = diverged(&j.endpoints);
+        out.push(j);
+    }
+    for g in groups.into_values() {
+        // Another daemon's: shown as its best endpoint says (a ready one first).
+        let Some(best) = g.live().next().or_else(|| g.endpoints.first()) else {
+            continue;
+        };
+        let mut j = remote_json(best);
+        j.diverged = g.diverged();
+        j.endpoints = g
+            .endpoints
+            .iter()
+            .map(|e| endpoint(e, me.owns(e)))
+            .collect();
+        out.push(j);
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+fn relay_serves(l: &LiveView) -> bool {
+    super::relay::serves(l)
+}
+
+fn diverged(endpoints: &[EndpointJson]) -> bool {
+    let mut live = endpoints
+        .iter()
+        .filter(|e| replicas::answers_chats(e.state))
+        .map(|e| e.generation.as_str());
+    live.next().is_some_and(|first| live.any(|g| g != first))
+}
+
+pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<SpecialistJson>>, ApiError> {
+    Ok(Json(roster(&state).await?))
+}
+
+pub async fn one(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<SpecialistJson>, ApiError> {
+    roster(&state)
+        .await?
+        .into_iter()
+        .find(|s| s.name == name)
+        .map(Json)
+        .ok_or_else(|| ApiError::unknown_specialist(&name))
+}
+
+/// `GET /api/specialists/NAME/prompt`: the system prompt NAME runs on, as
+/// plain text: what `cadre render NAME` prints (while its file is broken, the
+/// last good prompt it still serves). Only this daemon's own specialists:
+/// another daemon's prompt is on its own HTTP server.
+pub async fn prompt(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let live = state.sup.live().await?;
+    let found = live
+        .iter()
+        .find(|l| l.view.name == name)
+        .ok_or_else(|| ApiError::unknown_specialist(&name))?;
+    let headers = [
+        (CONTENT_TYPE, "text/plain; charset=utf-8"),
+        (CACHE_CONTROL, "no-store"),
+    ];
+    Ok((headers, found.spec.system_prompt.to_string()).into_response())
+}
