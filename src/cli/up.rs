@@ -98,6 +98,12 @@ fn check_advertise(
 ) -> Result<(), CliError> {
     let listen = crate::config::load_project_file(paths).listen;
     let address = flag.or(listen.advertise.as_deref()).unwrap_or(&listen.host);
+    if !is_address(address) {
+        return Err(CliError::Refused(format!(
+            "advertised address {address:?} is not an IP address or host name (no port, no \
+             scheme): other hosts connect to it with each specialist's port"
+        )));
+    }
     let wildcard = address
         .parse::<std::net::IpAddr>()
         .is_ok_and(|ip| ip.is_unspecified());
@@ -109,6 +115,21 @@ fn check_advertise(
         )));
     }
     Ok(())
+}
+
+/// An IP address or a DNS host name: what a client can put before `:PORT`.
+fn is_address(a: &str) -> bool {
+    if a.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    a.len() <= 253 && a.split('.').all(label)
 }
 
 async fn serve(d: Daemon) -> Result<(), CliError> {
@@ -338,4 +359,17 @@ fn init_tracing(format: super::LogFormat) {
         super::LogFormat::Json => builder.json().try_init(),
         super::LogFormat::Text => builder.try_init(),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_advertised_address_is_an_ip_or_a_host_name_alone() {
+        for ok in ["10.0.0.7", "::1", "node-1.example", "localhost"] {
+            assert!(super::is_address(ok), "{ok}");
+        }
+        for bad in ["", "10.0.0.7:80", "http://h", "a b", "-h", "h..x", "[::1]"] {
+            assert!(!super::is_address(bad), "{bad}");
+        }
+    }
 }

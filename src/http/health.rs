@@ -11,7 +11,9 @@
 //!   specialist the daemon runs is ready; 503 with the ones that are not.
 //!   A config error does not count against it (the specialist serves its
 //!   last good spec; a broken new file starts nothing), nor an operator's
-//!   stop, nor a name another daemon holds.
+//!   stop, nor a name another daemon holds. From SIGTERM on it is 503
+//!   `draining` (the Service stops sending traffic while the daemon drains),
+//!   and `/healthz` stays 200 `draining`: the process is doing its job.
 
 use axum::Json;
 use axum::extract::State;
@@ -37,6 +39,10 @@ fn registry(state: &AppState) -> Value {
 }
 
 pub async fn healthz(State(state): State<AppState>) -> Result<Response, ApiError> {
+    if state.sup.is_draining() {
+        let body = json!({"status": "draining", "registry": registry(&state)});
+        return Ok(Json(body).into_response());
+    }
     let live = state.sup.live().await?;
     Ok(Json(json!({
         "status": "ok",
@@ -47,6 +53,10 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Response, ApiError
 }
 
 pub async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
+    if state.sup.is_draining() {
+        let body = json!({"status": "draining", "not_ready": [], "registry": registry(&state)});
+        return Ok((StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response());
+    }
     let r = state.sup.readiness().await?;
     let not_ready: Vec<Value> = r
         .not_ready

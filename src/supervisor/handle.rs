@@ -57,6 +57,9 @@ pub struct SupervisorHandle {
     pub(super) events: broadcast::Sender<ReconcileEvent>,
     pub(super) done: Arc<Notify>,
     pub(super) finished: Arc<AtomicBool>,
+    /// Set once a shutdown was asked for: the probes say so without asking
+    /// the supervisor, which is busy draining.
+    pub(super) draining: Arc<AtomicBool>,
 }
 
 impl SupervisorHandle {
@@ -120,12 +123,18 @@ impl SupervisorHandle {
 
     /// Begin a graceful shutdown: drain everything, deregister, then finish.
     pub async fn shutdown(&self, reason: &str) {
+        self.draining.store(true, Ordering::SeqCst);
         let _ = self
             .tx
             .send(Command::Shutdown {
                 reason: reason.to_owned(),
             })
             .await;
+    }
+
+    /// True once a shutdown began (the daemon drains and will exit).
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
     }
 
     /// Resolves once the supervisor has drained and deregistered everything.

@@ -132,6 +132,7 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
         events: events.clone(),
         done: Arc::new(Notify::new()),
         finished: Arc::new(AtomicBool::new(false)),
+        draining: Arc::new(AtomicBool::new(false)),
     };
     let host = opts.advertise.clone().unwrap_or_default();
     let sup = Supervisor {

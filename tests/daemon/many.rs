@@ -1,6 +1,6 @@
 //! Many daemons on one state directory (DESIGN §13): each its own
 //! specialists.d and control socket, one registry. Port range of this file:
-//! 48000-48099 (allocated by the registry, never pinned).
+//! 48000-48099 and 48120-48129 (allocated by the registry, never pinned).
 
 use crate::fixture;
 use crate::fixture::ollama;
@@ -199,4 +199,58 @@ async fn a_name_two_daemons_declare_is_held_by_one_and_taken_over_when_it_leaves
     );
     second.signal("TERM");
     assert_eq!(second.wait(WITHIN), Some(0), "{}", second.log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_advertised_address_is_the_one_recorded_and_answering() {
+    let server = ollama::OllamaServer::start(ollama::Behaviour::default()).await;
+    let p = Project::new([48120, 48129], &server.base_url);
+    let path = p.root().join("cadre.toml");
+    let toml = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{toml}\n[listen]\nhost = \"0.0.0.0\"\n")).unwrap();
+    p.write("alpha", "Alpha speaks.", None);
+
+    // --advertise: the entries name it, and a client reaches them there.
+    let mut d = p.up_with(&["--advertise", "127.0.0.5"]);
+    p.wait_ready(&["alpha"], &mut d);
+    let row = p.status_of("alpha").unwrap();
+    assert_eq!(row["host"], "127.0.0.5", "{row:#}");
+    let port = row["port"].as_u64().unwrap() as u16;
+    let mut c = std::net::TcpStream::connect(("127.0.0.5", port)).unwrap();
+    use std::io::{BufRead, Write};
+    c.write_all(b"{\"type\":\"ping\"}\n").unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(c).read_line(&mut line).unwrap();
+    assert!(line.contains("pong"), "{line}");
+    d.signal("TERM");
+    assert_eq!(d.wait(WITHIN), Some(0), "{}", d.log());
+
+    // CADRE_ADVERTISE does the same.
+    let log = p.root().join("env.log");
+    let child = fixture::cadre(&["up", "--no-http"])
+        .dir(&p.dir)
+        .state(&p.state)
+        .env("CADRE_ADVERTISE", "127.0.0.6")
+        .command()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut d = Daemon {
+        child: Some(child),
+        log,
+    };
+    p.wait_ready(&["alpha"], &mut d);
+    assert_eq!(p.status_of("alpha").unwrap()["host"], "127.0.0.6");
+    d.signal("TERM");
+    assert_eq!(d.wait(WITHIN), Some(0), "{}", d.log());
+
+    // Something no client can connect to is refused, saying what it must be.
+    let out = p.run(&["up", "--no-http", "--advertise", "127.0.0.5:9000"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.all().contains("not an IP address or host name"),
+        "{}",
+        out.all()
+    );
 }
