@@ -1,13 +1,15 @@
 //! The HTTP server of `cadre up` (DESIGN §10): the team page, a chat page per
 //! specialist, the JSON/SSE API, OpenAI-compatible routes and `/metrics`.
 //!
-//! Every chat is relayed over a specialist's socket, so an HTTP chat takes
-//! exactly the path of a socket chat: same provider client, counters,
-//! timeouts and drain. Dropping an HTTP stream drops that connection, which
-//! cancels the upstream provider request. The specialists are the
-//! cluster's (DESIGN §13): this daemon's and those other daemons serve, each
-//! chat on the endpoint with the fewest chats in flight, failing over
-//! before the first token.
+//! A chat with one of this daemon's own specialists takes its in-process
+//! chat path ([`crate::specialist::chat`]), the one its socket takes: same
+//! provider client, counters, spec snapshot, timeouts and drain, with no
+//! loopback hop. An SSE body is the chat stream itself, so dropping an HTTP
+//! response (the client went away) drops the chat, which cancels the
+//! provider request. The specialists are the cluster's (DESIGN §13): this
+//! daemon's and those other daemons serve ([`reach`]), each chat on the
+//! endpoint with the fewest chats in flight, failing over before the first
+//! token.
 
 mod a2a;
 mod agents;
@@ -21,8 +23,10 @@ mod metrics;
 mod openai;
 mod pages;
 mod protocols;
-mod relay;
+mod reach;
 mod roster;
+mod server;
+mod target;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -189,15 +193,7 @@ pub async fn serve(
     token: Option<String>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    // SSE writes many small frames: without TCP_NODELAY, Nagle plus the
-    // peer's delayed ACK holds each one back ~40 ms.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, router(sup, cluster, token))
-        .with_graceful_shutdown(shutdown)
-        .await
+    server::run(listener, router(sup, cluster, token), shutdown).await
 }
 
 async fn count_events(sup: SupervisorHandle, tallies: Arc<Mutex<BTreeMap<String, Tallies>>>) {

@@ -122,6 +122,51 @@ fn remote_json(e: &Entry) -> SpecialistJson {
     }
 }
 
+/// One specialist as this daemon knows it: its own instance (`local`) and
+/// the registry's endpoints of that name (`group`). `None` when neither.
+fn describe(
+    local: Option<&LiveView>,
+    group: Option<&Replicated>,
+    me: &crate::cluster::Identity,
+) -> Option<SpecialistJson> {
+    let Some(l) = local else {
+        // Another daemon's: shown as its best endpoint says (a ready one first).
+        let g = group?;
+        let best = g.live().next().or_else(|| g.endpoints.first())?;
+        let mut j = remote_json(best);
+        j.diverged = g.diverged();
+        j.endpoints = g
+            .endpoints
+            .iter()
+            .map(|e| endpoint(e, me.owns(e)))
+            .collect();
+        return Some(j);
+    };
+    let mut j = local_json(l);
+    let endpoints = group.map(|g| g.endpoints.as_slice()).unwrap_or_default();
+    if let Some(mine) = endpoints.iter().find(|e| me.owns(e)) {
+        j.endpoints.push(endpoint(mine, true));
+    } else if super::target::serves(l) {
+        j.endpoints.push(EndpointJson {
+            host: l.view.host.clone(),
+            port: l.view.port,
+            state: l.view.state,
+            pid: me.process.pid,
+            owner: me.owner.display().to_string(),
+            generation: l.spec.generation.clone(),
+            local: true,
+        });
+    }
+    j.endpoints.extend(
+        endpoints
+            .iter()
+            .filter(|e| !me.owns(e))
+            .map(|e| endpoint(e, false)),
+    );
+    j.diverged = diverged(&j.endpoints);
+    Some(j)
+}
+
 /// Every specialist of the cluster, by name.
 pub(super) async fn roster(state: &AppState) -> Result<Vec<SpecialistJson>, ApiError> {
     let live = state.sup.live().await?;
@@ -132,55 +177,13 @@ pub(super) async fn roster(state: &AppState) -> Result<Vec<SpecialistJson>, ApiE
             .into_iter()
             .map(|g| (g.name.clone(), g))
             .collect();
-    let mut out: Vec<SpecialistJson> = Vec::new();
-    for l in &live {
-        let mut j = local_json(l);
-        let group = groups.remove(&l.view.name);
-        let others: Vec<&Entry> = group
-            .as_ref()
-            .map(|g| g.endpoints.iter().filter(|e| !me.owns(e)).collect())
-            .unwrap_or_default();
-        if let Some(mine) = group
-            .as_ref()
-            .and_then(|g| g.endpoints.iter().find(|e| me.owns(e)))
-        {
-            j.endpoints.push(endpoint(mine, true));
-        } else if relay_serves(l) {
-            j.endpoints.push(EndpointJson {
-                host: l.view.host.clone(),
-                port: l.view.port,
-                state: l.view.state,
-                pid: me.process.pid,
-                owner: me.owner.display().to_string(),
-                generation: l.spec.generation.clone(),
-                local: true,
-            });
-        }
-        j.endpoints
-            .extend(others.iter().map(|e| endpoint(e, false)));
-        j.diverged = diverged(&j.endpoints);
-        out.push(j);
-    }
-    for g in groups.into_values() {
-        // Another daemon's: shown as its best endpoint says (a ready one first).
-        let Some(best) = g.live().next().or_else(|| g.endpoints.first()) else {
-            continue;
-        };
-        let mut j = remote_json(best);
-        j.diverged = g.diverged();
-        j.endpoints = g
-            .endpoints
-            .iter()
-            .map(|e| endpoint(e, me.owns(e)))
-            .collect();
-        out.push(j);
-    }
+    let mut out: Vec<SpecialistJson> = live
+        .iter()
+        .filter_map(|l| describe(Some(l), groups.remove(&l.view.name).as_ref(), me))
+        .collect();
+    out.extend(groups.values().filter_map(|g| describe(None, Some(g), me)));
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
-}
-
-fn relay_serves(l: &LiveView) -> bool {
-    super::relay::serves(l)
 }
 
 fn diverged(endpoints: &[EndpointJson]) -> bool {
@@ -199,12 +202,23 @@ pub async fn one(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<SpecialistJson>, ApiError> {
-    roster(&state)
-        .await?
-        .into_iter()
-        .find(|s| s.name == name)
-        .map(Json)
-        .ok_or_else(|| ApiError::unknown_specialist(&name))
+    // Only this name: the supervisor's one view, the registry's endpoints of it.
+    let local = state.sup.one(&name).await?;
+    let snapshot = state.cluster.backend.view().now();
+    let entries: Vec<Entry> = snapshot
+        .entries
+        .iter()
+        .filter(|e| e.name == name.as_str())
+        .cloned()
+        .collect();
+    let group = replicas::group(&entries).into_iter().next();
+    describe(
+        local.as_ref(),
+        group.as_ref(),
+        state.cluster.backend.identity(),
+    )
+    .map(Json)
+    .ok_or_else(|| ApiError::unknown_specialist(&name))
 }
 
 /// `GET /api/specialists/NAME/prompt`: the system prompt NAME runs on, as
@@ -215,10 +229,10 @@ pub async fn prompt(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let live = state.sup.live().await?;
-    let found = live
-        .iter()
-        .find(|l| l.view.name == name)
+    let found = state
+        .sup
+        .one(&name)
+        .await?
         .ok_or_else(|| ApiError::unknown_specialist(&name))?;
     let headers = [
         (CONTENT_TYPE, "text/plain; charset=utf-8"),

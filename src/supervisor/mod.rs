@@ -126,8 +126,10 @@ impl Readiness {
 pub fn spawn(opts: Options) -> SupervisorHandle {
     let (tx, rx) = mpsc::channel(64);
     let (events, _) = broadcast::channel(1024);
+    let specialists = crate::specialist::Specialists::default();
     let handle = SupervisorHandle {
         tx,
+        specialists: specialists.clone(),
         trigger: Arc::new(Notify::new()),
         events: events.clone(),
         done: Arc::new(Notify::new()),
@@ -151,6 +153,7 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
         refused: BTreeMap::new(),
         host,
         reconciled: false,
+        specialists,
     };
     let trigger = handle.trigger.clone();
     let done = handle.done.clone();
@@ -188,6 +191,8 @@ struct Supervisor {
     host: String,
     /// The first reconcile is done (`/readyz` is not ready before).
     reconciled: bool,
+    /// The running listeners by name, as in-process chats find them.
+    specialists: crate::specialist::Specialists,
 }
 
 enum Wake {
@@ -239,6 +244,7 @@ impl Supervisor {
                     self.reconcile(Trigger::Registry).await;
                 }
             }
+            self.publish();
         };
         self.shutdown(&shutdown_reason).await;
     }
@@ -263,6 +269,9 @@ impl Supervisor {
             }
             Command::Snapshot { reply } => {
                 let _ = reply.send(self.snapshot());
+            }
+            Command::One { name, reply } => {
+                let _ = reply.send(self.one(&name));
             }
             Command::Live { reply } => {
                 let views = self
@@ -292,6 +301,35 @@ impl Supervisor {
             }
             Command::Shutdown { .. } => {}
         }
+    }
+
+    /// What in-process chats find: every slot with a running listener.
+    /// Cheap when nothing changed (no map is built).
+    pub(super) fn publish(&self) {
+        let running = self
+            .slots
+            .iter()
+            .filter_map(|(n, s)| Some((n, s.handle.as_ref()?.chat_path())))
+            .collect();
+        self.specialists.publish(running);
+    }
+
+    /// One specialist's view, without looking at the others.
+    fn one(&self, name: &str) -> Option<LiveView> {
+        let (name, s) = self.slots.get_key_value(name)?;
+        let mark = self.marks.of_specialist(name);
+        Some(LiveView {
+            view: SlotView {
+                name: name.clone(),
+                host: s.spec.host.clone(),
+                port: s.port,
+                state: s.state(mark),
+                last_error: s.error(mark),
+            },
+            spec: s.spec.clone(),
+            counters: s.handle.as_ref().map(|h| h.counters()),
+            revision: s.revision.clone(),
+        })
     }
 
     fn snapshot(&self) -> Vec<SlotView> {
