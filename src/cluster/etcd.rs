@@ -33,8 +33,8 @@ pub struct EtcdBackend {
     session: tokio::sync::Mutex<Session>,
     /// The lease's state as its keeper last saw it.
     lease_state: Mutex<Option<watch::Receiver<LeaseState>>>,
-    /// The last call's failure, until one succeeds.
-    failing: Mutex<Option<Unavailable>>,
+    /// The last call's failure, until one succeeds or the lease is renewed.
+    failing: Arc<Mutex<Option<Unavailable>>>,
 }
 
 #[derive(Default)]
@@ -63,7 +63,7 @@ impl EtcdBackend {
             wake,
             session: tokio::sync::Mutex::new(Session::default()),
             lease_state: Mutex::new(None),
-            failing: Mutex::new(None),
+            failing: Arc::default(),
         })
     }
 
@@ -123,8 +123,13 @@ impl EtcdBackend {
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(rx.clone());
         let wake = self.wake.clone();
+        let failing = self.failing.clone();
         tokio::spawn(async move {
             while rx.changed().await.is_ok() {
+                // A renewed lease is etcd answering: an earlier failure is over.
+                if *rx.borrow_and_update() == LeaseState::Alive {
+                    *failing.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                }
                 wake.notify_one();
             }
         });

@@ -185,7 +185,7 @@ async fn read_etcd(store: &EtcdStore) -> Result<Snapshot, crate::registry::etcd:
 }
 
 /// Follow etcd: a full list, then its watch; a failure keeps the last
-/// entries, marks the view unavailable and tries again.
+/// entries, marks the view unavailable and starts again with a list.
 pub(super) async fn follow_etcd(
     store: EtcdStore,
     tx: watch::Sender<Arc<Snapshot>>,
@@ -240,9 +240,12 @@ pub(super) async fn follow_etcd(
                     publish(&tx, &known, None, &on_change);
                 }
                 Err(e) => {
+                    // List again once etcd answers: a watch that reopens
+                    // says nothing until a key changes, and the view must
+                    // say the registry is back as soon as it is.
                     mark_unavailable(&tx, e.to_string());
                     tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    break;
                 }
             }
             if tx.is_closed() {

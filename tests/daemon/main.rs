@@ -4,6 +4,7 @@
 #[path = "../fixture/mod.rs"]
 pub mod fixture;
 
+mod cluster;
 mod e2e_llama;
 mod many;
 mod plan_diff;
