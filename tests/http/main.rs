@@ -7,6 +7,7 @@ pub mod fixture;
 mod api;
 mod bench;
 mod browser;
+mod cluster;
 mod half_close;
 mod health;
 mod kubelet;
