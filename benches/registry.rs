@@ -7,7 +7,9 @@
 //! Run: `cargo bench --bench registry` (env `CADRE_BENCH_DIRS` = colon-
 //! separated base dirs to measure; default `/dev/shm:/tmp`, i.e. tmpfs and
 //! this machine's disk). `cargo bench --bench registry -- etcd` compares
-//! the file backend with etcd instead (see `registry/etcd.rs`).
+//! the file backend with etcd instead (see `registry/etcd.rs`);
+//! `cargo bench --bench registry -- cluster` the daemon's cold start on each
+//! backend and failover between replicas (see `registry/cluster.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use cadre::registry::{Durability, Entry, ProcessId, Registry, RegistryError, State, StateDir};
 
+#[path = "registry/cluster.rs"]
+mod cluster;
 #[path = "registry/etcd.rs"]
 mod etcd;
 
@@ -127,6 +131,9 @@ fn main() {
     }
     if std::env::args().skip(1).any(|a| a == "etcd") {
         return etcd::main();
+    }
+    if std::env::args().skip(1).any(|a| a == "cluster") {
+        return cluster::main();
     }
     if let Ok(role) = std::env::var(ROLE) {
         let mut parts = role.splitn(4, ':');

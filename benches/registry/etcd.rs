@@ -23,7 +23,7 @@ use cadre::registry::{Registry, RegistryError, StateDir};
 // The test suite's etcd fixture; the bench uses only part of it.
 #[allow(dead_code)]
 #[path = "../../tests/fixture/etcd_cluster.rs"]
-mod etcd_cluster;
+pub mod etcd_cluster;
 
 pub const ROLE: &str = "CADRE_BENCH_ETCD_ROLE";
 const PROCS: usize = 16;
