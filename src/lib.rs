@@ -27,7 +27,8 @@
 //! - [`net`]: outgoing sockets with SO_REUSEADDR, the kernel's TCP table and
 //!   ephemeral range, and why a port does not bind.
 //! - [`control`]: the daemon's control socket and its client.
-//! - [`http`]: the web pages, JSON/SSE API, OpenAI-compatible routes and `/metrics` of `cadre up`.
+//! - [`http`]: the web pages, JSON/SSE API, OpenAI-compatible routes, `/metrics` and the
+//!   probes (`/healthz`, `/readyz`) of `cadre up`; its chats reach every daemon's specialists.
 //! - [`review`]: `cadre diff`, two config trees (dirs or git revisions) compared.
 //! - [`agent`]: what the A2A and MCP servers need of the daemon: agents with cards and chats.
 //! - [`jsonrpc`]: JSON-RPC 2.0 framing and its errors, shared by A2A and MCP.

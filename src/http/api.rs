@@ -125,17 +125,33 @@ fn team_events(
     })
 }
 
-/// `GET /api/events`: reconcile events as they happen (`data` is the event JSON).
+/// `GET /api/events`: reconcile events as they happen (`data` is the event
+/// JSON), and a `resync` (`"cause":"cluster"`) whenever the cluster view
+/// changes: another daemon's specialists came, went or changed state.
 pub async fn events(State(state): State<AppState>) -> SseStream {
     let mut sub = state.sup.subscribe();
+    let mut view = state.cluster.backend.view();
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
         let _ = tx
             .send(Event::default().event("hello").data("{\"kind\":\"hello\"}"))
             .await;
+        let cluster = || {
+            Event::default()
+                .event("resync")
+                .data("{\"kind\":\"resync\",\"cause\":\"cluster\"}")
+        };
+        let mut following = true;
         loop {
             let ev = tokio::select! {
                 e = sub.recv() => e,
+                changed = view.changed(), if following => {
+                    following = changed;
+                    if changed && tx.send(cluster()).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
                 _ = tx.closed() => return,
             };
             let event = match ev {

@@ -254,3 +254,35 @@ async fn the_advertised_address_is_the_one_recorded_and_answering() {
         out.all()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_all_reaches_every_daemon_and_owner_only_one() {
+    let server = ollama::OllamaServer::start(ollama::Behaviour::default()).await;
+    let ps = projects(3, &server.base_url);
+    for (i, p) in ps.iter().enumerate() {
+        p.write(&format!("t{i}"), "Speaks.", None);
+    }
+    let mut ds: Vec<Daemon> = ps.iter().map(|p| p.up()).collect();
+    let mut rows = Vec::new();
+    let ok = poll(WITHIN, || {
+        rows = ps[0].status();
+        all_ready(&rows, 3)
+    });
+    assert!(ok, "{rows:#?}\n{}", logs(&ds));
+
+    // --owner: only the daemon running that directory.
+    let owner = ps[1].dir.to_string_lossy().into_owned();
+    ps[0].run(&["stop", "--all", "--owner", &owner]).status(0);
+    assert_eq!(ds[1].wait(WITHIN), Some(0), "{}", ds[1].log());
+    ds[0].assert_running();
+    ds[2].assert_running();
+    let names: Vec<Value> = ps[0].status().iter().map(|r| r["name"].clone()).collect();
+    assert_eq!(names, ["t0", "t2"]);
+
+    // --all: every daemon of the registry, from any directory.
+    ps[2].run(&["stop", "--all"]).status(0);
+    for i in [0, 2] {
+        assert_eq!(ds[i].wait(WITHIN), Some(0), "{}", ds[i].log());
+    }
+    assert!(ps[0].status().is_empty());
+}

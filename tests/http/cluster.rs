@@ -89,8 +89,27 @@ async fn one_daemons_http_chats_with_another_daemons_specialists() {
         "{done:#}"
     );
 
-    // B leaves: its specialist is unknown to A's server, not an error page.
+    // B leaves: A's event stream says the cluster changed (pages re-read),
+    // and B's specialist is unknown to A's server, not an error page.
+    let mut events = client().get(web.url("/api/events")).send().await.unwrap();
+    let mut seen = String::new();
+    while !seen.contains("event: hello") {
+        seen.push_str(&String::from_utf8_lossy(
+            &events.chunk().await.unwrap().unwrap(),
+        ));
+    }
     db.signal("TERM");
+    let told = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while !seen.contains("\"cause\":\"cluster\"") {
+            match events.chunk().await {
+                Ok(Some(c)) => seen.push_str(&String::from_utf8_lossy(&c)),
+                _ => return false,
+            }
+        }
+        true
+    })
+    .await;
+    assert_eq!(told, Ok(true), "{seen}");
     assert_eq!(db.wait(std::time::Duration::from_secs(30)), Some(0));
     web.wait_ready(&["alpha"]).await;
     let r = client()
