@@ -168,10 +168,20 @@ impl EtcdBackend {
                 s.written.insert(name, e);
             }
         }
-        let mut out = Vec::with_capacity(allocs.len());
-        for a in allocs {
-            let name = a.entry.name.clone();
-            let r = self.register(lease, a, range).await;
+        // In parallel, each unpinned start first trying a port of its own, so
+        // they rarely race for one (etcd's compare-and-write keeps them
+        // apart when they do; a loser takes the lowest free port instead).
+        let allocs = spread(allocs, range, &self.view.now());
+        let results: Vec<_> = futures::stream::iter(allocs)
+            .map(|a| async move {
+                let name = a.entry.name.clone();
+                (name, self.register(lease, a, range).await)
+            })
+            .buffered(PARALLEL)
+            .collect()
+            .await;
+        let mut out = Vec::with_capacity(results.len());
+        for (name, r) in results {
             self.note(&r);
             out.push(match r {
                 Ok((entry, listener)) => {
@@ -328,6 +338,26 @@ impl EtcdBackend {
             None => Ok(()),
         }
     }
+}
+
+/// Give every unpinned alloc a distinct port of `range` to try first: the
+/// lowest ones no entry of its host holds in `view`.
+fn spread(mut allocs: Vec<Alloc>, range: [u16; 2], view: &Snapshot) -> Vec<Alloc> {
+    let mut taken: std::collections::HashSet<(String, u16)> = view
+        .entries
+        .iter()
+        .map(|e| (e.host.clone(), e.port))
+        .collect();
+    let mut ports = range[0]..=range[1];
+    for a in allocs.iter_mut().filter(|a| a.claim == Claim::Any) {
+        let host = a.entry.host.clone();
+        let Some(port) = ports.find(|p| !taken.contains(&(host.clone(), *p))) else {
+            break;
+        };
+        taken.insert((host, port));
+        a.claim = Claim::Prefer(port);
+    }
+    allocs
 }
 
 fn is_held(e: &EtcdError) -> bool {
