@@ -6,7 +6,8 @@
 //! - [`mod@load`]: the whole directory → [`Parsed`]; [`files`] decides which files count.
 //! - [`candidate`]: one file → a resolved [`Candidate`]; two files pinning one port.
 //! - [`parse`]: bytes → types with located problems ([`source`] positions, [`suggest`] typos).
-//! - [`resolve`]: defaults and providers; [`generation`]: the behaviour hash.
+//! - [`resolve`]: defaults and providers; [`generation`]: the behaviour hash;
+//!   [`health`]: `[health]` with its defaults, checked.
 //! - [`diff`]: the one field diff of two specs (`cadre plan` and `cadre diff`).
 //! - `parallel`: per-file work (reading, rendering) spread over the cores for large teams.
 //! - [`diagnostic`]: a located problem; [`report`]: its renderings (text, one line,
@@ -17,6 +18,7 @@ pub mod diagnostic;
 pub mod diff;
 pub mod files;
 pub mod generation;
+pub mod health;
 pub mod load;
 pub mod name;
 pub mod parallel;
@@ -31,6 +33,7 @@ pub mod warnings;
 
 pub use candidate::Candidate;
 pub use diagnostic::{Diagnostic, Severity};
+pub use health::HealthCheck;
 pub use load::{Loaded, Parsed, ProjectPaths, load_project_file, parse_all};
 pub use name::SpecialistName;
 pub use spec::{ResolvedProvider, ResolvedTimeouts, Spec, SystemPrompt};

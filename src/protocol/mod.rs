@@ -6,7 +6,9 @@
 //! - JSON that is not an object (an array, a number, …) → `bad_request`;
 //! - an object without a string `type` → `bad_request`; an unknown `type` → `unknown_type`;
 //! - a known type with wrong fields (e.g. a chat without `content`) → `bad_request`;
-//! - a line longer than [`MAX_LINE`] → `too_large`, and the connection is closed.
+//! - a line longer than [`MAX_LINE`] → `too_large`, and the connection is closed;
+//! - a chat over its specialist's `[limits]` → `rate_limited` or `budget_exceeded`,
+//!   with `retry_after_ms` (when a retry can succeed); the connection stays open.
 //!
 //! Unknown extra fields are ignored, so existing clients that send more than
 //! cadre reads keep working.
@@ -16,8 +18,11 @@ pub mod codec;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::config::ChatLimits;
 use crate::config::SpecialistName;
 use crate::conversation::{Message, ProviderHealth, Usage};
+use crate::health::{ComponentHealth, ProviderVerdict};
+use crate::usage::UsageReport;
 
 pub use codec::{Line, LineReader, write_line};
 
@@ -33,11 +38,15 @@ pub enum ErrorCode {
     ProviderError,
     Timeout,
     ShuttingDown,
+    /// Over `[limits] requests_per_minute`; the reply carries `retry_after_ms`.
+    RateLimited,
+    /// Over `[limits] tokens_per_day`; the reply carries `retry_after_ms` (midnight UTC).
+    BudgetExceeded,
 }
 
 impl ErrorCode {
     /// Every code, in the order of the table above; [`ErrorCode::index`] is a position here.
-    pub const ALL: [ErrorCode; 8] = [
+    pub const ALL: [ErrorCode; 10] = [
         ErrorCode::BadJson,
         ErrorCode::BadRequest,
         ErrorCode::UnknownType,
@@ -46,6 +55,8 @@ impl ErrorCode {
         ErrorCode::ProviderError,
         ErrorCode::Timeout,
         ErrorCode::ShuttingDown,
+        ErrorCode::RateLimited,
+        ErrorCode::BudgetExceeded,
     ];
 
     /// Position in [`ErrorCode::ALL`], for tables indexed by code (counters).
@@ -63,6 +74,8 @@ impl ErrorCode {
             ErrorCode::ProviderError => "provider_error",
             ErrorCode::Timeout => "timeout",
             ErrorCode::ShuttingDown => "shutting_down",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::BudgetExceeded => "budget_exceeded",
         }
     }
 }
@@ -90,6 +103,26 @@ pub enum RequestBody {
     Ping,
     Health,
     Info,
+}
+
+/// Which kind of request: [`RequestBody`] without its fields (counters, logs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestKind {
+    Chat,
+    Ping,
+    Health,
+    Info,
+}
+
+impl RequestBody {
+    pub fn kind(&self) -> RequestKind {
+        match self {
+            RequestBody::Chat(_) => RequestKind::Chat,
+            RequestBody::Ping => RequestKind::Ping,
+            RequestBody::Health => RequestKind::Health,
+            RequestBody::Info => RequestKind::Info,
+        }
+    }
 }
 
 /// The fields of a chat request.
@@ -295,11 +328,17 @@ pub enum ReplyBody {
     HealthResponse {
         status: HealthStatus,
         provider: ProviderHealth,
+        /// The component's health as last polled; `null` without a `[health] url`.
+        #[serde(default)]
+        component: Option<ComponentHealth>,
     },
     InfoResponse(Box<Info>),
     Error {
         code: ErrorCode,
         error: String,
+        /// `rate_limited` and `budget_exceeded`: when a retry can succeed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
 }
 
@@ -322,8 +361,16 @@ pub struct Info {
     pub model: String,
     pub port: u16,
     pub generation: String,
+    /// Chats received.
     #[serde(default)]
     pub requests: u64,
+    /// `ping`, `health` and `info` requests, counted apart from chats.
+    #[serde(default)]
+    pub pings: u64,
+    #[serde(default)]
+    pub healths: u64,
+    #[serde(default)]
+    pub infos: u64,
     #[serde(default)]
     pub errors: u64,
     #[serde(default)]
@@ -333,6 +380,18 @@ pub struct Info {
     /// Git provenance of the specialist's files, when they are in a work tree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
+    /// Tokens used, since start, per provider and today.
+    #[serde(default)]
+    pub usage: UsageReport,
+    /// Its `[limits]` (over `[defaults.limits]`).
+    #[serde(default)]
+    pub limits: ChatLimits,
+    /// Its provider as the provider doctor last found it (`null` before the first check).
+    #[serde(default)]
+    pub provider_health: Option<ProviderVerdict>,
+    /// Its component's health; `null` without a `[health] url`.
+    #[serde(default)]
+    pub component_health: Option<ComponentHealth>,
 }
 
 impl Reply {
@@ -348,6 +407,7 @@ impl Reply {
             body: ReplyBody::Error {
                 code,
                 error: error.into(),
+                retry_after_ms: None,
             },
         }
     }

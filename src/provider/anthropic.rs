@@ -7,9 +7,12 @@ use serde_json::{Value, json};
 
 use super::secret::ApiKey;
 use super::sse::SseParser;
-use super::wire::{DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, short, to_body};
+use super::wire::{
+    DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, fix_base_url, short, to_body,
+};
 use super::{ChatRequest, Completion, ProviderError, Role, Usage};
 use crate::config::ResolvedProvider;
+use crate::health::Severity;
 
 pub struct Anthropic;
 
@@ -23,6 +26,16 @@ struct ApiUsage {
     input_tokens: Option<u64>,
     #[serde(default)]
     output_tokens: Option<u64>,
+}
+
+impl ApiUsage {
+    fn usage(&self) -> Usage {
+        Usage {
+            prompt_tokens: self.input_tokens.unwrap_or(0),
+            completion_tokens: self.output_tokens.unwrap_or(0),
+            estimated: false,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -89,7 +102,8 @@ struct Decoder {
     sse: SseParser,
     done: bool,
     model: String,
-    usage: Usage,
+    /// `None` until an event carries a `usage` object.
+    usage: Option<Usage>,
 }
 
 impl Decoder {
@@ -101,8 +115,7 @@ impl Decoder {
                 if let Some(m) = ev.message {
                     self.model = m.model;
                     if let Some(u) = m.usage {
-                        self.usage.prompt_tokens = u.input_tokens.unwrap_or(0);
-                        self.usage.completion_tokens = u.output_tokens.unwrap_or(0);
+                        self.usage = Some(u.usage());
                     }
                 }
             }
@@ -115,11 +128,12 @@ impl Decoder {
             }
             "message_delta" => {
                 if let Some(u) = ev.usage {
+                    let usage = self.usage.get_or_insert_default();
                     if let Some(n) = u.output_tokens {
-                        self.usage.completion_tokens = n;
+                        usage.completion_tokens = n;
                     }
                     if let Some(n) = u.input_tokens {
-                        self.usage.prompt_tokens = n;
+                        usage.prompt_tokens = n;
                     }
                 }
             }
@@ -259,14 +273,10 @@ impl Wire for Anthropic {
             .filter(|b| b.kind == "text")
             .map(|b| b.text.as_str())
             .collect();
-        let u = m.usage.unwrap_or_default();
         Ok(Completion {
             content,
             model: m.model,
-            usage: Usage {
-                prompt_tokens: u.input_tokens.unwrap_or(0),
-                completion_tokens: u.output_tokens.unwrap_or(0),
-            },
+            usage: m.usage.map(|u| u.usage()),
             provider_ms: None,
         })
     }
@@ -288,5 +298,22 @@ impl Wire for Anthropic {
 
     fn health_probe(&self, _cfg: &ResolvedProvider) -> HealthProbe {
         HealthProbe::KeyPresent
+    }
+
+    /// Not asked: the key is what is checked (as `health` does).
+    fn models_url(&self, _cfg: &ResolvedProvider) -> Option<String> {
+        None
+    }
+
+    fn parse_models(&self, _body: &str) -> Result<Vec<String>, DecodeError> {
+        Ok(Vec::new())
+    }
+
+    fn missing_model(&self, _cfg: &ResolvedProvider, _model: &str) -> (String, Severity) {
+        ("check `model`".to_owned(), Severity::Warn)
+    }
+
+    fn unreachable_fix(&self, cfg: &ResolvedProvider) -> String {
+        fix_base_url(cfg)
     }
 }

@@ -8,7 +8,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::ProviderHealth;
-use super::driver::{Ctx, reason};
+use super::driver::{Ctx, root_cause};
 use super::secret::ApiKey;
 use super::wire::{HealthProbe, short};
 
@@ -57,31 +57,61 @@ async fn probe(ctx: &Ctx) -> ProviderHealth {
         }
         HealthProbe::Get(url) => url,
     };
-    let headers = match ctx.wire.headers(cfg, key.as_ref()) {
-        Ok(h) => h,
-        Err(e) => return health(false, Some(e.to_string())),
+    match get(ctx, &url, key.as_ref()).await {
+        Ok(_) => health(true, None),
+        Err(e) => health(false, Some(e.to_string())),
+    }
+}
+
+/// Why a GET of a provider's url gave no usable answer (key redacted).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GetError {
+    #[error("{0}")]
+    Transport(String),
+    #[error("GET {url} returned HTTP {status}: {body}")]
+    Status {
+        url: String,
+        status: u16,
+        body: String,
+    },
+}
+
+/// GET `url` with the provider's headers, bounded by its connect timeout
+/// plus 5 s; the body of a 2xx answer, or why there is none.
+pub async fn get(ctx: &Ctx, url: &str, key: Option<&ApiKey>) -> Result<String, GetError> {
+    let cfg = &ctx.cfg;
+    let redact = |text: String| match key {
+        Some(k) => k.redact(&text),
+        None => text,
     };
+    let headers = ctx
+        .wire
+        .headers(cfg, key)
+        .map_err(|e| GetError::Transport(redact(e.to_string())))?;
     let bound = cfg.timeouts.connect + Duration::from_secs(5);
-    let detail = match ctx
-        .client
-        .get(&url)
-        .headers(headers)
-        .timeout(bound)
-        .send()
-        .await
-    {
-        Ok(r) if r.status().is_success() => return health(true, None),
-        Ok(r) => {
-            let status = r.status().as_u16();
-            let body = r.text().await.unwrap_or_default();
-            format!("GET {url} returned HTTP {status}: {}", short(&body))
+    let shown = crate::net::url::shown(url);
+    let send = ctx.client.get(url).headers(headers).timeout(bound).send();
+    let resp = match send.await {
+        Ok(r) => r,
+        Err(e) if e.is_timeout() => {
+            let ms = bound.as_millis();
+            return Err(GetError::Transport(format!(
+                "GET {shown} timed out after {ms} ms"
+            )));
         }
-        Err(e) if e.is_timeout() => format!("GET {url} timed out after {} ms", bound.as_millis()),
-        Err(e) => format!("cannot reach {url}: {}", reason(&e)),
+        Err(e) => {
+            let why = redact(root_cause(&e));
+            return Err(GetError::Transport(format!("cannot reach {shown}: {why}")));
+        }
     };
-    let detail = match &key {
-        Some(k) => k.redact(&detail),
-        None => detail,
-    };
-    health(false, Some(detail))
+    let status = resp.status();
+    let body = resp.text().await.unwrap_or_default();
+    if status.is_success() {
+        return Ok(body);
+    }
+    Err(GetError::Status {
+        url: shown,
+        status: status.as_u16(),
+        body: redact(short(&body)),
+    })
 }

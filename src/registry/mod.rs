@@ -17,15 +17,15 @@
 //! Every call of the file registry blocks (file locks, file I/O): from async code, run it in
 //! `tokio::task::spawn_blocking`.
 
-mod atomic;
-mod corrupt;
+pub(crate) mod atomic;
+pub(crate) mod corrupt;
 mod daemon_lock;
 mod entry;
 mod error;
 pub mod etcd;
 pub mod events;
 mod lock;
-mod ports;
+pub(crate) mod ports;
 pub mod proc;
 pub mod state_dir;
 pub mod txn;

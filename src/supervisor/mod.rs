@@ -9,6 +9,7 @@
 mod actions;
 pub mod events;
 mod handle;
+mod health;
 mod lifecycle;
 mod providers;
 mod reconcile;
@@ -22,12 +23,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Notify, broadcast, mpsc};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::config::{Limits, ProjectPaths, SpecialistName};
+use crate::config::{HealthCheck, Limits, ProjectPaths, SpecialistName};
+use crate::health::{ComponentCell, ComponentHealth, ProviderVerdict};
 use crate::plan::{Marks, Operator};
 use crate::registry::{ProcessId, Registry};
+use crate::usage::{Ledger, UsageReport};
 
 pub use events::{EventKind, ReconcileEvent};
 pub use handle::{SupervisorError, SupervisorHandle};
@@ -50,6 +53,8 @@ pub struct Options {
     pub registry: Registry,
     /// This process, as the registry identifies it.
     pub process: ProcessId,
+    /// Every specialist's usage meter, and today's usage on disk.
+    pub ledger: Arc<Ledger>,
 }
 
 /// What woke a reconcile; logged with it, and a start at [`Trigger::Startup`]
@@ -100,6 +105,12 @@ pub struct LiveView {
     pub counters: Option<crate::specialist::CountersSnapshot>,
     /// The commit that last touched its file, when known.
     pub revision: Option<String>,
+    /// Its provider as the provider doctor last found it, for its model.
+    pub provider_health: Option<ProviderVerdict>,
+    /// Its component as last polled (`None`: no `[health] url`).
+    pub component_health: Option<ComponentHealth>,
+    /// Tokens used (since start, per provider, today).
+    pub usage: UsageReport,
 }
 
 /// Start the supervisor task. It reconciles once at once, then on every
@@ -108,6 +119,8 @@ pub struct LiveView {
 pub fn spawn(opts: Options) -> SupervisorHandle {
     let (tx, rx) = mpsc::channel(64);
     let (events, _) = broadcast::channel(1024);
+    let (targets, watched) = watch::channel(Vec::new());
+    crate::health::component::spawn(watched);
     let handle = SupervisorHandle {
         tx,
         trigger: Arc::new(Notify::new()),
@@ -131,6 +144,10 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
         drains: JoinSet::new(),
         next_token: 0,
         renders: Arc::default(),
+        asked: Default::default(),
+        checking: Default::default(),
+        cells: BTreeMap::new(),
+        targets,
     };
     let trigger = handle.trigger.clone();
     let done = handle.done.clone();
@@ -160,6 +177,13 @@ struct Supervisor {
     next_token: u64,
     /// The last load's prompts: a reload renders only what changed.
     renders: Arc<std::sync::Mutex<crate::prompt::RenderCache>>,
+    /// What the provider doctor was last asked, and its checks in flight.
+    asked: health::Asked,
+    checking: std::collections::HashMap<String, tokio::task::JoinHandle<()>>,
+    /// Each component check and the cell its health goes to.
+    cells: BTreeMap<SpecialistName, (HealthCheck, ComponentCell)>,
+    /// What the component monitor polls.
+    targets: watch::Sender<Vec<crate::health::component::Target>>,
 }
 
 enum Wake {
@@ -232,21 +256,37 @@ impl Supervisor {
                 let _ = reply.send(self.snapshot());
             }
             Command::Live { reply } => {
-                let views = self
-                    .snapshot()
-                    .into_iter()
-                    .zip(self.slots.values())
-                    .map(|(view, s)| LiveView {
-                        view,
-                        spec: s.spec.clone(),
-                        counters: s.handle.as_ref().map(|h| h.counters()),
-                        revision: s.revision.clone(),
-                    })
-                    .collect();
-                let _ = reply.send(views);
+                let _ = reply.send(self.live());
             }
             Command::Shutdown { .. } => {}
         }
+    }
+
+    /// Every specialist with its spec, counters, health and usage.
+    fn live(&mut self) -> Vec<LiveView> {
+        let views = self.snapshot();
+        let mut out = Vec::with_capacity(views.len());
+        for view in views {
+            let Some(s) = self.slots.get(&view.name) else {
+                continue;
+            };
+            let (spec, served) = (s.spec.clone(), s.handle.as_ref().map(|h| h.serving()));
+            // Not serving now: what it would serve (its meter and cells are kept by name).
+            let serving = served.unwrap_or_else(|| Arc::new(self.serving(&spec)));
+            let Some(s) = self.slots.get(&view.name) else {
+                continue;
+            };
+            out.push(LiveView {
+                spec: s.spec.clone(),
+                counters: s.handle.as_ref().map(|h| h.counters()),
+                revision: s.revision.clone(),
+                provider_health: serving.provider_health(),
+                component_health: serving.component_health(),
+                usage: serving.meter.report(),
+                view,
+            });
+        }
+        out
     }
 
     fn snapshot(&self) -> Vec<SlotView> {
