@@ -5,6 +5,7 @@
 pub mod fixture;
 
 mod e2e_llama;
+mod operation;
 mod plan_diff;
 mod ports;
 mod provenance;
