@@ -9,6 +9,7 @@ mod bench;
 mod browser;
 mod kubelet;
 mod openai;
+mod operation;
 mod pages;
 mod protocols;
 mod sdk;

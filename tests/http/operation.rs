@@ -1,0 +1,258 @@
+//! Daily operation (issue 16) through `cadre up` with HTTP: component health
+//! as the `[health] url` answers (in `status --json`, the socket `health`
+//! reply, `/api/specialists` and `/metrics`; none for a specialist without
+//! a url), and limits on HTTP: `/v1` answers 429 in OpenAI's error shape,
+//! which async-openai parses; `/api` answers 429 with `retry_after_ms`.
+//! Port range of this file: 48350-48399 (specialists); HTTP on port 0.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use async_openai::Client;
+use async_openai::config::OpenAIConfig;
+use async_openai::error::OpenAIError;
+use async_openai::types::chat::{
+    ChatCompletionRequestUserMessage, CreateChatCompletionRequestArgs,
+};
+use serde_json::{Value, json};
+
+use crate::fixture::component::{HealthEndpoint, Mode};
+use crate::fixture::http::{Web, openai, post_sse, up_http};
+use crate::fixture::ollama::{Behaviour, OllamaServer};
+use crate::fixture::{Conn, Project};
+
+/// The monitor's interval in this test.
+const INTERVAL: Duration = Duration::from_secs(1);
+
+/// What one view says of a specialist's component: its status, and when
+/// the probe that found it started.
+fn seen(component: &Value) -> Option<(String, SystemTime)> {
+    let status = component["status"].as_str()?.to_owned();
+    let at = humantime::parse_rfc3339(component["checked_at"].as_str()?).ok()?;
+    Some((status, at))
+}
+
+/// The component's health as `status --json`, the socket `health` reply and
+/// `/api/specialists` show it.
+async fn views(p: &Project, name: &str, web: &Web) -> [Value; 3] {
+    let row = p.status_of(name).unwrap();
+    let port = row["port"].as_u64().unwrap() as u16;
+    let health = Conn::open(port).unwrap().ask(json!({"type": "health"}));
+    assert_eq!(health["type"], "health_response", "{health}");
+    let api = web.json("/api/specialists").await;
+    let card = api
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap();
+    [
+        row["component_health"].clone(),
+        health["component"].clone(),
+        card["component_health"].clone(),
+    ]
+}
+
+/// A `[health] url` that goes up → down → slow → up: each state shows in
+/// `status --json`, the socket `health` reply and `/api/specialists`, found
+/// by the first probe after the change, which starts within one interval of
+/// it; `/metrics` has it too. Hermes, without a url, shows none anywhere,
+/// and the specialist whose component is down keeps answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn component_health_follows_its_endpoint_within_an_interval() {
+    let server = OllamaServer::start(Behaviour::default()).await;
+    let endpoint = HealthEndpoint::start(Mode::Up).await;
+    let p = Project::new([48350, 48359], &server.base_url);
+    let vault = Project::specialist_toml("vault", "Vault keeps.", None)
+        + &format!(
+            "\n[health]\nurl = \"{}\"\ninterval = \"1s\"\ntimeout = \"1s\"\nslow = \"300ms\"\n",
+            endpoint.url
+        );
+    p.spec("vault.toml", vault);
+    p.write("hermes", "Hermes carries.", None);
+    let mut web = up_http(&p, &[], &[]);
+    web.wait_ready(&["hermes", "vault"]).await;
+
+    let slow = Mode::Slow(Duration::from_millis(700));
+    for (mode, expected) in [
+        (Mode::Up, "up"),
+        (Mode::Down, "down"),
+        (slow, "slow"),
+        (Mode::Up, "up"),
+    ] {
+        endpoint.set(mode);
+        let switched = SystemTime::now();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let found = loop {
+            let v = views(&p, "vault", &web).await;
+            let states: Vec<_> = v.iter().map(seen).collect();
+            if states
+                .iter()
+                .all(|s| s.as_ref().is_some_and(|(st, _)| st == expected))
+            {
+                break v;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{expected} never showed: {v:#?}\n{}",
+                web.daemon.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        // The probe that found it started at most one interval after the
+        // change (half a second more for a timer on a loaded machine; the
+        // time stamp has whole seconds, so it may read up to 1 s early).
+        let (_, at) = seen(&found[0]).unwrap();
+        let late = at.duration_since(switched).unwrap_or_default();
+        assert!(
+            late <= INTERVAL + Duration::from_millis(500),
+            "{expected}: the first probe after the change came {late:?} after it"
+        );
+        let c = &found[0];
+        assert_eq!(c["url"], endpoint.url.as_str(), "{c}");
+        match expected {
+            "slow" => assert!(c["latency_ms"].as_u64().unwrap() >= 700, "{c}"),
+            "down" => {
+                assert!(c["detail"].as_str().unwrap().contains("503"), "{c}");
+                let r = Conn::open(p.port_of("vault").unwrap())
+                    .unwrap()
+                    .chat("still there?");
+                assert_eq!(r["type"], "response", "a component down stops nothing: {r}");
+            }
+            _ => assert!(c["latency_ms"].as_u64().is_some(), "{c}"),
+        }
+        for v in &found[1..] {
+            assert_eq!(v["url"], c["url"]);
+            assert_eq!(v["status"], c["status"]);
+        }
+        let metrics = web.text("/metrics").await;
+        let line =
+            format!("cadre_component_health{{specialist=\"vault\",status=\"{expected}\"}} 1");
+        assert!(metrics.contains(&line), "no {line} in:\n{metrics}");
+    }
+    assert!(endpoint.probes() >= 4);
+
+    // Hermes has no url: nothing polled, nothing shown.
+    for v in views(&p, "hermes", &web).await {
+        assert!(v.is_null(), "{v}");
+    }
+    let metrics = web.text("/metrics").await;
+    assert!(
+        !metrics.contains("cadre_component_health{specialist=\"hermes\""),
+        "{metrics}"
+    );
+    let out = p.run(&["status"]);
+    let hermes = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("hermes "))
+        .unwrap();
+    let vault = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("vault "))
+        .unwrap();
+    assert!(vault.contains(" up "), "{}", out.stdout);
+    assert!(!hermes.contains(" up "), "{}", out.stdout);
+}
+
+/// async-openai without its retry layer, so a rate limit's 429 reaches the
+/// caller instead of being waited out (up to a minute per try).
+fn openai_once(base: &str) -> Client<OpenAIConfig> {
+    let http = async_openai::middleware::ReqwestService::new(reqwest::Client::new());
+    openai(base).with_http_service(http)
+}
+
+async fn ask(c: &Client<OpenAIConfig>, model: &str) -> Result<String, OpenAIError> {
+    let req = CreateChatCompletionRequestArgs::default()
+        .model(model)
+        .messages([ChatCompletionRequestUserMessage::from("count").into()])
+        .build()
+        .unwrap();
+    let r = c.chat().create(req).await?;
+    Ok(r.choices[0].message.content.clone().unwrap_or_default())
+}
+
+/// The 429 async-openai parsed: its error type and code.
+fn too_many(r: Result<String, OpenAIError>) -> (Option<String>, Option<String>) {
+    match r {
+        Err(OpenAIError::ApiError(e)) => {
+            assert_eq!(e.status_code.as_u16(), 429, "{e}");
+            assert!(!e.api_error.message.is_empty());
+            (e.api_error.r#type, e.api_error.code)
+        }
+        other => panic!("not a 429 OpenAI error: {other:?}"),
+    }
+}
+
+/// Over a limit, `/v1/chat/completions` answers 429 with OpenAI's error
+/// body, which the official-style client parses into its `ApiError`
+/// (`requests` / `rate_limited` for a rate, `insufficient_quota` /
+/// `budget_exceeded` for a spent budget, which its stock retry policy does
+/// not retry) with a `Retry-After`; `/api`'s
+/// chat (Server-Sent Events) ends in the typed error with `retry_after_ms`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_a_limit_http_answers_429_in_openais_shape() {
+    let server = OllamaServer::start(Behaviour::default()).await;
+    let p = Project::new([48360, 48369], &server.base_url);
+    let with = |name: &str, limits: &str| {
+        Project::specialist_toml(name, "Counts.", None) + &format!("\n[limits]\n{limits}\n")
+    };
+    p.spec("rate.toml", with("rate", "requests_per_minute = 1"));
+    p.spec("budget.toml", with("budget", "tokens_per_day = 5"));
+    let mut web = up_http(&p, &[], &[]);
+    web.wait_ready(&["budget", "rate"]).await;
+    let (c, once) = (openai(&web.base), openai_once(&web.base));
+
+    assert!(ask(&once, "rate").await.unwrap().starts_with("echo:"));
+    let (kind, code) = too_many(ask(&once, "rate").await);
+    assert_eq!(
+        (kind.as_deref(), code.as_deref()),
+        (Some("requests"), Some("rate_limited"))
+    );
+
+    assert!(ask(&c, "budget").await.unwrap().starts_with("echo:"));
+    let (kind, code) = too_many(ask(&c, "budget").await);
+    assert_eq!(
+        (kind.as_deref(), code.as_deref()),
+        (Some("insufficient_quota"), Some("budget_exceeded"))
+    );
+
+    // The raw answers: the header, and the wait in `/api`'s body.
+    let body = json!({"model": "rate", "messages": [{"role": "user", "content": "count"}]});
+    let r = crate::fixture::http::client()
+        .post(web.url("/v1/chat/completions"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    let secs: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&secs), "{secs}");
+    let (status, events) = post_sse(
+        &web.url("/api/specialists/rate/chat"),
+        &json!({"content": "count"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{events:?}");
+    let e = events.last().unwrap();
+    assert_eq!(
+        (&e["type"], &e["code"]),
+        (&json!("error"), &json!("rate_limited")),
+        "{e}"
+    );
+    assert!(
+        e["retry_after_ms"]
+            .as_u64()
+            .is_some_and(|ms| ms > 0 && ms <= 60_000),
+        "{e}"
+    );
+    assert_eq!(
+        server.requests().len(),
+        2,
+        "refused chats never reach the provider"
+    );
+}
