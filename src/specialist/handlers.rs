@@ -1,27 +1,23 @@
 //! One handler per request type: turn a decoded request into reply lines.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::StreamExt;
 use serde_json::Value;
 
-use super::connection::{Connection, Writer};
-use super::{ReplyCode, Serving, Shared};
-use crate::config::SpecialistName;
-use crate::conversation::{Message, ProviderHealth, Role, Usage};
-use crate::protocol::{
-    ChatBody, ErrorCode, HealthStatus, Info, Reply, ReplyBody, Request, RequestBody,
-};
-use crate::provider::{ChatEvent, ChatRequest, Completion, ProviderError};
-use crate::usage::{LimitError, Ticket};
+use super::connection::Connection;
+use super::{Serving, Shared};
+use crate::conversation::{Message, ProviderHealth, Role};
+use crate::protocol::{ChatBody, HealthStatus, Info, Reply, ReplyBody, Request, RequestBody};
+use crate::provider::ChatRequest;
 
 /// A health check that hangs must not hang the connection.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Answer `request`. An `Err` means the connection is unusable (write failed or the client left).
 pub(crate) async fn respond(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     request: Request,
     conn: &mut Connection,
 ) -> std::io::Result<()> {
@@ -43,10 +39,7 @@ pub(crate) async fn respond(
             let body = health(&serving).await;
             shared.send(conn, reply(body)).await
         }
-        RequestBody::Chat(body) => {
-            let id = request.id.clone();
-            chat(shared, serving.clone(), id, body, conn).await
-        }
+        RequestBody::Chat(body) => chat(shared, request.id, body, conn).await,
     }
 }
 
@@ -126,200 +119,31 @@ pub(crate) fn chat_request(serving: &Serving, body: &ChatBody) -> ChatRequest {
     }
 }
 
-enum Ended {
-    Done(Completion),
-    Failed(ProviderError),
-    /// Over a `[limits]` value: refused before the provider was asked.
-    Limited(LimitError),
-    /// Writing a chunk failed: the client is gone.
-    WriteFailed(std::io::Error),
-    ClientGone,
-    Aborted,
-}
-
-/// One chat: admitted by the specialist's limits, answered by its provider,
-/// its cost recorded (the provider's usage, else an estimate of what was
-/// generated, also when the chat ended early).
+/// Answer a chat on the socket: the chat path's replies, each written as it
+/// comes, while watching for the client leaving (which drops the chat and so
+/// cancels the provider request). The client's next request stays buffered.
 async fn chat(
-    shared: &Shared,
-    serving: Arc<Serving>,
+    shared: &Arc<Shared>,
     id: Option<Value>,
     body: ChatBody,
     conn: &mut Connection,
 ) -> std::io::Result<()> {
-    let _in_flight = shared.counters.in_flight();
-    let started = Instant::now();
-    let name = serving.spec.name.clone();
-    let req = chat_request(&serving, &body);
-    let mut streamed = String::new();
-    let mut ticket = None;
-    let ended = {
-        // Dropping `run` (client gone, abort) drops the provider stream, which
-        // cancels the upstream HTTP request, or ends the wait for a turn.
-        // While it runs, the connection is both written (chunks) and watched
-        // for the client leaving.
-        let (writer, gone) = conn.split();
-        let run = run_chat(
-            &serving,
-            req,
-            body.stream,
-            Out {
-                name: &name,
-                id: &id,
-                writer,
-            },
-            &mut streamed,
-            &mut ticket,
-        );
-        tokio::select! {
-            e = run => e,
-            _ = gone => Ended::ClientGone,
-            _ = shared.abort.cancelled() => Ended::Aborted,
-        }
-    };
-    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let usage = cost(&serving, &body, &ended, &streamed);
-    if let (Some(t), Some(u)) = (&ticket, &usage) {
-        t.record(&serving.spec.provider.name, u);
-    }
-    let body = match ended {
-        Ended::Done(done) => {
-            shared.counters.latency(latency_ms);
-            answer(
-                &serving,
-                done,
-                streamed,
-                usage.unwrap_or_default(),
-                latency_ms,
-            )
-        }
-        Ended::Failed(e) => ReplyBody::Error {
-            code: e.code(),
-            error: e.to_string(),
-            retry_after_ms: None,
-        },
-        Ended::Limited(e) => {
-            tracing::debug!(specialist = %name, "chat refused: {e}");
-            ReplyBody::Error {
-                code: e.code(),
-                error: e.to_string(),
-                retry_after_ms: Some(e.retry_after_ms()),
+    let mut replies = super::chat::open(shared.clone(), id, body);
+    let (writer, gone) = conn.split();
+    let mut gone = std::pin::pin!(gone);
+    loop {
+        let next = tokio::select! {
+            r = replies.next() => r,
+            _ = &mut gone => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionAborted,
+                    "client left",
+                ));
             }
-        }
-        Ended::Aborted => ReplyBody::Error {
-            code: ErrorCode::ShuttingDown,
-            error: "specialist stopped before the answer was complete".to_owned(),
-            retry_after_ms: None,
-        },
-        Ended::WriteFailed(e) => {
-            shared.counters.error();
-            return Err(e);
-        }
-        Ended::ClientGone => {
-            shared.counters.error();
-            tracing::debug!(specialist = %name, "client left mid-chat; provider request cancelled");
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::ConnectionAborted,
-                "client left",
-            ));
-        }
-    };
-    let reply = Reply {
-        specialist: name,
-        id,
-        body,
-    };
-    shared.send(conn, reply).await
-}
-
-/// What a chat cost: the provider's usage; else, when text was generated
-/// (an answer without usage fields, or one cut short), an estimate.
-fn cost(serving: &Serving, body: &ChatBody, ended: &Ended, streamed: &str) -> Option<Usage> {
-    let answer = match ended {
-        Ended::Done(done) => match done.usage {
-            Some(u) => return Some(u),
-            None if done.content.is_empty() => streamed,
-            None => done.content.as_str(),
-        },
-        _ if streamed.is_empty() => return None,
-        _ => streamed,
-    };
-    let prompt = std::iter::once(serving.spec.system_prompt.as_str())
-        .chain(body.history.iter().map(|m| m.content.as_str()))
-        .chain(std::iter::once(body.content.as_str()));
-    Some(crate::usage::estimate(prompt, answer))
-}
-
-/// The final `response`: the provider's whole text, else what streamed.
-fn answer(
-    serving: &Serving,
-    done: Completion,
-    streamed: String,
-    usage: Usage,
-    latency_ms: u64,
-) -> ReplyBody {
-    let content = if done.content.is_empty() {
-        streamed
-    } else {
-        done.content
-    };
-    let model = if done.model.is_empty() {
-        serving.spec.model.clone()
-    } else {
-        done.model
-    };
-    ReplyBody::Response {
-        content,
-        model,
-        usage,
-        latency_ms,
-    }
-}
-
-/// Where a chat's chunks go.
-struct Out<'a> {
-    name: &'a SpecialistName,
-    id: &'a Option<Value>,
-    writer: &'a mut Writer,
-}
-
-/// Admit the chat, then stream it from the provider; what streamed is
-/// collected in `text`, the admission kept in `ticket` (both outlive a
-/// cancelled run, so its cost is still counted).
-async fn run_chat(
-    serving: &Serving,
-    req: ChatRequest,
-    stream: bool,
-    out: Out<'_>,
-    text: &mut String,
-    ticket: &mut Option<Ticket>,
-) -> Ended {
-    match serving.meter.admit(&serving.spec.limits).await {
-        Ok(t) => *ticket = Some(t),
-        Err(e) => return Ended::Limited(e),
-    }
-    let mut events = serving.provider.chat(req);
-    while let Some(event) = events.next().await {
-        match event {
-            Ok(ChatEvent::Chunk(c)) => {
-                if stream && !c.is_empty() {
-                    let chunk = Reply {
-                        specialist: out.name.clone(),
-                        id: out.id.clone(),
-                        body: ReplyBody::Chunk { content: c.clone() },
-                    };
-                    if let Err(e) = out.writer.write(&chunk).await {
-                        return Ended::WriteFailed(e);
-                    }
-                }
-                text.push_str(&c);
-            }
-            Ok(ChatEvent::Done(done)) => return Ended::Done(done),
-            Err(e) => return Ended::Failed(e),
+        };
+        match next {
+            Some(reply) => writer.write(&reply).await?,
+            None => return Ok(()),
         }
     }
-    Ended::Failed(ProviderError::Malformed {
-        provider: serving.spec.provider.name.clone(),
-        reason: "the answer stream ended without a final message".into(),
-    })
 }

@@ -121,8 +121,10 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
     let (events, _) = broadcast::channel(1024);
     let (targets, watched) = watch::channel(Vec::new());
     crate::health::component::spawn(watched);
+    let specialists = crate::specialist::Specialists::default();
     let handle = SupervisorHandle {
         tx,
+        specialists: specialists.clone(),
         trigger: Arc::new(Notify::new()),
         events: events.clone(),
         done: Arc::new(Notify::new()),
@@ -148,6 +150,7 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
         checking: Default::default(),
         cells: BTreeMap::new(),
         targets,
+        specialists,
     };
     let trigger = handle.trigger.clone();
     let done = handle.done.clone();
@@ -184,6 +187,8 @@ struct Supervisor {
     cells: BTreeMap<SpecialistName, (HealthCheck, ComponentCell)>,
     /// What the component monitor polls.
     targets: watch::Sender<Vec<crate::health::component::Target>>,
+    /// The running listeners by name, as in-process chats find them.
+    specialists: crate::specialist::Specialists,
 }
 
 enum Wake {
@@ -230,6 +235,7 @@ impl Supervisor {
                     self.reconcile(Trigger::Retry).await;
                 }
             }
+            self.publish();
         };
         self.shutdown(&shutdown_reason).await;
     }
@@ -255,6 +261,9 @@ impl Supervisor {
             Command::Snapshot { reply } => {
                 let _ = reply.send(self.snapshot());
             }
+            Command::One { name, reply } => {
+                let _ = reply.send(self.one(&name));
+            }
             Command::Live { reply } => {
                 let _ = reply.send(self.live());
             }
@@ -265,43 +274,60 @@ impl Supervisor {
     /// Every specialist with its spec, counters, health and usage.
     fn live(&mut self) -> Vec<LiveView> {
         let views = self.snapshot();
-        let mut out = Vec::with_capacity(views.len());
-        for view in views {
-            let Some(s) = self.slots.get(&view.name) else {
-                continue;
-            };
-            let (spec, served) = (s.spec.clone(), s.handle.as_ref().map(|h| h.serving()));
-            // Not serving now: what it would serve (its meter and cells are kept by name).
-            let serving = served.unwrap_or_else(|| Arc::new(self.serving(&spec)));
-            let Some(s) = self.slots.get(&view.name) else {
-                continue;
-            };
-            out.push(LiveView {
-                spec: s.spec.clone(),
-                counters: s.handle.as_ref().map(|h| h.counters()),
-                revision: s.revision.clone(),
-                provider_health: serving.provider_health(),
-                component_health: serving.component_health(),
-                usage: serving.meter.report(),
-                view,
-            });
-        }
-        out
+        views.into_iter().filter_map(|v| self.live_of(v)).collect()
+    }
+
+    /// `view`'s specialist with its spec, counters, health and usage.
+    fn live_of(&mut self, view: SlotView) -> Option<LiveView> {
+        let s = self.slots.get(&view.name)?;
+        let (spec, served) = (s.spec.clone(), s.handle.as_ref().map(|h| h.serving()));
+        // Not serving now: what it would serve (its meter and cells are kept by name).
+        let serving = served.unwrap_or_else(|| Arc::new(self.serving(&spec)));
+        let s = self.slots.get(&view.name)?;
+        Some(LiveView {
+            spec: s.spec.clone(),
+            counters: s.handle.as_ref().map(|h| h.counters()),
+            revision: s.revision.clone(),
+            provider_health: serving.provider_health(),
+            component_health: serving.component_health(),
+            usage: serving.meter.report(),
+            view,
+        })
+    }
+
+    /// What in-process chats find: every slot with a running listener.
+    /// Cheap when nothing changed (no map is built).
+    pub(super) fn publish(&self) {
+        let running = self
+            .slots
+            .iter()
+            .filter_map(|(n, s)| Some((n, s.handle.as_ref()?.chat_path())))
+            .collect();
+        self.specialists.publish(running);
+    }
+
+    /// One specialist's view, without looking at the others.
+    fn one(&mut self, name: &str) -> Option<LiveView> {
+        let view = self.view_of(name)?;
+        self.live_of(view)
+    }
+
+    fn view_of(&self, name: &str) -> Option<SlotView> {
+        let (name, s) = self.slots.get_key_value(name)?;
+        let mark = self.marks.of_specialist(name);
+        Some(SlotView {
+            name: name.clone(),
+            host: s.spec.host.clone(),
+            port: s.port,
+            state: s.state(mark),
+            last_error: s.error(mark),
+        })
     }
 
     fn snapshot(&self) -> Vec<SlotView> {
         self.slots
-            .iter()
-            .map(|(name, s)| {
-                let mark = self.marks.of_specialist(name);
-                SlotView {
-                    name: name.clone(),
-                    host: s.spec.host.clone(),
-                    port: s.port,
-                    state: s.state(mark),
-                    last_error: s.error(mark),
-                }
-            })
+            .keys()
+            .filter_map(|n| self.view_of(n.as_str()))
             .collect()
     }
 
