@@ -189,7 +189,8 @@ fn too_many(r: Result<String, OpenAIError>) -> (Option<String>, Option<String>) 
 /// (`requests` / `rate_limited` for a rate, `insufficient_quota` /
 /// `budget_exceeded` for a spent budget, which its stock retry policy does
 /// not retry) with a `Retry-After`; `/api`'s
-/// chat (Server-Sent Events) ends in the typed error with `retry_after_ms`.
+/// chat (Server-Sent Events) ends in the typed error with `retry_after_ms`,
+/// and an A2A task fails with it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_a_limit_http_answers_429_in_openais_shape() {
     let server = OllamaServer::start(Behaviour::default()).await;
@@ -250,6 +251,20 @@ async fn over_a_limit_http_answers_429_in_openais_shape() {
             .is_some_and(|ms| ms > 0 && ms <= 60_000),
         "{e}"
     );
+    // A2A takes the same path: the task fails with the typed code.
+    let send = json!({"jsonrpc": "2.0", "id": 1, "method": "message/send", "params": {"message": {
+        "kind": "message", "messageId": "m1", "role": "user", "parts": [{"kind": "text", "text": "count"}]}}});
+    let r = crate::fixture::http::client()
+        .post(web.url("/a2a/rate"))
+        .header("content-type", "application/json")
+        .body(send.to_string())
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    let status = &v["result"]["status"];
+    assert_eq!(status["state"], "failed", "{v}");
+    assert!(status.to_string().contains("rate_limited"), "{v}");
     assert_eq!(
         server.requests().len(),
         2,
