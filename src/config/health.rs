@@ -1,12 +1,46 @@
-//! `[health]` resolved: defaults filled in, and the values checked where a
-//! mistake would otherwise only show much later (a url the monitor can never
-//! poll, an interval that would hammer the component).
+//! `[health]`: the component health check as declared, and resolved: defaults
+//! filled in, and the values checked where a mistake would otherwise only show
+//! much later (a url the monitor can never poll, an interval that would hammer the component).
 
 use std::time::Duration;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
-use super::types::Health;
+/// Health check of the component a specialist serves: cadre polls `url` and
+/// shows the answer in `status`, the socket `health` reply, the pages and
+/// `/metrics`. A component that is down never stops the specialist answering.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Health {
+    /// HTTP(S) url of the component's health endpoint; a 2xx answer is up. Absent means no checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// How often the url is polled (default "10s", at least "1s").
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<String>")]
+    pub interval: Option<Duration>,
+    /// How long one probe may take before the component counts as down (default "2s", at most `interval`).
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<String>")]
+    pub timeout: Option<Duration>,
+    /// A 2xx answer slower than this shows the component as `slow` (default: half of `timeout`).
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<String>")]
+    pub slow: Option<Duration>,
+}
 
 /// How often a component is polled when `[health] interval` is not set.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);

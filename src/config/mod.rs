@@ -19,6 +19,7 @@ pub mod diff;
 pub mod files;
 pub mod generation;
 pub mod health;
+pub mod limits;
 pub mod load;
 pub mod name;
 pub mod parallel;

@@ -8,6 +8,9 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use super::health::Health;
+pub use super::limits::ChatLimits;
+
 /// One specialist, declared by `specialists.d/NAME.toml`; the file stem is its name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -100,74 +103,6 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(with = "BTreeMap<String, serde_json::Value>")]
     pub extra: BTreeMap<String, toml::Value>,
-}
-
-/// Health check of the component a specialist serves: cadre polls `url` and
-/// shows the answer in `status`, the socket `health` reply, the pages and
-/// `/metrics`. A component that is down never stops the specialist answering.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Health {
-    /// HTTP(S) url of the component's health endpoint; a 2xx answer is up. Absent means no checks.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// How often the url is polled (default "10s", at least "1s").
-    #[serde(
-        default,
-        with = "humantime_serde",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schemars(with = "Option<String>")]
-    pub interval: Option<Duration>,
-    /// How long one probe may take before the component counts as down (default "2s", at most `interval`).
-    #[serde(
-        default,
-        with = "humantime_serde",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schemars(with = "Option<String>")]
-    pub timeout: Option<Duration>,
-    /// A 2xx answer slower than this shows the component as `slow` (default: half of `timeout`).
-    #[serde(
-        default,
-        with = "humantime_serde",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schemars(with = "Option<String>")]
-    pub slow: Option<Duration>,
-}
-
-/// What a specialist may spend: per specialist in its `[limits]`, or for
-/// every specialist in `[defaults.limits]` of cadre.toml (a specialist's own
-/// value wins, field by field). Unset means unlimited.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ChatLimits {
-    /// Chats answered at once; further chats wait their turn (first come, first served).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_concurrent: Option<std::num::NonZeroU32>,
-    /// Chats accepted in any 60 s; beyond it a chat gets `rate_limited` with `retry_after_ms`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requests_per_minute: Option<std::num::NonZeroU32>,
-    /// Prompt plus completion tokens per UTC day; once reached, chats get `budget_exceeded` until midnight UTC.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tokens_per_day: Option<std::num::NonZeroU64>,
-}
-
-impl ChatLimits {
-    /// `self`'s values, with `defaults` where `self` sets none.
-    pub fn or(self, defaults: ChatLimits) -> ChatLimits {
-        ChatLimits {
-            max_concurrent: self.max_concurrent.or(defaults.max_concurrent),
-            requests_per_minute: self.requests_per_minute.or(defaults.requests_per_minute),
-            tokens_per_day: self.tokens_per_day.or(defaults.tokens_per_day),
-        }
-    }
-
-    /// No limit at all: the chat path skips the limiter entirely.
-    pub fn is_unlimited(&self) -> bool {
-        *self == ChatLimits::default()
-    }
 }
 
 /// Timeouts of a provider request, in humantime form ("2s", "500ms", "5m").
