@@ -259,11 +259,12 @@ fn chat(port: u16) -> Value {
 /// `requests_per_minute = 60`: sixty chats are answered, the 61st in the
 /// same minute is `rate_limited` with the wait in `retry_after_ms`; the
 /// usage counted is exactly the provider's usage fields (Ollama's
-/// `prompt_eval_count` 7, `eval_count` 3 per chat), and `status` — pings and
-/// info requests — never adds to REQUESTS.
+/// `prompt_eval_count` 7, `eval_count` 3 per chat), `status` — pings and
+/// info requests — never adds to REQUESTS, and a new limit in the file
+/// applies to the next chat.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_61st_chat_in_a_minute_is_rate_limited() {
-    let (server, p, _d, port) = serve_a(
+    let (server, p, d, port) = serve_a(
         [48335, 48339],
         Behaviour::default(),
         "requests_per_minute = 60",
@@ -310,6 +311,16 @@ async fn the_61st_chat_in_a_minute_is_rate_limited() {
     let out = p.run(&["status"]);
     let line = out.stdout.lines().find(|l| l.starts_with("a ")).unwrap();
     assert!(line.contains(" 61 "), "{}", out.stdout);
+
+    // Limits hot-reload: a higher limit in the file lets the next chat in,
+    // on the same connection, without a restart.
+    crate::fixture::project::edit(
+        &p.file("a"),
+        "requests_per_minute = 60",
+        "requests_per_minute = 100",
+    );
+    let ok = poll(WITHIN, || c.chat("count")["type"] == "response");
+    assert!(ok, "the new limit never applied:\n{}", d.log());
 }
 
 /// `tokens_per_day = 15`: two chats of 10 tokens cross it, the third is
@@ -378,4 +389,67 @@ async fn max_concurrent_two_holds_at_the_provider() {
     }
     assert_eq!(server.requests().len(), 5);
     assert_eq!(server.most_at_once(), 2, "two at once, never more");
+}
+
+/// For each wire format, `up` against a loopback server answering with
+/// that format's usage fields (11 prompt, 4 completion tokens): `status
+/// --json` counts exactly those, none estimated, under the provider's name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_counts_the_usage_each_wire_format_reports() {
+    use crate::fixture::provider::Kind;
+    use crate::fixture::provider::server::{Reply, Server};
+    for kind in [Kind::Ollama, Kind::OpenAi, Kind::Anthropic] {
+        kind.setup();
+        // Every request gets the whole answer (the start-up model probe too,
+        // which then finds no model list: a warning, nothing more).
+        let srv = Server::start(vec![Reply::json(
+            200,
+            &kind.whole_body("one two three four"),
+        )])
+        .await;
+        let p = project([48330, 48334], "http://unused", "");
+        let key = kind
+            .key_env()
+            .map(|k| format!("api_key_env = \"{k}\"\n"))
+            .unwrap_or_default();
+        let toml = format!(
+            "[defaults]\nprovider = \"local\"\nmodel = \"tiny-model\"\n\n\
+             [providers.local]\nkind = \"{}\"\nbase_url = \"{}\"\n{key}\n[ports]\nrange = [48330, 48334]\n",
+            kind.provider_kind().as_str(),
+            kind.base(&srv.base()),
+        );
+        p.put("cadre.toml", toml);
+        let mut d = p.up();
+        p.wait_ready(&["a"], &mut d);
+        let port = p.port_of("a").unwrap();
+        for _ in 0..2 {
+            let r = chat(port);
+            assert_eq!(r["type"], "response", "{kind:?}: {r}");
+            assert_eq!(
+                (
+                    &r["usage"]["prompt_tokens"],
+                    &r["usage"]["completion_tokens"]
+                ),
+                (&json!(11), &json!(4)),
+                "{kind:?}: {r}"
+            );
+        }
+        let row = p.status_of("a").unwrap();
+        let u = &row["usage"];
+        assert_eq!(
+            (
+                &u["prompt_tokens"],
+                &u["completion_tokens"],
+                &u["estimated_tokens"]
+            ),
+            (&json!(22), &json!(8), &json!(0)),
+            "{kind:?}: {row}"
+        );
+        assert_eq!(
+            u["by_provider"]["local"]["prompt_tokens"], 22,
+            "{kind:?}: {row}"
+        );
+        assert_eq!(u["today"]["completion_tokens"], 8, "{kind:?}: {row}");
+        assert_eq!(row["requests"], 2, "{kind:?}: {row}");
+    }
 }
