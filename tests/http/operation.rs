@@ -192,7 +192,8 @@ fn too_many(r: Result<String, OpenAIError>) -> (Option<String>, Option<String>) 
 /// `budget_exceeded` for a spent budget, which its stock retry policy does
 /// not retry) with a `Retry-After`; `/api`'s
 /// chat (Server-Sent Events) ends in the typed error with `retry_after_ms`,
-/// and an A2A task fails with it.
+/// a team round gives it as that member's error, an A2A task fails with it,
+/// and MCP's `ask` tool answers an error naming it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_a_limit_http_answers_429_in_openais_shape() {
     let server = OllamaServer::start(Behaviour::default()).await;
@@ -253,6 +254,16 @@ async fn over_a_limit_http_answers_429_in_openais_shape() {
             .is_some_and(|ms| ms > 0 && ms <= 60_000),
         "{e}"
     );
+    // In a team round, each member over its limit is that member's error.
+    let (_, events) = post_sse(&web.url("/api/team"), &json!({"content": "count"})).await;
+    for (member, code) in [("rate", "rate_limited"), ("budget", "budget_exceeded")] {
+        let e = events
+            .iter()
+            .find(|e| e["specialist"] == member && e["type"] == "error")
+            .unwrap_or_else(|| panic!("no error from {member}: {events:?}"));
+        assert_eq!(e["code"], code, "{e}");
+        assert!(e["retry_after_ms"].as_u64().is_some(), "{e}");
+    }
     // A2A takes the same path: the task fails with the typed code.
     let send = json!({"jsonrpc": "2.0", "id": 1, "method": "message/send", "params": {"message": {
         "kind": "message", "messageId": "m1", "role": "user", "parts": [{"kind": "text", "text": "count"}]}}});
@@ -267,9 +278,45 @@ async fn over_a_limit_http_answers_429_in_openais_shape() {
     let status = &v["result"]["status"];
     assert_eq!(status["state"], "failed", "{v}");
     assert!(status.to_string().contains("rate_limited"), "{v}");
+    // And MCP: the `ask` tool's result is an error naming the code.
+    let text = mcp_ask(&web, "rate").await;
+    assert!(text.contains("rate_limited"), "{text}");
     assert_eq!(
         server.requests().len(),
         2,
         "refused chats never reach the provider"
     );
+}
+
+/// `tools/call ask` on `/mcp` in a new session: the result's text, which
+/// must be marked as an error.
+async fn mcp_ask(web: &Web, specialist: &str) -> String {
+    let c = crate::fixture::http::client();
+    let post = |body: Value, sid: Option<String>| {
+        let mut r = c
+            .post(web.url("/mcp"))
+            .header("accept", "application/json, text/event-stream")
+            .json(&body);
+        if let Some(sid) = sid {
+            r = r.header("mcp-session-id", sid);
+        }
+        r.send()
+    };
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}});
+    let r = post(init, None).await.unwrap();
+    let sid = r.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "ask", "arguments": {"specialist": specialist, "question": "count"}}});
+    let body = post(call, Some(sid)).await.unwrap().text().await.unwrap();
+    let reply = serde_json::from_str::<Value>(&body)
+        .ok()
+        .or_else(|| crate::fixture::http::sse_objects(&body).pop())
+        .unwrap_or_else(|| panic!("no JSON-RPC reply: {body}"));
+    let result = &reply["result"];
+    assert_eq!(result["isError"], true, "{reply}");
+    result["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
