@@ -43,61 +43,75 @@ pub struct StateDirFindings {
 /// for group or others (it names processes and paths; its control socket
 /// stops the team).
 pub fn state_dir(dir: Option<&Path>) -> StateDirFindings {
+    let alone = |f: Finding| StateDirFindings {
+        findings: vec![f],
+        usable: false,
+    };
     let Some(dir) = dir else {
-        let f = Finding::new(
-            CheckKind::StateDir,
-            "state directory",
-            Level::Fail,
-            "no state directory: neither --state-dir, $CADRE_STATE_DIR, $XDG_STATE_HOME nor $HOME is set",
-        )
-        .fix("pass --state-dir DIR");
-        return StateDirFindings {
-            findings: vec![f],
-            usable: false,
-        };
+        return alone(
+            Finding::new(
+                CheckKind::StateDir,
+                "state directory",
+                Level::Fail,
+                "no state directory: neither --state-dir, $CADRE_STATE_DIR, $XDG_STATE_HOME nor $HOME is set",
+            )
+            .fix("pass --state-dir DIR"),
+        );
     };
     let shown = dir.display().to_string();
     let meta = match std::fs::metadata(dir) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let f = Finding::new(
+            return alone(Finding::new(
                 CheckKind::StateDir,
                 &shown,
                 Level::Ok,
                 format!("{shown} does not exist yet; `cadre up` creates it 0700"),
-            );
-            return StateDirFindings {
-                findings: vec![f],
-                usable: false,
-            };
+            ));
         }
         Err(e) => {
-            let f = Finding::new(
+            return alone(Finding::new(
                 CheckKind::StateDir,
                 &shown,
                 Level::Fail,
                 format!("cannot read {shown}: {e}"),
-            );
-            return StateDirFindings {
-                findings: vec![f],
-                usable: false,
-            };
+            ));
         }
     };
-    let me = rustix::process::geteuid().as_raw();
-    let mut bad = Vec::new();
-    if !meta.is_dir() {
+    let mut bad: Vec<Finding> = dir_problem(&shown, &meta).into_iter().collect();
+    bad.extend(file_problems(dir));
+    let usable = bad.is_empty();
+    if usable {
         bad.push(Finding::new(
             CheckKind::StateDir,
             &shown,
+            Level::Ok,
+            format!("{shown} is 0700 and its files 0600, all this user's"),
+        ));
+    }
+    StateDirFindings {
+        findings: bad,
+        usable,
+    }
+}
+
+/// What is wrong with the directory itself: not one, not this user's, or
+/// open to others.
+fn dir_problem(shown: &str, meta: &std::fs::Metadata) -> Option<Finding> {
+    let me = rustix::process::geteuid().as_raw();
+    let mode = meta.permissions().mode() & 0o777;
+    if !meta.is_dir() {
+        Some(Finding::new(
+            CheckKind::StateDir,
+            shown,
             Level::Fail,
             format!("{shown} is not a directory"),
-        ));
+        ))
     } else if meta.uid() != me {
-        bad.push(
+        Some(
             Finding::new(
                 CheckKind::StateDir,
-                &shown,
+                shown,
                 Level::Fail,
                 format!(
                     "{shown} belongs to uid {}, not to this user (uid {me})",
@@ -107,13 +121,19 @@ pub fn state_dir(dir: Option<&Path>) -> StateDirFindings {
             .fix(format!(
                 "use a state directory of your own (--state-dir), or `chown {me} {shown}`"
             )),
-        );
-    } else if meta.permissions().mode() & 0o077 != 0 {
-        let mode = meta.permissions().mode() & 0o777;
-        bad.push(Finding::new(CheckKind::StateDir, &shown, Level::Fail,
+        )
+    } else if mode & 0o077 != 0 {
+        Some(Finding::new(CheckKind::StateDir, shown, Level::Fail,
             format!("{shown} is {mode:04o}: other users can read who runs where, and reach its control socket"))
-            .fix(format!("`chmod 700 {shown}`")));
+            .fix(format!("`chmod 700 {shown}`")))
+    } else {
+        None
     }
+}
+
+/// Each file in `dir` that others may read or write.
+fn file_problems(dir: &Path) -> Vec<Finding> {
+    let mut bad = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let Ok(m) = entry.metadata() else { continue };
         let path = entry.path().display().to_string();
@@ -130,19 +150,7 @@ pub fn state_dir(dir: Option<&Path>) -> StateDirFindings {
             );
         }
     }
-    let usable = bad.is_empty();
-    if usable {
-        bad.push(Finding::new(
-            CheckKind::StateDir,
-            &shown,
-            Level::Ok,
-            format!("{shown} is 0700 and its files 0600, all this user's"),
-        ));
-    }
-    StateDirFindings {
-        findings: bad,
-        usable,
-    }
+    bad
 }
 
 /// `[http] listen` obeys the token rule and can be served: it binds, or this

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::driver::Ctx;
 use super::health::{GetError, get};
 use super::secret::ApiKey;
+use super::wire::{DecodeError, HealthProbe};
 use crate::health::{Problem, ProviderCheck, ProviderStatus, Severity};
 
 /// Check the provider behind `ctx` for `models`.
@@ -17,112 +18,122 @@ pub async fn check(ctx: &Ctx, models: BTreeSet<String>) -> ProviderCheck {
     let mut out = ProviderCheck {
         provider: cfg.name.clone(),
         kind: cfg.kind,
-        url: url.clone(),
+        url,
         checked_at: crate::registry::now_rfc3339(),
         general: None,
         models,
         listed: false,
         missing: BTreeMap::new(),
     };
-    let problem = |status, message: String, fix: Option<String>| Problem {
+    match list_models(ctx, &who).await {
+        Err(p) => out.general = Some(p),
+        Ok(None) => {}
+        Ok(Some(listed)) => {
+            out.listed = true;
+            out.missing = missing(ctx, &who, &out.models, &listed);
+        }
+    }
+    out
+}
+
+/// A problem every chat on the provider has.
+fn fail(status: ProviderStatus, message: String, fix: String) -> Problem {
+    Problem {
         status,
         severity: Severity::Fail,
         message,
-        fix,
-    };
-    let key = match ApiKey::from_env(&cfg.name, cfg.api_key_env.as_deref()) {
-        Ok(k) => k,
-        Err(_) => {
-            let var = cfg.api_key_env.clone().unwrap_or_default();
-            out.general = Some(problem(
-                ProviderStatus::NoKey,
-                format!("{who}: environment variable {var} (api_key_env) is not set"),
-                Some(format!(
-                    "export {var}=… in the environment `cadre up` runs in"
-                )),
-            ));
-            return out;
-        }
+        fix: Some(fix),
+    }
+}
+
+/// The models the provider lists; `None` when its kind has no list cadre
+/// asks for (Anthropic: only the key is checked).
+async fn list_models(ctx: &Ctx, who: &str) -> Result<Option<Vec<String>>, Problem> {
+    let cfg = &ctx.cfg;
+    let Ok(key) = ApiKey::from_env(&cfg.name, cfg.api_key_env.as_deref()) else {
+        let var = cfg.api_key_env.clone().unwrap_or_default();
+        return Err(fail(
+            ProviderStatus::NoKey,
+            format!("{who}: environment variable {var} (api_key_env) is not set"),
+            format!("export {var}=… in the environment `cadre up` runs in"),
+        ));
     };
     let Some(list_url) = ctx.wire.models_url(cfg) else {
-        if key.is_none()
-            && matches!(
-                ctx.wire.health_probe(cfg),
-                super::wire::HealthProbe::KeyPresent
-            )
-        {
-            out.general = Some(problem(
+        if key.is_none() && matches!(ctx.wire.health_probe(cfg), HealthProbe::KeyPresent) {
+            return Err(fail(
                 ProviderStatus::NoKey,
                 format!("{who}: no api_key_env is configured"),
-                Some(format!(
-                    "set `api_key_env` of [providers.{}] in cadre.toml to the NAME of the variable holding the key",
-                    cfg.name
-                )),
+                set_key_env(&cfg.name),
             ));
         }
-        return out;
+        return Ok(None);
     };
-    let body = match get(ctx, &list_url, key.as_ref()).await {
-        Ok(b) => b,
-        Err(GetError::Status { status, .. }) if status == 401 || status == 403 => {
-            let (message, fix) = match &cfg.api_key_env {
-                Some(var) => (
-                    format!("{who} refused the key in {var} (HTTP {status})"),
-                    format!("put a valid key in {var}"),
-                ),
-                None => (
-                    format!("{who} wants a key (HTTP {status})"),
-                    format!(
-                        "set `api_key_env` of [providers.{}] in cadre.toml to the NAME of the variable holding it",
-                        cfg.name
-                    ),
-                ),
+    let body = get(ctx, &list_url, key.as_ref())
+        .await
+        .map_err(|e| get_problem(ctx, who, e))?;
+    match ctx.wire.parse_models(&body) {
+        Ok(listed) => Ok(Some(listed)),
+        Err(DecodeError::Malformed(why) | DecodeError::Provider(why)) => Err(fail(
+            ProviderStatus::Unreachable,
+            format!("{who} does not answer as a {} server: {why}", cfg.kind),
+            ctx.wire.unreachable_fix(cfg),
+        )),
+    }
+}
+
+fn set_key_env(provider: &str) -> String {
+    format!(
+        "set `api_key_env` of [providers.{provider}] in cadre.toml to the NAME of the variable holding the key"
+    )
+}
+
+/// Why the model list could not be had: a refused key, or no answer.
+fn get_problem(ctx: &Ctx, who: &str, e: GetError) -> Problem {
+    let cfg = &ctx.cfg;
+    match e {
+        GetError::Status { status, .. } if status == 401 || status == 403 => match &cfg.api_key_env
+        {
+            Some(var) => fail(
+                ProviderStatus::NoKey,
+                format!("{who} refused the key in {var} (HTTP {status})"),
+                format!("put a valid key in {var}"),
+            ),
+            None => fail(
+                ProviderStatus::NoKey,
+                format!("{who} wants a key (HTTP {status})"),
+                set_key_env(&cfg.name),
+            ),
+        },
+        e => fail(
+            ProviderStatus::Unreachable,
+            format!("{who} is unreachable: {e}"),
+            ctx.wire.unreachable_fix(cfg),
+        ),
+    }
+}
+
+/// Each of `models` the provider's `listed` models lack, with its fix.
+fn missing(
+    ctx: &Ctx,
+    who: &str,
+    models: &BTreeSet<String>,
+    listed: &[String],
+) -> BTreeMap<String, Problem> {
+    let unlisted = models.iter().filter(|m| !ctx.wire.lists(listed, m));
+    unlisted
+        .map(|model| {
+            let (fix, severity) = ctx.wire.missing_model(&ctx.cfg, model);
+            let message = match severity {
+                Severity::Fail => format!("{who} does not have model `{model}`"),
+                Severity::Warn => format!("{who} does not list model `{model}`"),
             };
-            out.general = Some(problem(ProviderStatus::NoKey, message, Some(fix)));
-            return out;
-        }
-        Err(e) => {
-            out.general = Some(problem(
-                ProviderStatus::Unreachable,
-                format!("{who} is unreachable: {e}"),
-                Some(ctx.wire.unreachable_fix(cfg)),
-            ));
-            return out;
-        }
-    };
-    let listed = match ctx.wire.parse_models(&body) {
-        Ok(l) => l,
-        Err(e) => {
-            let why = match e {
-                super::wire::DecodeError::Malformed(m) | super::wire::DecodeError::Provider(m) => m,
-            };
-            out.general = Some(problem(
-                ProviderStatus::Unreachable,
-                format!("{who} does not answer as a {} server: {why}", cfg.kind),
-                Some(ctx.wire.unreachable_fix(cfg)),
-            ));
-            return out;
-        }
-    };
-    out.listed = true;
-    for model in &out.models {
-        if ctx.wire.lists(&listed, model) {
-            continue;
-        }
-        let (fix, severity) = ctx.wire.missing_model(cfg, model);
-        let message = match severity {
-            Severity::Fail => format!("{who} does not have model `{model}`"),
-            Severity::Warn => format!("{who} does not list model `{model}`"),
-        };
-        out.missing.insert(
-            model.clone(),
-            Problem {
+            let p = Problem {
                 status: ProviderStatus::ModelMissing,
                 severity,
                 message,
                 fix: Some(fix),
-            },
-        );
-    }
-    out
+            };
+            (model.clone(), p)
+        })
+        .collect()
 }
