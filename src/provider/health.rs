@@ -76,6 +76,25 @@ pub enum GetError {
     },
 }
 
+/// The most of a GET's answer read: a model list of thousands of models
+/// fits many times over; a server sending more is not one to trust.
+pub const GET_CAP: usize = 8 << 20;
+
+/// The body as text (lossily), read up to [`GET_CAP`].
+async fn read_capped(mut resp: reqwest::Response) -> Result<String, String> {
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) if body.len() + chunk.len() > GET_CAP => {
+                return Err(format!("the answer is larger than {} MiB", GET_CAP >> 20));
+            }
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) => return Ok(String::from_utf8_lossy(&body).into_owned()),
+            Err(e) => return Err(format!("the answer broke off: {}", root_cause(&e))),
+        }
+    }
+}
+
 /// GET `url` with the provider's headers, bounded by its connect timeout
 /// plus 5 s; the body of a 2xx answer, or why there is none.
 pub async fn get(ctx: &Ctx, url: &str, key: Option<&ApiKey>) -> Result<String, GetError> {
@@ -105,7 +124,10 @@ pub async fn get(ctx: &Ctx, url: &str, key: Option<&ApiKey>) -> Result<String, G
         }
     };
     let status = resp.status();
-    let body = resp.text().await.unwrap_or_default();
+    let body = read_capped(resp).await.map_err(|why| {
+        let why = format!("GET {shown} returned HTTP {}: {why}", status.as_u16());
+        GetError::Transport(redact(why))
+    })?;
     if status.is_success() {
         return Ok(body);
     }

@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Params, ProviderKind};
 pub use crate::conversation::{Message, ProviderHealth, Role, Usage};
 pub use driver::{reason, root_cause};
+pub use health::GET_CAP;
 
 use crate::health::{Problem, ProviderCheck, ProviderStatus, Severity};
 
