@@ -232,10 +232,13 @@ impl Meter {
             let n = usage.prompt_tokens.saturating_add(usage.completion_tokens);
             t.estimated.fetch_add(n, Ordering::Relaxed);
         }
-        lock(&self.by_provider)
-            .entry(provider.to_owned())
-            .or_default()
-            .add(usage);
+        let mut by = lock(&self.by_provider);
+        match by.get_mut(provider) {
+            Some(u) => u.add(usage),
+            // Only a provider's first chat allocates its key.
+            None => by.entry(provider.to_owned()).or_default().add(usage),
+        }
+        drop(by);
         lock(&self.today).current(today()).add(usage);
         if let Some(d) = &self.dirty {
             d.notify_one();
