@@ -68,11 +68,25 @@ fn event(reply: Reply) -> ChatEvent {
 fn events(relay: Relay, request: Request) -> ChatStream {
     futures::stream::unfold(Some((relay, request)), |st| async move {
         let (mut relay, request) = st?;
-        let ev = event(relay.next(&request).await?);
+        let ev = loop {
+            let reply = relay.next(&request).await?;
+            // A consultation is the specialist's own business; A2A and MCP
+            // see its answer.
+            if !is_consultation(&reply.body) {
+                break event(reply);
+            }
+        };
         let more = matches!(ev, ChatEvent::Chunk(_));
         Some((ev, more.then_some((relay, request))))
     })
     .boxed()
+}
+
+fn is_consultation(body: &ReplyBody) -> bool {
+    matches!(
+        body,
+        ReplyBody::Consult { .. } | ReplyBody::ConsultResult { .. }
+    )
 }
 
 impl Backend for Daemon {

@@ -227,9 +227,13 @@ async fn stream_chunks(
     let mut next = Some(first);
     while let Some(reply) = next {
         let event = match reply.body {
-            ReplyBody::Chunk { content } => {
-                chunk(&id, created, &model, json!({"content": content}), None)
-            }
+            ReplyBody::Chunk { content } => Some(chunk(
+                &id,
+                created,
+                &model,
+                json!({"content": content}),
+                None,
+            )),
             ReplyBody::Response { .. } => {
                 let _ = tx
                     .send(chunk(&id, created, &model, json!({}), Some("stop")))
@@ -244,9 +248,14 @@ async fn stream_chunks(
                 let _ = tx.send(Event::default().data(body.to_string())).await;
                 return;
             }
+            // A consultation is the specialist's own business: the
+            // completion carries its answer.
+            ReplyBody::Consult { .. } | ReplyBody::ConsultResult { .. } => None,
             _ => return,
         };
-        if tx.send(event).await.is_err() {
+        if let Some(event) = event
+            && tx.send(event).await.is_err()
+        {
             return;
         }
         next = tokio::select! {

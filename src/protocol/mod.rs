@@ -10,6 +10,12 @@
 //!
 //! Unknown extra fields are ignored, so existing clients that send more than
 //! cadre reads keep working.
+//!
+//! A chat of a specialist with `[consult]` may interleave `consult` and
+//! `consult_result` lines with its chunks (one pair per colleague asked, its
+//! colleagues' own included) before the final `response`, which then lists
+//! them in `consulted`. Clients that know only `chunk` and `response` can
+//! skip lines of other types.
 
 pub mod codec;
 
@@ -105,6 +111,9 @@ pub struct ChatBody {
     pub temperature: Option<f64>,
     /// Overrides the specialist's `params.max_tokens` for this request.
     pub max_tokens: Option<u32>,
+    /// Set in process only, never read from the wire: this chat answers a
+    /// colleague's question, as part of that consultation.
+    pub consultation: Option<crate::consult::Chain>,
 }
 
 /// Why a line is not a request; becomes an error reply.
@@ -212,6 +221,7 @@ fn chat_body(
         stream: wire.stream.unwrap_or(false),
         temperature: wire.temperature,
         max_tokens: wire.max_tokens,
+        consultation: None,
     })
 }
 
@@ -290,6 +300,26 @@ pub enum ReplyBody {
         model: String,
         usage: Usage,
         latency_ms: u64,
+        /// The colleagues asked on the way (absent when none was).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        consulted: Vec<Consulted>,
+    },
+    /// The model asks colleague `to` (the `ask_colleague` tool); `specialist`
+    /// is the one asking (a colleague's own consultations show up too).
+    Consult {
+        to: String,
+        question: String,
+    },
+    /// What `to` answered, or why not: the tool result the asking model
+    /// receives (an error is the model's to handle, not the chat's).
+    ConsultResult {
+        to: String,
+        ok: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        content: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+        latency_ms: u64,
     },
     Pong,
     HealthResponse {
@@ -301,6 +331,16 @@ pub enum ReplyBody {
         code: ErrorCode,
         error: String,
     },
+}
+
+/// One consultation of a chat, as the final `response` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consulted {
+    pub to: String,
+    pub question: String,
+    pub latency_ms: u64,
+    /// False when the colleague failed or the consultation was refused.
+    pub ok: bool,
 }
 
 /// `healthy` when the provider answers, else `degraded` (the socket itself still works).

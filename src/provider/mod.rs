@@ -14,7 +14,7 @@
 pub mod anthropic;
 mod driver;
 mod health;
-mod inline;
+pub(crate) mod inline;
 pub mod ollama;
 pub mod openai;
 pub mod retry;
@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Params, ProviderKind};
 pub use crate::conversation::{Message, ProviderHealth, Role, Usage};
+pub use driver::reason;
 pub use tools::{Tool, ToolCall, ToolResult, ToolTurn, Tools};
 
 /// What a specialist asks of its provider.

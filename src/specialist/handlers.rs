@@ -8,12 +8,13 @@ use serde_json::Value;
 
 use super::connection::{Connection, Writer};
 use super::{ReplyCode, Serving, Shared};
-use crate::config::SpecialistName;
+use crate::consult::{self, Step};
 use crate::conversation::{Message, ProviderHealth, Role};
+use crate::protocol::Consulted;
 use crate::protocol::{
     ChatBody, ErrorCode, HealthStatus, Info, Reply, ReplyBody, Request, RequestBody,
 };
-use crate::provider::{ChatEvent, ChatRequest, Completion, ProviderError};
+use crate::provider::{ChatRequest, Completion, ProviderError};
 
 /// A health check that hangs must not hang the connection.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -114,7 +115,7 @@ pub(crate) fn chat_request(serving: &Serving, body: &ChatBody) -> ChatRequest {
 }
 
 enum Ended {
-    Done(Completion, String),
+    Done(Completion, String, Vec<Consulted>),
     Failed(ProviderError),
     /// Writing a chunk failed: the client is gone.
     WriteFailed(std::io::Error),
@@ -138,7 +139,7 @@ async fn chat(
         // cancels the upstream HTTP request. While it runs, the connection is
         // both written (chunks) and watched for the client leaving.
         let (writer, gone) = conn.split();
-        let run = run_chat(&serving, req, body.stream, &name, &id, writer);
+        let run = run_chat(shared, &serving, req, &body, &id, writer);
         tokio::select! {
             e = run => e,
             _ = gone => Ended::ClientGone,
@@ -147,9 +148,9 @@ async fn chat(
     };
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let body = match ended {
-        Ended::Done(done, streamed) => {
+        Ended::Done(done, streamed, consulted) => {
             shared.counters.latency(latency_ms);
-            answer(&serving, done, streamed, latency_ms)
+            answer(&serving, done, streamed, latency_ms, consulted)
         }
         Ended::Failed(e) => ReplyBody::Error {
             code: e.code(),
@@ -181,7 +182,13 @@ async fn chat(
 }
 
 /// The final `response`: the provider's whole text, else what streamed.
-fn answer(serving: &Serving, done: Completion, streamed: String, latency_ms: u64) -> ReplyBody {
+fn answer(
+    serving: &Serving,
+    done: Completion,
+    streamed: String,
+    latency_ms: u64,
+    consulted: Vec<Consulted>,
+) -> ReplyBody {
     let content = if done.content.is_empty() {
         streamed
     } else {
@@ -197,36 +204,48 @@ fn answer(serving: &Serving, done: Completion, streamed: String, latency_ms: u64
         model,
         usage: done.usage,
         latency_ms,
+        consulted,
     }
 }
 
+/// The chat itself: the provider's answer (through the consultation loop
+/// when the spec has `[consult]`), its chunks and consultation lines written
+/// as they come when the client streams.
 async fn run_chat(
+    shared: &Shared,
     serving: &Serving,
     req: ChatRequest,
-    stream: bool,
-    name: &SpecialistName,
+    body: &ChatBody,
     id: &Option<Value>,
     writer: &mut Writer,
 ) -> Ended {
-    let mut events = serving.provider.chat(req);
+    let colleagues = shared.colleagues.get().cloned();
+    let consulting = consult::consulting(&serving.spec, body.consultation.as_ref(), colleagues);
+    let mut steps = consult::chat(serving.provider.clone(), req, consulting);
+    let name = &serving.spec.name;
     let mut text = String::new();
-    while let Some(event) = events.next().await {
-        match event {
-            Ok(ChatEvent::Chunk(c)) => {
-                if stream && !c.is_empty() {
-                    let chunk = Reply {
-                        specialist: name.clone(),
-                        id: id.clone(),
-                        body: ReplyBody::Chunk { content: c.clone() },
-                    };
-                    if let Err(e) = writer.write(&chunk).await {
-                        return Ended::WriteFailed(e);
-                    }
-                }
+    while let Some(step) = steps.next().await {
+        let line = match step {
+            Step::Chunk(c) => {
                 text.push_str(&c);
+                (body.stream && !c.is_empty()).then(|| Reply {
+                    specialist: name.clone(),
+                    id: id.clone(),
+                    body: ReplyBody::Chunk { content: c },
+                })
             }
-            Ok(ChatEvent::Done(done)) => return Ended::Done(done, text),
-            Err(e) => return Ended::Failed(e),
+            Step::Line(from, line) => body.stream.then(|| Reply {
+                specialist: from,
+                id: id.clone(),
+                body: line,
+            }),
+            Step::Done(done, consulted) => return Ended::Done(done, text, consulted),
+            Step::Failed(e) => return Ended::Failed(e),
+        };
+        if let Some(line) = line
+            && let Err(e) = writer.write(&line).await
+        {
+            return Ended::WriteFailed(e);
         }
     }
     Ended::Failed(ProviderError::Malformed {
