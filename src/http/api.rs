@@ -120,10 +120,18 @@ pub async fn prompt(
 
 type SseStream = Response;
 
-fn sse(rx: mpsc::Receiver<Event>) -> Response {
+/// How often a chat stream writes an SSE comment while nothing else comes.
+/// With HTTP half-close allowed (`server.rs`), a failed write is how a client
+/// that left is noticed, so a wait for the first token is given up on within
+/// two of these after the client is gone.
+const CHAT_KEEP_ALIVE: Duration = Duration::from_secs(2);
+/// The same for the long-lived, mostly idle reconcile event stream.
+const EVENTS_KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+fn sse(rx: mpsc::Receiver<Event>, keep_alive: Duration) -> Response {
     let ok: fn(Event) -> Result<Event, Infallible> = Ok;
     Sse::new(ReceiverStream::new(rx).map(ok))
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .keep_alive(KeepAlive::new().interval(keep_alive))
         .into_response()
 }
 
@@ -163,7 +171,7 @@ pub async fn chat(
         )
         .await;
     });
-    Ok(sse(rx))
+    Ok(sse(rx, CHAT_KEEP_ALIVE))
 }
 
 /// Relay one chat, handing each reply to `emit` (false = the client left).
@@ -257,7 +265,7 @@ pub async fn team(
             .send(Event::default().event("summary").data(summary.to_string()))
             .await;
     });
-    Ok(sse(rx))
+    Ok(sse(rx, CHAT_KEEP_ALIVE))
 }
 
 /// `GET /api/events`: reconcile events as they happen (`data` is the event JSON).
@@ -288,5 +296,5 @@ pub async fn events(State(state): State<AppState>) -> SseStream {
             }
         }
     });
-    sse(rx)
+    sse(rx, EVENTS_KEEP_ALIVE)
 }

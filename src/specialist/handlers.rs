@@ -119,6 +119,7 @@ enum Ended {
     Failed(ProviderError),
     /// Writing a chunk failed: the client is gone.
     WriteFailed(std::io::Error),
+    /// The connection broke (a reset) while the chat ran.
     ClientGone,
     Aborted,
 }
@@ -135,7 +136,7 @@ async fn chat(
     let name = serving.spec.name.clone();
     let req = chat_request(&serving, &body);
     let ended = {
-        // Dropping `run` (client gone, abort) drops the provider stream, which
+        // Dropping `run` (connection reset, abort) drops the provider stream, which
         // cancels the upstream HTTP request. While it runs, the connection is
         // both written (chunks) and watched for the client leaving.
         let (writer, gone) = conn.split();

@@ -7,6 +7,7 @@ pub mod fixture;
 mod bad_input;
 mod cli_chat_team;
 mod concurrency;
+mod half_close;
 mod protocol;
 mod provider_anthropic;
 mod provider_ollama;
