@@ -30,6 +30,26 @@ pub trait Colleagues: Send + Sync + 'static {
     fn chat(&self, to: &str, body: ChatBody) -> Option<BoxStream<'static, Reply>>;
 }
 
+/// The daemon's colleagues: the running specialists, each asked on its own
+/// in-process chat path ([`crate::specialist::ChatPath::chat`]), so a
+/// consultation counts as a request of the colleague, is answered on its spec
+/// snapshot and limits, and holds its drain open like any other chat.
+impl Colleagues for crate::specialist::Specialists {
+    fn roster(&self) -> Vec<Colleague> {
+        self.all()
+            .iter()
+            .map(|p| Colleague {
+                name: p.name().to_string(),
+                about: p.serving().spec.title.clone(),
+            })
+            .collect()
+    }
+
+    fn chat(&self, to: &str, body: ChatBody) -> Option<BoxStream<'static, Reply>> {
+        Some(crate::specialist::Specialists::chat(self, to, None, body)?.boxed())
+    }
+}
+
 /// What one call produces, in order: lines, then exactly one `End`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CallEvent {
