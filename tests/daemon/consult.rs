@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::fixture::Project;
 use crate::fixture::provider::tools::{Call, Returned, ask};
-use crate::fixture::provider::{Kind, Piece, Recorded, Reply, Server};
+use crate::fixture::provider::{Kind, Recorded, Reply, Server};
 use crate::fixture::socket::Raw;
 
 /// A member of the test team: its name, its provider's script, and its
@@ -26,79 +26,30 @@ struct Team {
     kind: Kind,
 }
 
-fn prompt_of(name: &str) -> String {
-    format!("You are {name}, the {name}-marker specialist.")
-}
-
-fn kind_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Ollama => "ollama",
-        Kind::OpenAi => "openai",
-        Kind::Anthropic => "anthropic",
-    }
-}
-
-/// A streamed answer saying `text`.
 fn says(kind: Kind, text: &str) -> Reply {
-    Reply::new(
-        200,
-        kind.stream_content_type(),
-        vec![Piece::Bytes(kind.stream_body(&[text]).into_bytes())],
-    )
+    kind.reply_saying(text)
 }
 
-/// A streamed answer making `calls`.
 fn calls(kind: Kind, text: &str, calls: &[Call]) -> Reply {
-    Reply::new(
-        200,
-        kind.stream_content_type(),
-        vec![Piece::Bytes(kind.tool_call_body(text, calls).into_bytes())],
-    )
+    kind.reply_calling(text, calls)
 }
 
 async fn team(kind: Kind, range: [u16; 2], members: Vec<Member<'_>>) -> Team {
     kind.setup();
-    let p = Project::bare();
-    let mut toml = format!(
-        "[defaults]\nprovider = \"{}_p\"\nmodel = \"tiny-model\"\n\n",
-        members[0].name
-    );
     let mut servers = Vec::new();
+    let mut rows = Vec::new();
     for m in members {
         let srv = Server::start(m.script).await;
-        toml.push_str(&format!(
-            "[providers.{}_p]\nkind = \"{}\"\nbase_url = \"{}\"\n",
-            m.name,
-            kind_name(kind),
-            kind.base(&srv.base())
-        ));
-        if let Some(key) = kind.key_env() {
-            toml.push_str(&format!("api_key_env = \"{key}\"\n"));
-        }
-        toml.push('\n');
-        let spec = Project::specialist_toml(m.name, &prompt_of(m.name), None);
-        p.spec(
-            &format!("{}.toml", m.name),
-            format!(
-                "provider = \"{}_p\"\n{spec}\n{}\n",
-                m.name,
-                if m.consult.is_empty() {
-                    String::new()
-                } else {
-                    format!("[consult]\n{}\n", m.consult)
-                }
-            ),
-        );
+        rows.push((m.name, kind.base(&srv.base()), m.consult));
         servers.push((m.name.to_owned(), srv));
     }
-    toml.push_str(&format!(
-        "[ports]\nrange = [{}, {}]\n\n[limits]\ndrain_timeout = \"5s\"\n",
-        range[0], range[1]
-    ));
-    p.put("cadre.toml", toml);
+    let rows: Vec<(&str, &str, &str, &str)> = rows
+        .iter()
+        .map(|(n, url, c)| (*n, kind.config_name(), url.as_str(), *c))
+        .collect();
+    let p = Project::with_providers(range, kind.key_env(), &rows);
     let mut daemon = p.up();
-    let names: Vec<String> = servers.iter().map(|(n, _)| n.clone()).collect();
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let names: Vec<&str> = rows.iter().map(|r| r.0).collect();
     p.wait_ready(&names, &mut daemon);
     Team {
         p,
