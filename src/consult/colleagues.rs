@@ -127,7 +127,10 @@ pub fn bounded(
                 Ok(Some(ev)) => Some((ev, None)),
                 Ok(None) => None,
                 Err(_) => {
-                    let why = format!("{to} did not answer within {}s", limit.as_secs());
+                    let why = format!(
+                        "{to} did not answer within {}",
+                        humantime::format_duration(limit)
+                    );
                     Some((CallEvent::End(Err(why)), None))
                 }
             }

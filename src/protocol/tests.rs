@@ -2,7 +2,7 @@ use proptest::prelude::*;
 use serde_json::json;
 
 use super::*;
-use crate::conversation::Role;
+use crate::conversation::{Role, Usage};
 
 fn code_of(line: &str) -> ErrorCode {
     decode(line.as_bytes()).expect_err(line).code
