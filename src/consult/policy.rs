@@ -112,7 +112,7 @@ pub fn refuse(ask: &Ask, offered: &[String], chain: &Chain, a: Allowance) -> Opt
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use serde_json::json;
 
     use super::*;
@@ -272,5 +272,52 @@ mod tests {
                 .to_string()
                 .contains("\"question\"")
         );
+    }
+
+    /// Any JSON value, leaning to the shapes of `ask_colleague` arguments.
+    pub(in crate::consult) fn arb_json()
+    -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            ".{0,12}".prop_map(serde_json::Value::from),
+            prop_oneof![Just("penia"), Just("numa"), Just(" penia "), Just("")]
+                .prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..3).prop_map(serde_json::Value::from),
+                proptest::collection::btree_map(
+                    prop_oneof![
+                        Just("name".to_owned()),
+                        Just("question".to_owned()),
+                        ".{0,5}"
+                    ],
+                    inner,
+                    0..3
+                )
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Whatever a model sends as arguments, the verdict is an ask of an
+        /// offered colleague outside the chain, or a refusal: never a panic.
+        #[test]
+        fn any_arguments_get_a_verdict(args in arb_json(), used in 0u32..6) {
+            let offered = vec!["penia".to_owned(), "numa".to_owned()];
+            let root = Chain::root(n("numa"), &consult(2, 4));
+            let a = Allowance { budget: 4, used };
+            match decide(&call(TOOL_NAME, args), &offered, &root, a) {
+                Ok(ask) => {
+                    proptest::prop_assert_eq!(ask.name.as_str(), "penia");
+                    proptest::prop_assert!(!ask.question.is_empty() && used < 4);
+                }
+                Err(r) => proptest::prop_assert!(!r.to_string().is_empty()),
+            }
+        }
     }
 }

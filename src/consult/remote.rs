@@ -352,4 +352,21 @@ mod tests {
         assert_eq!(outcome(&message), Ok(Some(Ok("hi".into()))));
         assert!(outcome(&json!({"weird": 1})).is_err());
     }
+
+    proptest::proptest! {
+        /// Whatever an agent answers, reading it is an answer, an error, or
+        /// "still working": never a panic.
+        #[test]
+        fn any_agent_answer_is_read(v in crate::consult::policy::tests::arb_json()) {
+            let wrapped = json!({"task": {"id": "t", "status": {"state": "TASK_STATE_COMPLETED",
+                "message": v.clone()}, "artifacts": [{"parts": v.clone()}]}});
+            let _ = outcome(&v);
+            // A completed task is an answer, whatever its parts hold.
+            proptest::prop_assert!(matches!(outcome(&wrapped), Ok(Some(Ok(_)))));
+            // A card is only ever followed to an http(s) endpoint.
+            if let Some(ep) = from_card(&v) {
+                proptest::prop_assert!(ep.url.starts_with("http://") || ep.url.starts_with("https://"));
+            }
+        }
+    }
 }
