@@ -71,9 +71,14 @@ impl Team {
     /// A streamed chat with `name` on its socket: every line up to and
     /// including the final `response` or `error`.
     async fn chat(&self, name: &str, content: &str) -> Vec<Value> {
+        self.chat_as(name, content, true).await
+    }
+
+    /// [`Team::chat`], streamed or not.
+    async fn chat_as(&self, name: &str, content: &str, stream: bool) -> Vec<Value> {
         let port = self.p.port_of(name).expect("a port");
         let mut c = Raw::connect(port).await;
-        let req = json!({"type": "chat", "id": "q1", "content": content, "stream": true});
+        let req = json!({"type": "chat", "id": "q1", "content": content, "stream": stream});
         c.send(format!("{req}\n").as_bytes()).await;
         let mut lines = Vec::new();
         while let Some(line) = c.recv().await {
@@ -129,6 +134,9 @@ async fn a_colleague_is_consulted(kind: Kind, range: [u16; 2]) {
                         &[ask("call_1", "penia", QUESTION)],
                     ),
                     says(kind, NUMA_SAYS),
+                    // The second chat does not stream.
+                    kind.reply_calling_whole("", &[ask("call_2", "penia", QUESTION)]),
+                    Reply::json(200, &kind.whole_body(NUMA_SAYS)),
                 ],
                 consult: "colleagues = [\"penia\"]",
             },
@@ -197,6 +205,22 @@ async fn a_colleague_is_consulted(kind: Kind, range: [u16; 2]) {
     // Timed as a chat of penia's own: it ran on penia's chat path.
     let info = t.info("penia");
     assert!(info["last_latency_ms"].is_u64(), "{info}");
+
+    // Not streamed: one line, the response, still listing the consultation.
+    let lines = t.chat_as("numa", "Again?", false).await;
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert_eq!(lines[0]["content"], NUMA_SAYS, "{lines:#?}");
+    assert_eq!(lines[0]["consulted"][0]["ok"], true, "{lines:#?}");
+    let numa = t.requests("numa");
+    assert_eq!(numa[2].json()["stream"], false);
+    assert_eq!(
+        t.results("numa", 3),
+        [Returned {
+            call_id: "call_2".into(),
+            content: PENIA_SAYS.into(),
+            is_error: false
+        }]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,9 @@
-//! `[consult] remote`: a specialist consults an A2A agent elsewhere like a
-//! colleague. The agent is a second `cadre up`'s own `/a2a/NAME` (its card
-//! fetched from `/a2a/NAME/.well-known/agent-card.json`, the question one
-//! `SendMessage`); the client watches the first daemon's SSE chat.
+//! Consultation over HTTP. `[consult] remote`: a specialist consults an A2A
+//! agent elsewhere like a colleague; the agent is a second `cadre up`'s own
+//! `/a2a/NAME` (its card fetched from `/a2a/NAME/.well-known/agent-card.json`,
+//! the question one `SendMessage`); the client watches the first daemon's
+//! SSE chat. And the callers that want the answer alone (`/v1`, A2A) get it
+//! from a consulting specialist, without the consultation lines.
 
 use std::time::{Duration, Instant};
 
@@ -147,4 +149,91 @@ async fn an_unreachable_agent_card_is_a_tool_error() {
         got[0].content.contains("cannot fetch the agent card at") && got[0].content.contains(&card),
         "{got:?}"
     );
+}
+
+/// `/v1/chat/completions` (whole and streamed) and A2A `SendMessage` with a
+/// specialist that consults: the answer alone, after the consultation ran.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answer_only_callers_get_the_final_answer() {
+    let kind = Kind::Ollama;
+    // The first chat does not stream (nor do its provider requests); the
+    // other two do. penia is always asked streaming.
+    let call = [ask("c1", "penia", "Budget?")];
+    let numa = Server::start(vec![
+        kind.reply_calling_whole("", &call),
+        crate::fixture::provider::Reply::json(200, &kind.whole_body("Approved, says penia.")),
+        kind.reply_calling("", &call),
+        kind.reply_saying("Approved, says penia."),
+        kind.reply_calling("", &call),
+        kind.reply_saying("Approved, says penia."),
+    ])
+    .await;
+    let penia = Server::start(vec![kind.reply_saying("Approved.")]).await;
+    let p = Project::with_providers(
+        [49500, 49509],
+        None,
+        &[
+            (
+                "numa",
+                "ollama",
+                &kind.base(&numa.base()),
+                "colleagues = [\"penia\"]",
+            ),
+            ("penia", "ollama", &kind.base(&penia.base()), ""),
+        ],
+    );
+    let web = web(&p, &["numa", "penia"]).await;
+    let c = crate::fixture::http::client();
+    let ask_v1 = |stream: bool| json!({"model": "numa", "stream": stream, "messages": [{"role": "user", "content": "Go?"}]});
+    let whole: Value = c
+        .post(web.url("/v1/chat/completions"))
+        .json(&ask_v1(false))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        whole["choices"][0]["message"]["content"], "Approved, says penia.",
+        "{whole}"
+    );
+    let streamed = c
+        .post(web.url("/v1/chat/completions"))
+        .json(&ask_v1(true))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let deltas: String = crate::fixture::http::sse_objects(&streamed)
+        .iter()
+        .filter_map(|o| {
+            o["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(deltas, "Approved, says penia.", "{streamed}");
+    assert!(streamed.trim_end().ends_with("data: [DONE]"), "{streamed}");
+    let msg = json!({"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {"message": {
+        "messageId": "m1", "role": "ROLE_USER", "parts": [{"text": "Go?"}]}}});
+    let v: Value = c
+        .post(web.url("/a2a/numa"))
+        .header("A2A-Version", "1.0")
+        .json(&msg)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let task = &v["result"]["task"];
+    assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED", "{v}");
+    assert_eq!(
+        task["artifacts"][0]["parts"][0]["text"], "Approved, says penia.",
+        "{v}"
+    );
+    assert_eq!(penia.requests().len(), 3, "each chat consulted penia");
 }
