@@ -3,6 +3,8 @@
 //! `ask_colleague` calls are scripted on the provider side, and the tests
 //! assert on what each provider received and what the socket client saw.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
 use crate::fixture::Project;
@@ -444,4 +446,54 @@ async fn a_failing_colleague_is_a_tool_error() {
     let result = of_type(&lines, "consult_result");
     assert_eq!(result[0]["ok"], false);
     assert!(result[0]["error"].as_str().unwrap().contains("not found"));
+}
+
+/// The client leaves while the colleague is answering: the colleague's
+/// provider request is cancelled with it (the server sees the connection go).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_leaves_cancels_the_colleagues_request() {
+    let kind = Kind::Ollama;
+    let mut slow = Vec::new();
+    for f in kind.frames(&["tick "; 300]) {
+        slow.push(crate::fixture::provider::Piece::Bytes(f.text.into_bytes()));
+        slow.push(crate::fixture::provider::Piece::Sleep(
+            Duration::from_millis(20),
+        ));
+    }
+    let t = team(
+        kind,
+        [49520, 49529],
+        vec![
+            Member {
+                name: "numa",
+                script: vec![calls(kind, "", &[ask("c1", "penia", QUESTION)])],
+                consult: "colleagues = [\"penia\"]",
+            },
+            Member {
+                name: "penia",
+                script: vec![Reply::new(200, kind.stream_content_type(), slow)],
+                consult: "",
+            },
+        ],
+    )
+    .await;
+    let port = t.p.port_of("numa").unwrap();
+    let mut c = Raw::connect(port).await;
+    let req = json!({"type": "chat", "content": "Budget?", "stream": true});
+    c.send(format!("{req}\n").as_bytes()).await;
+    let first = c.recv().await.expect("a line");
+    assert_eq!(first["type"], "consult", "{first}");
+    // Wait until penia's provider is answering, then leave: a reset (a
+    // close is only end of input; the socket answers, then closes).
+    let penia = &t.servers.iter().find(|(n, _)| n == "penia").unwrap().1;
+    assert!(
+        crate::fixture::poll(Duration::from_secs(20), || !penia.requests().is_empty()),
+        "penia was never asked"
+    );
+    c.stream.get_ref().set_zero_linger().unwrap();
+    drop(c);
+    assert!(
+        crate::fixture::poll(Duration::from_secs(20), || penia.aborted() > 0),
+        "penia's provider never saw the request go"
+    );
 }
