@@ -52,6 +52,9 @@ pub struct SpecialistFile {
     /// What this specialist may spend (over `[defaults.limits]` of cadre.toml).
     #[serde(default, skip_serializing_if = "ChatLimits::is_unlimited")]
     pub limits: ChatLimits,
+    /// Colleagues its model may ask (the `ask_colleague` tool) before it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consult: Option<super::consult::Consult>,
 }
 
 fn yes() -> bool {

@@ -4,17 +4,24 @@
 //! a stream of [`ChatEvent`]s: text chunks, then exactly one [`ChatEvent::Done`].
 //! Dropping the stream cancels the upstream HTTP request, which is how a
 //! client that disconnects stops the model working for nobody.
+//!
+//! Tool calling ([`tools`]) rides the same stream: a request may offer tools
+//! and carry earlier tool rounds; the final [`Completion`] then lists the
+//! calls the model made. One request is one round: whoever runs the tools
+//! sends the next request, so retries, timeouts and redaction apply to every
+//! round exactly as to a plain chat.
 
 pub mod anthropic;
 mod check;
 mod driver;
 mod health;
-mod inline;
+pub(crate) mod inline;
 pub mod ollama;
 pub mod openai;
 pub mod retry;
 mod secret;
 pub mod sse;
+pub mod tools;
 mod wire;
 
 use std::collections::BTreeSet;
@@ -30,6 +37,7 @@ use crate::config::{Params, ProviderKind};
 pub use crate::conversation::{Message, ProviderHealth, Role, Usage};
 pub use driver::{reason, root_cause};
 pub use health::GET_CAP;
+pub use tools::{Tool, ToolCall, ToolResult, ToolTurn, Tools};
 
 use crate::health::{Problem, ProviderCheck, ProviderStatus, Severity};
 
@@ -44,6 +52,8 @@ pub struct ChatRequest {
     pub params: Params,
     /// Ask the provider to stream. Non-streaming still yields one chunk then `Done`.
     pub stream: bool,
+    /// Tools offered and the tool rounds so far (empty: a plain chat).
+    pub tools: Tools,
 }
 
 /// The end of a chat.
@@ -57,6 +67,10 @@ pub struct Completion {
     pub usage: Option<Usage>,
     /// Provider-reported generation time in ms, when it says.
     pub provider_ms: Option<u64>,
+    /// The tools the model called instead of (or after) answering; empty
+    /// for a plain answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
 }
 
 /// One step of a chat.

@@ -58,10 +58,11 @@ use serde_json::Value;
 use super::handlers::chat_request;
 use super::{ReplyCode, Serving, Shared};
 use crate::config::SpecialistName;
+use crate::consult::{self, Step};
 use crate::conversation::Usage;
 use crate::generator::{Generator, Yield};
-use crate::protocol::{ChatBody, ErrorCode, Reply, ReplyBody};
-use crate::provider::{ChatEvent, Completion, ProviderError};
+use crate::protocol::{ChatBody, Consulted, ErrorCode, Reply, ReplyBody};
+use crate::provider::{Completion, ProviderError};
 use crate::usage::Ticket;
 
 use super::CountersSnapshot;
@@ -162,7 +163,7 @@ impl Drop for Unanswered<'_> {
 
 /// How the provider part of a chat ended.
 enum Ended {
-    Done(Completion),
+    Done(Completion, Vec<Consulted>),
     Failed(ProviderError),
     Aborted,
 }
@@ -247,16 +248,11 @@ fn aborted(shared: &Shared) -> ReplyBody {
 /// The final reply of an admitted chat, its cost recorded.
 fn finish(shared: &Shared, bill: &mut Bill<'_>, ended: Ended, latency_ms: u64) -> ReplyBody {
     match ended {
-        Ended::Done(done) => {
+        Ended::Done(done, consulted) => {
             shared.counters.latency(latency_ms);
             let usage = bill.settle(Some(&done)).unwrap_or_default();
-            answer(
-                bill.serving,
-                done,
-                std::mem::take(&mut bill.text),
-                usage,
-                latency_ms,
-            )
+            let streamed = std::mem::take(&mut bill.text);
+            answer(bill.serving, done, streamed, usage, latency_ms, consulted)
         }
         Ended::Failed(e) => {
             bill.settle(None);
@@ -321,8 +317,9 @@ fn error(shared: &Shared, code: ErrorCode, message: impl Into<String>) -> ReplyB
     }
 }
 
-/// Read the provider's answer, handing out chunks when the chat streams.
-/// Only the wait for the next provider event races the drain's abort, never
+/// Read the provider's answer (through the consultation loop when the spec
+/// has `[consult]`), handing out chunks and consultation lines when the chat
+/// streams. Only the wait for the next step races the drain's abort, never
 /// a `send` (see [`Yield::send`]).
 async fn provider_loop(
     shared: &Shared,
@@ -331,22 +328,32 @@ async fn provider_loop(
     reply: &impl Fn(ReplyBody) -> Reply,
 ) -> Ended {
     let (serving, body) = (bill.serving, bill.body);
-    let mut events = serving.provider.chat(chat_request(serving, body));
+    let colleagues = shared.colleagues.get().cloned();
+    let consulting = consult::consulting(&serving.spec, body.consultation.as_ref(), colleagues);
+    let req = chat_request(serving, body);
+    let mut steps = consult::chat(serving.provider.clone(), req, consulting);
     loop {
-        let event = tokio::select! {
+        let step = tokio::select! {
             biased;
             _ = shared.abort.cancelled() => return Ended::Aborted,
-            e = events.next() => e,
+            s = steps.next() => s,
         };
-        match event {
-            Some(Ok(ChatEvent::Chunk(c))) => {
+        match step {
+            Some(Step::Chunk(c)) => {
                 bill.text.push_str(&c);
                 if body.stream && !c.is_empty() {
                     y.send(reply(ReplyBody::Chunk { content: c })).await;
                 }
             }
-            Some(Ok(ChatEvent::Done(done))) => return Ended::Done(done),
-            Some(Err(e)) => return Ended::Failed(e),
+            // A colleague's own consultations are tagged with its name.
+            Some(Step::Line(from, line)) if body.stream => {
+                let mut r = reply(line);
+                r.specialist = from;
+                y.send(r).await;
+            }
+            Some(Step::Line(..)) => {}
+            Some(Step::Done(done, consulted)) => return Ended::Done(done, consulted),
+            Some(Step::Failed(e)) => return Ended::Failed(e),
             None => {
                 return Ended::Failed(ProviderError::Malformed {
                     provider: serving.spec.provider.name.clone(),
@@ -364,6 +371,7 @@ fn answer(
     streamed: String,
     usage: Usage,
     latency_ms: u64,
+    consulted: Vec<Consulted>,
 ) -> ReplyBody {
     let content = if done.content.is_empty() {
         streamed
@@ -380,5 +388,6 @@ fn answer(
         model,
         usage,
         latency_ms,
+        consulted,
     }
 }
