@@ -400,8 +400,8 @@ async fn status_counts_the_usage_each_wire_format_reports() {
     use crate::fixture::provider::server::{Reply, Server};
     for kind in [Kind::Ollama, Kind::OpenAi, Kind::Anthropic] {
         kind.setup();
-        // Every request gets the whole answer (the start-up model probe too,
-        // which then finds no model list: a warning, nothing more).
+        // Every chat gets the whole answer (the start-up model probe gets an
+        // empty list: a warning, nothing more).
         let srv = Server::start(vec![Reply::json(
             200,
             &kind.whole_body("one two three four"),
