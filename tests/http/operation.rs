@@ -278,6 +278,20 @@ async fn over_a_limit_http_answers_429_in_openais_shape() {
     let status = &v["result"]["status"];
     assert_eq!(status["state"], "failed", "{v}");
     assert!(status.to_string().contains("rate_limited"), "{v}");
+    // /metrics: the one answered chat's usage, the refusals by code, and
+    // today's budget beside what it counts.
+    let metrics = web.text("/metrics").await;
+    for line in [
+        "cadre_tokens_total{specialist=\"rate\",provider=\"local\",kind=\"prompt\"} 7",
+        "cadre_tokens_total{specialist=\"rate\",provider=\"local\",kind=\"completion\"} 3",
+        "cadre_tokens_per_day_limit{specialist=\"budget\"} 5",
+    ] {
+        assert!(metrics.contains(line), "no {line} in:\n{metrics}");
+    }
+    assert!(
+        metrics.contains("cadre_errors_total{specialist=\"rate\",code=\"rate_limited\"}"),
+        "{metrics}"
+    );
     // And MCP: the `ask` tool's result is an error naming the code.
     let text = mcp_ask(&web, "rate").await;
     assert!(text.contains("rate_limited"), "{text}");
