@@ -368,13 +368,15 @@ async fn a_spent_budget_stays_spent_across_a_restart() {
 }
 
 /// `max_concurrent = 2`, five clients at once: all five are answered, and
-/// the provider never had more than two of them at a time.
+/// the provider never had more than two of them at a time (and did have
+/// two: each answer takes 0.8 s, so the first two overlap even on a loaded
+/// machine).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_concurrent_two_holds_at_the_provider() {
     let (server, _p, _d, port) = serve_a(
         [48345, 48349],
         Behaviour {
-            latency: Duration::from_millis(300),
+            latency: Duration::from_millis(800),
             ..Behaviour::default()
         },
         "max_concurrent = 2",
