@@ -17,6 +17,8 @@
 //! - [`cluster`]: many daemons on one registry: the backend (file or etcd) behind one
 //!   interface, the cluster view, replicas, picking an endpoint and failing over.
 //! - [`watch`]: file events → debounced reconcile triggers.
+//! - [`consult`]: specialists asking colleagues (the `ask_colleague` tool): the chain,
+//!   the policy, the tool loop over provider rounds, A2A agents as colleagues.
 //! - [`conversation`]: messages, roles, usage and provider health, shared by both ends of a chat.
 //! - [`protocol`]: socket request/reply types and the line codec.
 //! - [`specialist`]: one listener per specialist, its connections, counters and drain;
@@ -27,6 +29,12 @@
 //! - [`net`]: outgoing sockets with SO_REUSEADDR, the kernel's TCP table and
 //!   ephemeral range, and why a port does not bind.
 //! - [`control`]: the daemon's control socket and its client.
+//! - [`health`]: provider and component health as every view shows it; the
+//!   component monitor (one timer polling every `[health] url`).
+//! - [`usage`]: token usage per specialist and provider, `[limits]` applied
+//!   to every chat, today's usage kept in the state directory.
+//! - [`doctor`]: `cadre doctor`'s checks of a set-up (providers, models,
+//!   ports, state directory, HTTP, git), each with its fix.
 //! - [`http`]: the web pages, JSON/SSE API, OpenAI-compatible routes, `/metrics` and the
 //!   probes (`/healthz`, `/readyz`) of `cadre up`; its chats reach every daemon's specialists.
 //! - [`review`]: `cadre diff`, two config trees (dirs or git revisions) compared.
@@ -43,10 +51,13 @@ pub mod cli;
 pub mod client;
 pub mod cluster;
 pub mod config;
+pub mod consult;
 pub mod control;
 pub mod conversation;
 pub mod desired;
+pub mod doctor;
 pub mod generator;
+pub mod health;
 pub mod http;
 pub mod jsonrpc;
 pub mod mcp;
@@ -60,4 +71,5 @@ pub mod review;
 pub mod schema;
 pub mod specialist;
 pub mod supervisor;
+pub mod usage;
 pub mod watch;

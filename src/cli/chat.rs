@@ -16,7 +16,7 @@ use crate::cluster::failover::{self, Bounds, ChatError};
 use crate::cluster::pick::{Balancer, Target};
 use crate::cluster::replicas;
 use crate::conversation::{Message, Role};
-use crate::protocol::ChatBody;
+use crate::protocol::{ChatBody, ReplyBody};
 
 /// A model may think for minutes before its first token.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(600);
@@ -85,30 +85,51 @@ impl Chat {
             reply: REPLY_TIMEOUT,
         };
         let mut out = std::io::stdout();
-        let answered = failover::chat(
-            &self.balancer,
-            self.targets.clone(),
-            body,
-            bounds,
-            |chunk| {
-                let _ = out.write_all(chunk.as_bytes());
-                let _ = out.flush();
-            },
-        )
-        .await
-        .map_err(|e| match e {
-            ChatError::Chat { error, .. } => CliError::Client(error),
-            e @ ChatError::NoEndpoint { .. } => CliError::NotAnswering {
-                name: self.name.clone(),
-                source: Box::new(e),
-            },
-        })?;
+        let answered =
+            failover::chat(
+                &self.balancer,
+                self.targets.clone(),
+                body,
+                bounds,
+                |line| match line {
+                    ReplyBody::Chunk { content } => {
+                        let _ = out.write_all(content.as_bytes());
+                        let _ = out.flush();
+                    }
+                    // Consultations go to stderr: stdout stays the answer alone.
+                    ReplyBody::Consult { to, question } => eprintln!("[asking {to}: {question}]"),
+                    ReplyBody::ConsultResult {
+                        to,
+                        ok: false,
+                        error,
+                        ..
+                    } => eprintln!(
+                        "[{to} could not answer: {}]",
+                        error.as_deref().unwrap_or("")
+                    ),
+                    ReplyBody::ConsultResult { to, latency_ms, .. } => {
+                        eprintln!("[{to} answered in {latency_ms} ms]")
+                    }
+                    _ => {}
+                },
+            )
+            .await
+            .map_err(|e| match e {
+                ChatError::Chat { error, .. } => CliError::Client(error),
+                e @ ChatError::NoEndpoint { .. } => CliError::NotAnswering {
+                    name: self.name.clone(),
+                    source: Box::new(e),
+                },
+            })?;
         let answer = answered.answer;
         if self.json {
-            let v = serde_json::json!({
+            let mut v = serde_json::json!({
                 "type": "response", "specialist": answer.specialist, "content": answer.content,
                 "model": answer.model, "usage": answer.usage, "latency_ms": answer.latency_ms,
             });
+            if !answer.consulted.is_empty() {
+                v["consulted"] = serde_json::json!(answer.consulted);
+            }
             println!("{v}");
         } else {
             println!();

@@ -13,8 +13,10 @@ use serde::{Serialize, Serializer};
 
 use super::{CliError, Global};
 use crate::cluster::{Snapshot, daemons, replicas};
-use crate::config::SpecialistName;
+use crate::config::{ChatLimits, SpecialistName};
+use crate::health::{ComponentHealth, ProviderVerdict};
 use crate::registry::{DaemonRecord, Entry, State};
+use crate::usage::UsageReport;
 
 mod table;
 
@@ -69,11 +71,19 @@ pub struct EndpointRow {
     pub model: String,
     pub started_at: String,
     pub uptime_secs: Option<u64>,
+    /// Chats received (pings and info requests, status's own among them, are not counted).
     pub requests: Option<u64>,
     pub generation: String,
     pub last_error: Option<String>,
     pub alive: bool,
     pub responding: bool,
+    /// Its provider as the provider doctor of its daemon last found it.
+    pub provider_health: Option<ProviderVerdict>,
+    /// Its component as last polled; `null` without a `[health] url`.
+    pub component_health: Option<ComponentHealth>,
+    /// Tokens used (since its daemon started, per provider, today).
+    pub usage: Option<UsageReport>,
+    pub limits: Option<ChatLimits>,
 }
 
 /// One row of `status` (also the data of `status --json`): the specialist,
@@ -211,6 +221,10 @@ fn waiting<'a>(
                 last_error: Some(w.reason.clone()),
                 alive: true,
                 responding: false,
+                provider_health: None,
+                component_health: None,
+                usage: None,
+                limits: None,
             })
     })
 }
@@ -236,6 +250,7 @@ async fn endpoint(e: &Entry, local: bool) -> EndpointRow {
     } else {
         Seen::Registered(e.state)
     };
+    let info = probe.and_then(|p| p.info);
     EndpointRow {
         host: e.host.clone(),
         port: e.port,
@@ -246,11 +261,15 @@ async fn endpoint(e: &Entry, local: bool) -> EndpointRow {
         model: e.model.clone(),
         started_at: e.started_at.clone(),
         uptime_secs: uptime(&e.started_at),
-        requests: probe.and_then(|p| p.requests),
+        requests: info.as_ref().map(|i| i.requests),
         generation: e.generation.clone(),
         last_error: e.last_error.clone(),
         alive,
         responding,
+        provider_health: info.as_ref().and_then(|i| i.provider_health.clone()),
+        component_health: info.as_ref().and_then(|i| i.component_health.clone()),
+        usage: info.as_ref().map(|i| i.usage.clone()),
+        limits: info.as_ref().map(|i| i.limits),
     }
 }
 

@@ -1,8 +1,9 @@
 //! `cadre up`: run the team in the foreground until SIGINT/SIGTERM or
 //! `cadre stop --all`.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::Args;
 use tokio::signal::unix::{SignalKind, signal};
@@ -13,6 +14,7 @@ use crate::cluster::{Backend, Identity};
 use crate::config::{ProjectPaths, RegistrySettings};
 use crate::registry::{DaemonLock, Durability, ProcessId, Registry, State, StateDir};
 use crate::supervisor::SupervisorHandle;
+use crate::usage::Ledger;
 use crate::{control, http, supervisor, watch};
 
 /// Arguments of `cadre up`.
@@ -156,10 +158,13 @@ async fn serve(d: Daemon) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError::Refused(format!("cannot use the registry: {e}")))?;
     let backend = std::sync::Arc::new(backend);
+    let ledger = Arc::new(Ledger::open(d.state.path(), &d.dir));
+    let _ledger_writer = AbortOnDrop(tokio::spawn(ledger.clone().write_changes()));
     let sup = supervisor::spawn(supervisor::Options {
         paths: d.paths.clone(),
         backend: backend.clone(),
         advertise: d.advertise.clone(),
+        ledger,
     });
     let info = control::DaemonInfo {
         pid: d.me.pid,
@@ -208,6 +213,15 @@ async fn serve(d: Daemon) -> Result<(), CliError> {
 }
 
 type HttpTask = tokio::task::JoinHandle<std::io::Result<()>>;
+
+/// A background task that ends with the scope holding it.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 /// The base URL of the HTTP listener.
 fn http_url(listener: &std::net::TcpListener) -> Result<String, CliError> {
@@ -354,15 +368,28 @@ fn init_tracing(format: super::LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        .with_ansi(colour(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR"),
+        ));
     let _ = match format {
         super::LogFormat::Json => builder.json().try_init(),
         super::LogFormat::Text => builder.try_init(),
     };
 }
 
+/// Whether log lines carry ANSI colour: only on a terminal, and never while
+/// `NO_COLOR` is set to anything but the empty string (no-color.org); a log
+/// written to a file or a pipe must not fill with escape codes.
+fn colour(stderr_is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
+    use super::colour;
+
     #[test]
     fn an_advertised_address_is_an_ip_or_a_host_name_alone() {
         for ok in ["10.0.0.7", "::1", "node-1.example", "localhost"] {
@@ -371,5 +398,14 @@ mod tests {
         for bad in ["", "10.0.0.7:80", "http://h", "a b", "-h", "h..x", "[::1]"] {
             assert!(!super::is_address(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(colour(true, Some("".into())));
+        assert!(!colour(true, Some("1".into())));
+        assert!(!colour(false, None));
+        assert!(!colour(false, Some("1".into())));
     }
 }

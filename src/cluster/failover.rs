@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::pick::{self, Attempt, Balancer, Target};
 use crate::client::{Answer, ClientError};
-use crate::protocol::{ChatBody, Request, RequestBody};
+use crate::protocol::{ChatBody, ReplyBody, Request, RequestBody};
 
 /// Bounds of one chat.
 #[derive(Debug, Clone, Copy)]
@@ -70,14 +70,16 @@ fn describe(attempts: &[Attempt]) -> String {
 }
 
 /// Send `body` to the first endpoint of `targets` that opens (in the
-/// balancer's order) and collect its answer, calling `on_chunk` per
+/// balancer's order) and collect its answer, calling `on_line` per line
+/// before it (chunks, a specialist's consultations; see
+/// [`crate::client::Client::chat_events`])
 /// streamed piece.
 pub async fn chat(
     balancer: &Arc<Balancer>,
     targets: Vec<Target>,
     body: ChatBody,
     bounds: Bounds,
-    mut on_chunk: impl FnMut(&str),
+    mut on_line: impl FnMut(&ReplyBody),
 ) -> Result<Answered, ChatError> {
     let request = Request::new(RequestBody::Chat(body));
     let chosen = pick::first_open(balancer, targets, |t| {
@@ -93,7 +95,7 @@ pub async fn chat(
         attempts: chosen.attempts.clone(),
     };
     let answer = client
-        .finish_chat(first, &mut on_chunk)
+        .finish_chat(first, &mut on_line)
         .await
         .map_err(fail)?;
     Ok(Answered {

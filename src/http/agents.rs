@@ -50,7 +50,7 @@ fn event(reply: Reply) -> ChatEvent {
     match reply.body {
         ReplyBody::Chunk { content } => ChatEvent::Chunk(content),
         ReplyBody::Response { content, model, .. } => ChatEvent::Done { content, model },
-        ReplyBody::Error { code, error } => ChatEvent::Failed {
+        ReplyBody::Error { code, error, .. } => ChatEvent::Failed {
             code,
             message: error,
         },
@@ -101,11 +101,13 @@ impl Backend for Daemon {
                 stream: true,
                 ..ChatBody::default()
             };
-            // The chat stream ends after its final reply; dropping it cancels the chat.
-            Ok(reach
+            // The chat stream ends after its final reply; dropping it cancels
+            // the chat. A consultation is the specialist's own business: A2A
+            // and MCP see its answer.
+            let replies = reach
                 .chat(self.state.cluster.balancer.clone(), None, body)
-                .map(event)
-                .boxed())
+                .filter(|r| std::future::ready(!r.body.is_consultation()));
+            Ok(replies.map(event).boxed())
         }
         .boxed()
     }

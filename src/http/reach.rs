@@ -136,8 +136,10 @@ enum Opened {
     Remote(Client, Result<Reply, ClientError>),
 }
 
+/// The chat's last reply: its answer or its error (chunks and a
+/// specialist's consultation lines come before it).
 fn is_final(r: &Reply) -> bool {
-    !matches!(r.body, ReplyBody::Chunk { .. })
+    matches!(r.body, ReplyBody::Response { .. } | ReplyBody::Error { .. })
 }
 
 async fn open_local(path: &ChatPath, id: &Option<Value>, body: &ChatBody) -> Open<Opened> {

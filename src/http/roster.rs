@@ -14,9 +14,11 @@ use serde::Serialize;
 use super::AppState;
 use super::error::ApiError;
 use crate::cluster::replicas::{self, Replicated};
-use crate::config::SpecialistName;
+use crate::config::{ChatLimits, SpecialistName};
+use crate::health::{ComponentHealth, ProviderVerdict};
 use crate::registry::{Entry, State as EntryState};
 use crate::supervisor::LiveView;
+use crate::usage::UsageReport;
 
 /// One specialist as the API shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -34,10 +36,25 @@ pub struct SpecialistJson {
     pub generation: String,
     pub last_error: Option<String>,
     pub revision: Option<String>,
+    /// Chats received (while a listener runs).
     pub requests: Option<u64>,
+    /// `ping`, `health` and `info` requests, apart from chats.
+    pub pings: Option<u64>,
+    pub healths: Option<u64>,
+    pub infos: Option<u64>,
     pub errors: Option<u64>,
     pub in_flight: Option<u64>,
     pub last_latency_ms: Option<u64>,
+    /// Its provider as the provider doctor last found it (`null` before the
+    /// first check, and for another daemon's).
+    pub provider_health: Option<ProviderVerdict>,
+    /// Its component as last polled (`null` without a `[health] url`, and
+    /// for another daemon's).
+    pub component_health: Option<ComponentHealth>,
+    /// This daemon's usage of it (empty for another daemon's).
+    pub usage: UsageReport,
+    /// Its limits here (unlimited for another daemon's: it applies its own).
+    pub limits: ChatLimits,
     /// This daemon serves it.
     pub local: bool,
     /// Where it is served, one per host (this daemon's included).
@@ -88,9 +105,16 @@ fn local_json(l: &LiveView) -> SpecialistJson {
         last_error: l.view.last_error.clone(),
         revision: l.revision.clone(),
         requests: c.map(|c| c.requests),
+        pings: c.map(|c| c.pings),
+        healths: c.map(|c| c.healths),
+        infos: c.map(|c| c.infos),
         errors: c.map(|c| c.errors),
         in_flight: c.map(|c| c.in_flight),
         last_latency_ms: c.and_then(|c| c.last_latency_ms),
+        provider_health: l.provider_health.clone(),
+        component_health: l.component_health.clone(),
+        usage: l.usage.clone(),
+        limits: spec.limits,
         local: true,
         endpoints: Vec::new(),
         diverged: false,
@@ -113,9 +137,16 @@ fn remote_json(e: &Entry) -> SpecialistJson {
         last_error: e.last_error.clone(),
         revision: e.revision.clone(),
         requests: None,
+        pings: None,
+        healths: None,
+        infos: None,
         errors: None,
         in_flight: None,
         last_latency_ms: None,
+        provider_health: None,
+        component_health: None,
+        usage: UsageReport::default(),
+        limits: ChatLimits::default(),
         local: false,
         endpoints: Vec::new(),
         diverged: false,

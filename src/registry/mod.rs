@@ -20,8 +20,8 @@
 //! Every call of the file registry blocks (file locks, file I/O): from async code, run it in
 //! `tokio::task::spawn_blocking`.
 
-mod atomic;
-mod corrupt;
+pub(crate) mod atomic;
+pub(crate) mod corrupt;
 mod daemon;
 mod daemon_lock;
 mod entry;

@@ -79,6 +79,7 @@ impl Supervisor {
             died = true;
         }
         if died {
+            self.publish_targets();
             self.assert_registry().await;
         }
     }
@@ -162,6 +163,8 @@ impl Supervisor {
             ),
         }
         self.slots.clear();
+        self.publish_targets();
+        self.opts.ledger.flush().await;
         if let Err(e) = self.opts.backend.remove_all().await {
             tracing::error!("could not deregister: {e}");
         }

@@ -5,8 +5,10 @@
 pub mod fixture;
 
 mod cluster;
+mod consult;
 mod e2e_llama;
 mod many;
+mod operation;
 mod plan_diff;
 mod ports;
 mod provenance;
