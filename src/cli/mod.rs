@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::registry::{Entry, Registry, RegistryError, StateDir};
 
+mod advertise;
 pub mod chat;
 pub mod check;
 pub mod completions;

@@ -14,27 +14,28 @@ mod lifecycle;
 mod providers;
 mod reconcile;
 mod slot;
+mod views;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::cluster::Backend;
 use crate::config::{HealthCheck, Limits, ProjectPaths, SpecialistName};
-use crate::health::{ComponentCell, ComponentHealth, ProviderVerdict};
+use crate::health::ComponentCell;
 use crate::plan::{Holder, Marks, Operator};
-use crate::usage::{Ledger, UsageReport};
+use crate::usage::Ledger;
 
 pub use events::{EventKind, ReconcileEvent};
 pub use handle::{SupervisorError, SupervisorHandle};
 
 use handle::Command;
 pub use slot::RETRY_POLICY;
+pub use views::{LiveView, Readiness, SlotView};
 
 /// How often the whole desired state is re-read even without events.
 pub const RESYNC: Duration = Duration::from_secs(30);
@@ -82,52 +83,6 @@ impl Trigger {
             Trigger::Control => "control reload",
             Trigger::Registry => "registry changed",
         }
-    }
-}
-
-/// A specialist as the supervisor sees it right now.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SlotView {
-    pub name: SpecialistName,
-    pub host: String,
-    pub port: u16,
-    pub state: crate::registry::State,
-    pub last_error: Option<String>,
-}
-
-/// A specialist with its spec and counters: what the HTTP API and `/metrics` show.
-#[derive(Clone)]
-pub struct LiveView {
-    pub view: SlotView,
-    /// The spec it serves (the last good one while its file is broken).
-    pub spec: Arc<crate::config::Spec>,
-    /// Present while a listener runs.
-    pub counters: Option<crate::specialist::CountersSnapshot>,
-    /// The commit that last touched its file, when known.
-    pub revision: Option<String>,
-    /// Its provider as the provider doctor last found it, for its model.
-    pub provider_health: Option<ProviderVerdict>,
-    /// Its component as last polled (`None`: no `[health] url`).
-    pub component_health: Option<ComponentHealth>,
-    /// Tokens used (since start, per provider, today).
-    pub usage: UsageReport,
-}
-
-/// Whether the daemon is ready for traffic (`/readyz`): the first reconcile
-/// is done and every specialist it runs is ready. A config error does not
-/// count against it (the specialist serves its last good spec, and a broken
-/// new file starts nothing), nor does an operator's stop or a name another
-/// daemon holds.
-#[derive(Debug, Clone, Serialize)]
-pub struct Readiness {
-    pub reconciled: bool,
-    /// Specialists that should serve and do not (yet): starting or failed.
-    pub not_ready: Vec<SlotView>,
-}
-
-impl Readiness {
-    pub fn ready(&self) -> bool {
-        self.reconciled && self.not_ready.is_empty()
     }
 }
 
