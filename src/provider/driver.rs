@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout_at};
 
 use super::inline::Inline;
+use super::redact::scrub;
 use super::secret::ApiKey;
 use super::sse::LineSplitter;
 use super::wire::{DecodeError, Wire};
@@ -166,7 +167,8 @@ impl Chat<'_> {
             if Instant::now() + wait >= self.total_deadline() {
                 return Err(failure.err);
             }
-            tracing::debug!(provider = %self.ctx.cfg.name, attempt, ?wait, error = %failure.err, "retrying");
+            let err = ApiKey::redact_error(self.key, failure.err);
+            tracing::debug!(provider = %self.ctx.cfg.name, attempt, ?wait, error = %err, "retrying");
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
@@ -211,15 +213,14 @@ impl Chat<'_> {
             Err(_) => return Err(self.timeout(phase)),
             Ok(t) => t.unwrap_or_default(),
         };
+        // Scrubbed before the wire cuts it short (a cut key no longer matches)
+        // and here, not only at the end: the retry path logs this error.
+        let text = scrub(self.key, &text);
         let message = self
             .ctx
             .wire
             .error_message(status.as_u16(), &text, &self.req.model);
-        // Redacted here, not only at the end: the retry path logs this error.
-        let message = match self.key {
-            Some(k) => k.redact(&message),
-            None => message,
-        };
+        let message = scrub(self.key, &message);
         Ok(Err(Failure {
             err: ProviderError::Http {
                 provider: self.name(),

@@ -9,6 +9,7 @@ use tokio::time::Instant;
 
 use super::ProviderHealth;
 use super::driver::{Ctx, reason};
+use super::redact::scrub;
 use super::secret::ApiKey;
 use super::wire::{HealthProbe, short};
 
@@ -73,15 +74,11 @@ async fn probe(ctx: &Ctx) -> ProviderHealth {
         Ok(r) if r.status().is_success() => return health(true, None),
         Ok(r) => {
             let status = r.status().as_u16();
-            let body = r.text().await.unwrap_or_default();
+            let body = scrub(key.as_ref(), &r.text().await.unwrap_or_default());
             format!("GET {url} returned HTTP {status}: {}", short(&body))
         }
         Err(e) if e.is_timeout() => format!("GET {url} timed out after {} ms", bound.as_millis()),
         Err(e) => format!("cannot reach {url}: {}", reason(&e)),
     };
-    let detail = match &key {
-        Some(k) => k.redact(&detail),
-        None => detail,
-    };
-    health(false, Some(detail))
+    health(false, Some(scrub(key.as_ref(), &detail)))
 }

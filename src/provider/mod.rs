@@ -11,6 +11,7 @@ mod health;
 mod inline;
 pub mod ollama;
 pub mod openai;
+mod redact;
 pub mod retry;
 mod secret;
 pub mod sse;

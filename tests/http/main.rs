@@ -13,3 +13,4 @@ mod openai;
 mod pages;
 mod protocols;
 mod sdk;
+mod secrets;
