@@ -92,7 +92,7 @@ pub fn read(
 
 /// The file's text and its typed contents.
 fn parse_file(path: &Path) -> Result<(String, SpecialistFile), Problem> {
-    let bytes = std::fs::read(path).map_err(|e| Problem {
+    let bytes = super::read::read_file(path).map_err(|e| Problem {
         line: 0,
         column: 0,
         key: None,

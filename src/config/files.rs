@@ -35,7 +35,9 @@ pub fn specialist_files(dir: &Path, diags: &mut Vec<Diagnostic>) -> Vec<PathBuf>
     };
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file() || t.is_symlink()))
+        // Special files too: reading refuses them with a diagnostic, rather than
+        // a FIFO named `x.toml` being silently no specialist.
+        .filter(|e| e.file_type().is_ok_and(|t| !t.is_dir()))
         .filter(|e| !ignored(&e.file_name().to_string_lossy()))
         .map(|e| e.path())
         .collect();

@@ -148,9 +148,9 @@ pub fn load_project_file(paths: &ProjectPaths) -> ProjectFile {
 
 /// `cadre.toml`, or defaults when absent; a broken one yields defaults, diagnostics and `ok = false`.
 fn load_project(file: &Path, diags: &mut Vec<Diagnostic>) -> (ProjectFile, bool, String) {
-    let bytes = match std::fs::read(file) {
+    let bytes = match super::read::read_file(file) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(e) if e.is_not_found() => {
             return (ProjectFile::default(), true, String::new());
         }
         Err(e) => {

@@ -9,4 +9,5 @@ mod plan_diff;
 mod ports;
 mod provenance;
 mod reload;
+mod special_files;
 mod up;
