@@ -261,8 +261,10 @@ pub async fn ping(host: &str, port: u16, timeout: Duration) -> Result<Duration, 
 }
 
 /// What [`probe`] found: a specialist that answers `ping`, and its request count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Probe {
+    /// Who answered: the `specialist` the pong names (the port may hold another).
+    pub specialist: crate::config::SpecialistName,
     pub rtt: Duration,
     /// From `info`; `None` when `info` did not answer.
     pub requests: Option<u64>,
@@ -284,7 +286,11 @@ pub async fn probe(host: &str, port: u16, timeout: Duration) -> Result<Probe, Cl
         Ok(ReplyBody::InfoResponse(info)) => Some(info.requests),
         _ => None,
     };
-    Ok(Probe { rtt, requests })
+    Ok(Probe {
+        specialist: reply.specialist,
+        rtt,
+        requests,
+    })
 }
 
 /// Connect, send one chat, collect the answer.

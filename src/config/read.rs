@@ -33,8 +33,10 @@ impl ReadError {
 }
 
 /// What a non-regular file is, in words.
-fn kind(t: FileType) -> &'static str {
-    if t.is_dir() {
+pub(crate) fn kind(t: FileType) -> &'static str {
+    if t.is_symlink() {
+        "symbolic link"
+    } else if t.is_dir() {
         "directory"
     } else if t.is_fifo() {
         "FIFO (named pipe)"

@@ -13,6 +13,7 @@ mod lifecycle;
 mod providers;
 mod reconcile;
 mod registry_sync;
+mod registry_watch;
 mod slot;
 
 use std::collections::BTreeMap;
@@ -131,6 +132,7 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
         drains: JoinSet::new(),
         next_token: 0,
         renders: Arc::default(),
+        registry_seen: None,
     };
     let trigger = handle.trigger.clone();
     let done = handle.done.clone();
@@ -160,6 +162,8 @@ struct Supervisor {
     next_token: u64,
     /// The last load's prompts: a reload renders only what changed.
     renders: Arc<std::sync::Mutex<crate::prompt::RenderCache>>,
+    /// `registry.json` as last seen holding every entry of ours.
+    registry_seen: Option<registry_watch::Stamp>,
 }
 
 enum Wake {
@@ -167,6 +171,7 @@ enum Wake {
     Trigger,
     Resync,
     Probe,
+    RegistryCheck,
     Drained(Option<(SpecialistName, u64)>),
     Retry,
 }
@@ -179,6 +184,8 @@ impl Supervisor {
         resync.tick().await;
         let mut probe = tokio::time::interval(PROBE);
         probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut registry_check = tokio::time::interval(registry_watch::CHECK);
+        registry_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let shutdown_reason = loop {
             let retry = self.next_retry();
             let wake = tokio::select! {
@@ -186,6 +193,7 @@ impl Supervisor {
                 _ = trigger.notified() => Wake::Trigger,
                 _ = resync.tick() => Wake::Resync,
                 _ = probe.tick() => Wake::Probe,
+                _ = registry_check.tick() => Wake::RegistryCheck,
                 Some(r) = self.drains.join_next(), if !self.drains.is_empty() => Wake::Drained(r.ok().flatten()),
                 _ = sleep_until(retry), if retry.is_some() => Wake::Retry,
             };
@@ -200,6 +208,7 @@ impl Supervisor {
                     self.reconcile(Trigger::Resync).await;
                 }
                 Wake::Probe => self.probe().await,
+                Wake::RegistryCheck => self.check_registry().await,
                 Wake::Drained(Some((name, token))) => self.drained(name, token).await,
                 Wake::Drained(None) => {}
                 Wake::Retry => {

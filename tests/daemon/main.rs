@@ -8,6 +8,7 @@ mod e2e_llama;
 mod plan_diff;
 mod ports;
 mod provenance;
+mod registry_heal;
 mod reload;
 mod special_files;
 mod up;
