@@ -1,10 +1,11 @@
 //! The HTTP server of `cadre up` (DESIGN §10): the team page, a chat page per
 //! specialist, the JSON/SSE API, OpenAI-compatible routes and `/metrics`.
 //!
-//! Every chat is relayed over the specialist's own socket, so an HTTP chat
-//! takes exactly the path of a socket chat: same provider client, counters,
-//! timeouts and drain. Dropping an HTTP stream drops that connection, which
-//! cancels the upstream provider request.
+//! Every chat takes the specialist's in-process chat path
+//! ([`crate::specialist::chat`]), the one its socket takes: same provider
+//! client, counters, spec snapshot, timeouts and drain, with no loopback hop.
+//! An SSE body is the chat stream itself, so dropping an HTTP response (the
+//! client went away) drops the chat, which cancels the provider request.
 
 mod a2a;
 mod agents;
@@ -17,8 +18,8 @@ mod metrics;
 mod openai;
 mod pages;
 mod protocols;
-mod relay;
 mod server;
+mod target;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

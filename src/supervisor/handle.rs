@@ -9,6 +9,7 @@ use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 use super::{LiveView, ReconcileEvent, SlotView};
 use crate::config::{ProjectPaths, SpecialistName};
 use crate::plan::Action;
+use crate::specialist::Specialists;
 
 /// Why a request to the supervisor failed.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +42,10 @@ pub(super) enum Command {
     Live {
         reply: oneshot::Sender<Vec<LiveView>>,
     },
+    One {
+        name: String,
+        reply: oneshot::Sender<Option<LiveView>>,
+    },
     Shutdown {
         reason: String,
     },
@@ -50,6 +55,7 @@ pub(super) enum Command {
 #[derive(Clone)]
 pub struct SupervisorHandle {
     pub(super) tx: mpsc::Sender<Command>,
+    pub(super) specialists: Specialists,
     pub(super) trigger: Arc<Notify>,
     pub(super) events: broadcast::Sender<ReconcileEvent>,
     pub(super) done: Arc<Notify>,
@@ -108,6 +114,19 @@ impl SupervisorHandle {
     /// Every specialist with its spec and counters (read-only).
     pub async fn live(&self) -> Result<Vec<LiveView>, SupervisorError> {
         self.ask(|reply| Command::Live { reply }).await
+    }
+
+    /// One specialist as [`Self::live`] shows it (whatever its state), or
+    /// `None` when there is none of that name; the others are not looked at.
+    pub async fn one(&self, name: &str) -> Result<Option<LiveView>, SupervisorError> {
+        let name = name.to_owned();
+        self.ask(|reply| Command::One { name, reply }).await
+    }
+
+    /// The running specialists, for chats in process ([`Specialists::get`]
+    /// then [`crate::specialist::ChatPath::chat`]).
+    pub fn specialists(&self) -> &Specialists {
+        &self.specialists
     }
 
     /// Begin a graceful shutdown: drain everything, deregister, then finish.

@@ -109,8 +109,10 @@ pub struct LiveView {
 pub fn spawn(opts: Options) -> SupervisorHandle {
     let (tx, rx) = mpsc::channel(64);
     let (events, _) = broadcast::channel(1024);
+    let specialists = crate::specialist::Specialists::default();
     let handle = SupervisorHandle {
         tx,
+        specialists: specialists.clone(),
         trigger: Arc::new(Notify::new()),
         events: events.clone(),
         done: Arc::new(Notify::new()),
@@ -133,6 +135,7 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
         next_token: 0,
         renders: Arc::default(),
         registry_seen: None,
+        specialists,
     };
     let trigger = handle.trigger.clone();
     let done = handle.done.clone();
@@ -164,6 +167,8 @@ struct Supervisor {
     renders: Arc<std::sync::Mutex<crate::prompt::RenderCache>>,
     /// `registry.json` as last seen holding every entry of ours.
     registry_seen: Option<registry_watch::Stamp>,
+    /// The running listeners by name, as in-process chats find them.
+    specialists: crate::specialist::Specialists,
 }
 
 enum Wake {
@@ -215,6 +220,7 @@ impl Supervisor {
                     self.reconcile(Trigger::Retry).await;
                 }
             }
+            self.publish();
         };
         self.shutdown(&shutdown_reason).await;
     }
@@ -240,6 +246,9 @@ impl Supervisor {
             Command::Snapshot { reply } => {
                 let _ = reply.send(self.snapshot());
             }
+            Command::One { name, reply } => {
+                let _ = reply.send(self.one(&name));
+            }
             Command::Live { reply } => {
                 let views = self
                     .snapshot()
@@ -256,6 +265,35 @@ impl Supervisor {
             }
             Command::Shutdown { .. } => {}
         }
+    }
+
+    /// What in-process chats find: every slot with a running listener.
+    /// Cheap when nothing changed (no map is built).
+    pub(super) fn publish(&self) {
+        let running = self
+            .slots
+            .iter()
+            .filter_map(|(n, s)| Some((n, s.handle.as_ref()?.chat_path())))
+            .collect();
+        self.specialists.publish(running);
+    }
+
+    /// One specialist's view, without looking at the others.
+    fn one(&self, name: &str) -> Option<LiveView> {
+        let (name, s) = self.slots.get_key_value(name)?;
+        let mark = self.marks.of_specialist(name);
+        Some(LiveView {
+            view: SlotView {
+                name: name.clone(),
+                host: s.spec.host.clone(),
+                port: s.port,
+                state: s.state(mark),
+                last_error: s.error(mark),
+            },
+            spec: s.spec.clone(),
+            counters: s.handle.as_ref().map(|h| h.counters()),
+            revision: s.revision.clone(),
+        })
     }
 
     fn snapshot(&self) -> Vec<SlotView> {

@@ -5,6 +5,7 @@
 pub mod fixture;
 
 mod bad_input;
+mod chat_path;
 mod cli_chat_team;
 mod concurrency;
 mod half_close;
