@@ -185,6 +185,7 @@ fn spec(cx: &Ctx<'_>, file: SpecialistFile, provider: super::ResolvedProvider) -
         params: resolve::params(&project.defaults.params, &file.params),
         health: file.health,
         system_prompt: SystemPrompt::default(),
+        builtin_template: false,
         generation: String::new(),
     };
     Resolved {

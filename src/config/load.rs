@@ -52,6 +52,8 @@ pub struct Loaded {
     pub specs: Vec<Spec>,
     /// Every problem found.
     pub diagnostics: Vec<Diagnostic>,
+    /// Why `templates/` cannot be listed (missing, unreadable), when it cannot.
+    pub templates_missing: Option<String>,
 }
 
 impl Loaded {

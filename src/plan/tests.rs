@@ -31,6 +31,7 @@ fn spec(name: &str) -> Spec {
         params: Params::default(),
         health: None,
         system_prompt: "rendered p".into(),
+        builtin_template: false,
         generation: "g1".into(),
     }
 }
@@ -95,6 +96,7 @@ fn loaded(specs: &[Spec], broken: &[SpecialistName]) -> Loaded {
         project_ok: true,
         specs: specs.to_vec(),
         diagnostics,
+        templates_missing: None,
     }
 }
 

@@ -12,3 +12,4 @@ mod registry_heal;
 mod reload;
 mod special_files;
 mod up;
+mod watch_heal;
