@@ -52,6 +52,8 @@ pub struct Answer {
     pub model: String,
     pub usage: crate::conversation::Usage,
     pub latency_ms: u64,
+    /// The colleagues the specialist asked on the way.
+    pub consulted: Vec<crate::protocol::Consulted>,
 }
 
 /// One open connection to a specialist.
@@ -205,16 +207,32 @@ impl Client {
         chat: ChatBody,
         mut on_chunk: impl FnMut(&str),
     ) -> Result<Answer, ClientError> {
+        self.chat_events(chat, |body| {
+            if let ReplyBody::Chunk { content } = body {
+                on_chunk(content);
+            }
+        })
+        .await
+    }
+
+    /// [`Client::chat`], handing every line before the answer to `on_line`:
+    /// chunks, and the `consult` / `consult_result` of a specialist asking
+    /// its colleagues.
+    pub async fn chat_events(
+        &mut self,
+        chat: ChatBody,
+        mut on_line: impl FnMut(&ReplyBody),
+    ) -> Result<Answer, ClientError> {
         self.send(&Request::new(RequestBody::Chat(chat))).await?;
         loop {
             let reply = into_result(self.next_reply().await?)?;
             match reply.body {
-                ReplyBody::Chunk { content } => on_chunk(&content),
                 ReplyBody::Response {
                     content,
                     model,
                     usage,
                     latency_ms,
+                    consulted,
                 } => {
                     return Ok(Answer {
                         specialist: reply.specialist,
@@ -222,8 +240,12 @@ impl Client {
                         model,
                         usage,
                         latency_ms,
+                        consulted,
                     });
                 }
+                ref body @ (ReplyBody::Chunk { .. }
+                | ReplyBody::Consult { .. }
+                | ReplyBody::ConsultResult { .. }) => on_line(body),
                 other => {
                     return Err(ClientError::BadReply {
                         addr: self.addr.clone(),

@@ -15,6 +15,8 @@
 //!   port grants, process liveness, single-instance locks. [`registry::etcd`]: the same on
 //!   etcd (leases, per-host ports), for many daemons on many hosts.
 //! - [`watch`]: file events → debounced reconcile triggers.
+//! - [`consult`]: specialists asking colleagues (the `ask_colleague` tool): the chain,
+//!   the policy, the tool loop over provider rounds, A2A agents as colleagues.
 //! - [`conversation`]: messages, roles, usage and provider health, shared by both ends of a chat.
 //! - [`protocol`]: socket request/reply types and the line codec.
 //! - [`specialist`]: one listener per specialist, its connections, counters and drain;
@@ -39,6 +41,7 @@ pub mod agent;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod consult;
 pub mod control;
 pub mod conversation;
 pub mod desired;

@@ -78,7 +78,8 @@ pub fn read(
     };
     let provider = provider(&cx, &src, &file, diags);
     let port_ok = port_in_range(&cx, &src, file.port, diags);
-    let provider = provider.filter(|_| port_ok)?;
+    let consult_ok = consult_valid(&cx, &src, file.consult.as_ref(), diags);
+    let provider = provider.filter(|_| port_ok && consult_ok)?;
     let spec = spec(&cx, file, provider);
     Some(Candidate {
         template: spec.template.clone(),
@@ -155,6 +156,20 @@ fn port_in_range(cx: &Ctx<'_>, src: &str, port: Option<u16>, diags: &mut Vec<Dia
     }
 }
 
+/// `[consult]`'s own values (names, bounds, URLs); the team is `check`'s.
+fn consult_valid(
+    cx: &Ctx<'_>,
+    src: &str,
+    consult: Option<&super::Consult>,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    let Some(c) = consult else { return true };
+    let problems = super::consult::validate(cx.name, c, src);
+    let ok = problems.is_empty();
+    diags.extend(problems.into_iter().map(|p| cx.error(p)));
+    ok
+}
+
 struct Resolved {
     spec: Spec,
     template: String,
@@ -184,6 +199,7 @@ fn spec(cx: &Ctx<'_>, file: SpecialistFile, provider: super::ResolvedProvider) -
         personality: file.personality,
         params: resolve::params(&project.defaults.params, &file.params),
         health: file.health,
+        consult: file.consult,
         system_prompt: SystemPrompt::default(),
         builtin_template: false,
         generation: String::new(),

@@ -8,12 +8,14 @@
 //! - [`read`]: a file's bytes, regular files only, size-capped, never blocking.
 //! - [`parse`]: bytes → types with located problems ([`source`] positions, [`suggest`] typos).
 //! - [`resolve`]: defaults and providers; [`generation`]: the behaviour hash.
+//! - [`consult`]: `[consult]`, the colleagues a model may ask, checked against the team.
 //! - [`diff`]: the one field diff of two specs (`cadre plan` and `cadre diff`).
 //! - `parallel`: per-file work (reading, rendering) spread over the cores for large teams.
 //! - [`diagnostic`]: a located problem; [`report`]: its renderings (text, one line,
 //!   JSON, GitHub annotations); [`warnings`]: check-time warnings.
 
 pub mod candidate;
+pub mod consult;
 pub mod diagnostic;
 pub mod diff;
 pub mod files;
@@ -32,6 +34,7 @@ pub mod types;
 pub mod warnings;
 
 pub use candidate::Candidate;
+pub use consult::Consult;
 pub use diagnostic::{Diagnostic, Severity};
 pub use load::{Loaded, Parsed, ProjectPaths, load_project_file, parse_all};
 pub use name::SpecialistName;

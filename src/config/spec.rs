@@ -67,6 +67,8 @@ pub struct Spec {
     /// Params with `[defaults.params]` merged under the file's own.
     pub params: Params,
     pub health: Option<Health>,
+    /// `[consult]`: the colleagues its model may ask, as the file says.
+    pub consult: Option<super::consult::Consult>,
     /// The rendered system prompt, exactly as the provider receives it.
     pub system_prompt: SystemPrompt,
     /// The prompt came from cadre's built-in default template, because the
@@ -76,6 +78,41 @@ pub struct Spec {
     pub builtin_template: bool,
     /// Hash of everything that affects behaviour (hex); changes iff a reload is needed.
     pub generation: String,
+}
+
+#[cfg(test)]
+impl Spec {
+    /// A plain valid spec for unit tests.
+    pub(crate) fn example(name: &str) -> Spec {
+        Spec {
+            name: SpecialistName::parse(name).expect("a valid name"),
+            file: PathBuf::from(format!("specialists.d/{name}.toml")),
+            component: name.into(),
+            title: format!("{name} title"),
+            description: String::new(),
+            model: "m".into(),
+            provider: ResolvedProvider {
+                name: "ollama".into(),
+                kind: ProviderKind::Ollama,
+                base_url: "http://127.0.0.1:11434".into(),
+                api_key_env: None,
+                timeouts: ResolvedTimeouts::default(),
+                max_retries: 2,
+                keep_alive: None,
+            },
+            host: "127.0.0.1".into(),
+            port: None,
+            template: "specialist.md.j2".into(),
+            enabled: true,
+            personality: Personality::default(),
+            params: Params::default(),
+            health: None,
+            consult: None,
+            system_prompt: SystemPrompt::default(),
+            builtin_template: false,
+            generation: String::new(),
+        }
+    }
 }
 
 /// A rendered system prompt, shared rather than copied.

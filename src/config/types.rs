@@ -46,6 +46,9 @@ pub struct SpecialistFile {
     /// Per-specialist overrides of the provider's timeouts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeouts: Option<Timeouts>,
+    /// Colleagues its model may ask (the `ask_colleague` tool) before it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consult: Option<super::consult::Consult>,
 }
 
 fn yes() -> bool {

@@ -142,6 +142,8 @@ fn reply_event(reply: &Reply) -> Event {
         ReplyBody::Chunk { .. } => "chunk",
         ReplyBody::Response { .. } => "response",
         ReplyBody::Error { .. } => "error",
+        ReplyBody::Consult { .. } => "consult",
+        ReplyBody::ConsultResult { .. } => "consult_result",
         _ => "message",
     };
     Event::default()

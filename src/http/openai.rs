@@ -236,6 +236,9 @@ fn stream_chunks(
                     y.send(Event::default().data(body.to_string())).await;
                     return;
                 }
+                // A consultation is the specialist's own business: the
+                // completion carries its answer.
+                ReplyBody::Consult { .. } | ReplyBody::ConsultResult { .. } => {}
                 _ => return,
             }
             next = replies.next().await;

@@ -30,6 +30,7 @@ fn spec(name: &str) -> Spec {
         },
         params: Params::default(),
         health: None,
+        consult: None,
         system_prompt: "rendered p".into(),
         builtin_template: false,
         generation: "g1".into(),

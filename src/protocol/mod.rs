@@ -10,16 +10,23 @@
 //!
 //! Unknown extra fields are ignored, so existing clients that send more than
 //! cadre reads keep working.
+//!
+//! A chat of a specialist with `[consult]` may interleave `consult` and
+//! `consult_result` lines with its chunks (one pair per colleague asked, its
+//! colleagues' own included) before the final `response`, which then lists
+//! them in `consulted`. Clients that know only `chunk` and `response` can
+//! skip lines of other types.
 
 pub mod codec;
+mod reply;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::config::SpecialistName;
-use crate::conversation::{Message, ProviderHealth, Usage};
+use crate::conversation::Message;
 
 pub use codec::{Line, LineReader, write_line};
+pub use reply::{Consulted, HealthStatus, Info, Reply, ReplyBody};
 
 /// Error codes of error replies; the wire names are part of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -105,6 +112,9 @@ pub struct ChatBody {
     pub temperature: Option<f64>,
     /// Overrides the specialist's `params.max_tokens` for this request.
     pub max_tokens: Option<u32>,
+    /// Set in process only, never read from the wire: this chat answers a
+    /// colleague's question, as part of that consultation.
+    pub consultation: Option<crate::consult::Chain>,
 }
 
 /// Why a line is not a request; becomes an error reply.
@@ -223,6 +233,7 @@ fn chat_body(
         stream: wire.stream.unwrap_or(false),
         temperature: wire.temperature,
         max_tokens: wire.max_tokens,
+        consultation: None,
     })
 }
 
@@ -283,105 +294,6 @@ impl Request {
             obj.insert("id".into(), id.clone());
         }
         Value::Object(obj)
-    }
-}
-
-/// One reply line. Every reply names the specialist and echoes the request's `id`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Reply {
-    pub specialist: SpecialistName,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<Value>,
-    #[serde(flatten)]
-    pub body: ReplyBody,
-}
-
-/// The typed part of a reply; `type` on the wire.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ReplyBody {
-    /// A piece of a streamed answer.
-    Chunk {
-        content: String,
-    },
-    /// The whole answer.
-    Response {
-        content: String,
-        model: String,
-        usage: Usage,
-        latency_ms: u64,
-    },
-    Pong,
-    HealthResponse {
-        status: HealthStatus,
-        provider: ProviderHealth,
-    },
-    InfoResponse(Box<Info>),
-    Error {
-        code: ErrorCode,
-        error: String,
-    },
-}
-
-/// `healthy` when the provider answers, else `degraded` (the socket itself still works).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum HealthStatus {
-    Healthy,
-    Degraded,
-}
-
-/// What `info` tells about a specialist.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Info {
-    pub component: String,
-    pub title: String,
-    pub description: String,
-    /// The provider's name (`ollama`, or a `[providers.*]` key).
-    pub provider: String,
-    pub model: String,
-    pub port: u16,
-    pub generation: String,
-    #[serde(default)]
-    pub requests: u64,
-    #[serde(default)]
-    pub errors: u64,
-    #[serde(default)]
-    pub in_flight: u64,
-    #[serde(default)]
-    pub last_latency_ms: Option<u64>,
-    /// Git provenance of the specialist's files, when they are in a work tree.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revision: Option<String>,
-}
-
-impl Reply {
-    pub fn error(
-        specialist: &SpecialistName,
-        id: Option<Value>,
-        code: ErrorCode,
-        error: impl Into<String>,
-    ) -> Reply {
-        Reply {
-            specialist: specialist.clone(),
-            id,
-            body: ReplyBody::Error {
-                code,
-                error: error.into(),
-            },
-        }
-    }
-
-    /// The reply as one line, newline included.
-    pub fn to_line(&self) -> Vec<u8> {
-        // Serializing these types cannot fail: every map key is a string and no
-        // custom Serialize impl can error. Fall back to a fixed error line anyway.
-        let mut v = serde_json::to_vec(self).unwrap_or_else(|_| {
-            br#"{"type":"error","code":"provider_error","error":"reply could not be encoded"}"#
-                .to_vec()
-        });
-        v.push(b'\n');
-        v
     }
 }
 

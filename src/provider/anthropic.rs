@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::secret::ApiKey;
 use super::sse::SseParser;
+use super::tools::anthropic::{Uses, block_call, tool_json, turn_json};
 use super::wire::{DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, short, to_body};
 use super::{ChatRequest, Completion, ProviderError, Role, Usage};
 use crate::config::ResolvedProvider;
@@ -53,12 +54,19 @@ struct MessageObj {
     content: Vec<Block>,
 }
 
+/// A content block: `text`, or `tool_use` (`id`, `name`, `input`).
 #[derive(Debug, Default, Deserialize)]
 struct Block {
     #[serde(default, rename = "type")]
     kind: String,
     #[serde(default)]
     text: String,
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    input: Option<Value>,
 }
 
 /// One streamed event's data (fields used by any event type).
@@ -74,6 +82,10 @@ struct Event {
     usage: Option<ApiUsage>,
     #[serde(default)]
     error: Option<ApiError>,
+    #[serde(default)]
+    index: Option<usize>,
+    #[serde(default)]
+    content_block: Option<Block>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -82,6 +94,8 @@ struct Delta {
     kind: Option<String>,
     #[serde(default)]
     text: Option<String>,
+    #[serde(default)]
+    partial_json: Option<String>,
 }
 
 #[derive(Default)]
@@ -90,6 +104,8 @@ struct Decoder {
     done: bool,
     model: String,
     usage: Usage,
+    /// `tool_use` blocks being streamed.
+    uses: Uses,
 }
 
 impl Decoder {
@@ -106,13 +122,28 @@ impl Decoder {
                     }
                 }
             }
-            "content_block_delta" => {
-                if let Some(d) = ev.delta
-                    && d.kind.as_deref() == Some("text_delta")
+            "content_block_start" => {
+                if let Some(b) = ev.content_block
+                    && b.kind == "tool_use"
                 {
-                    return Ok(d.text.into_iter().collect());
+                    self.uses.start(ev.index, b.id, b.name, b.input);
                 }
             }
+            "content_block_delta" => match ev.delta {
+                Some(d) if d.kind.as_deref() == Some("text_delta") => {
+                    return Ok(d.text.into_iter().collect());
+                }
+                Some(d) if d.kind.as_deref() == Some("input_json_delta") => {
+                    let index = ev.index.unwrap_or(0);
+                    let json = d.partial_json.as_deref().unwrap_or("");
+                    if !self.uses.delta(index, json) {
+                        return Err(DecodeError::Malformed(format!(
+                            "input_json_delta for content block {index}, which is not a tool_use"
+                        )));
+                    }
+                }
+                _ => {}
+            },
             "message_delta" => {
                 if let Some(u) = ev.usage {
                     if let Some(n) = u.output_tokens {
@@ -128,7 +159,7 @@ impl Decoder {
                 let e = ev.error.unwrap_or_default();
                 return Err(DecodeError::Provider(e.text()));
             }
-            // ping, content_block_start/stop and future event types carry no text.
+            // ping, content_block_stop and future event types carry no text.
             _ => {}
         }
         Ok(Vec::new())
@@ -145,6 +176,10 @@ impl StreamDecoder for Decoder {
 
     fn is_done(&self) -> bool {
         self.done
+    }
+
+    fn calling(&self) -> bool {
+        !self.uses.is_empty()
     }
 
     fn at_eof(&mut self) -> Result<(), DecodeError> {
@@ -166,6 +201,7 @@ impl StreamDecoder for Decoder {
             model: self.model.clone(),
             usage: self.usage,
             provider_ms: None,
+            tool_calls: self.uses.calls(),
         }
     }
 }
@@ -185,6 +221,7 @@ fn chat_json(req: &ChatRequest) -> Value {
             messages.push(json!({"role": m.role, "content": m.content}));
         }
     }
+    messages.extend(req.tools.turns.iter().flat_map(turn_json));
     let p = &req.params;
     let mut body = json!({
         "model": req.model,
@@ -194,6 +231,9 @@ fn chat_json(req: &ChatRequest) -> Value {
     });
     if !system.is_empty() {
         body["system"] = json!(system);
+    }
+    if !req.tools.offered.is_empty() {
+        body["tools"] = req.tools.offered.iter().map(tool_json).collect();
     }
     if let Some(t) = p.temperature {
         body["temperature"] = json!(t);
@@ -259,8 +299,15 @@ impl Wire for Anthropic {
             .filter(|b| b.kind == "text")
             .map(|b| b.text.as_str())
             .collect();
+        let tool_calls = m
+            .content
+            .into_iter()
+            .filter(|b| b.kind == "tool_use")
+            .map(|b| block_call(b.id, b.name, b.input))
+            .collect();
         let u = m.usage.unwrap_or_default();
         Ok(Completion {
+            tool_calls,
             content,
             model: m.model,
             usage: Usage {

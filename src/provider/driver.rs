@@ -284,6 +284,9 @@ impl Chat<'_> {
                         return Ok(()); // the client is gone; dropping resp cancels upstream
                     }
                 }
+                if decoder.calling() {
+                    phase_name = TimeoutPhase::Stall;
+                }
                 if decoder.is_done() {
                     break 'read;
                 }

@@ -4,17 +4,24 @@
 //! a stream of [`ChatEvent`]s: text chunks, then exactly one [`ChatEvent::Done`].
 //! Dropping the stream cancels the upstream HTTP request, which is how a
 //! client that disconnects stops the model working for nobody.
+//!
+//! Tool calling ([`tools`]) rides the same stream: a request may offer tools
+//! and carry earlier tool rounds; the final [`Completion`] then lists the
+//! calls the model made. One request is one round: whoever runs the tools
+//! sends the next request, so retries, timeouts and redaction apply to every
+//! round exactly as to a plain chat.
 
 pub mod anthropic;
 mod driver;
 mod health;
-mod inline;
+pub(crate) mod inline;
 pub mod ollama;
 pub mod openai;
 mod redact;
 pub mod retry;
 mod secret;
 pub mod sse;
+pub mod tools;
 mod wire;
 
 use std::sync::{Arc, Once};
@@ -25,6 +32,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Params, ProviderKind};
 pub use crate::conversation::{Message, ProviderHealth, Role, Usage};
+pub use driver::reason;
+pub use tools::{Tool, ToolCall, ToolResult, ToolTurn, Tools};
 
 /// What a specialist asks of its provider.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +46,8 @@ pub struct ChatRequest {
     pub params: Params,
     /// Ask the provider to stream. Non-streaming still yields one chunk then `Done`.
     pub stream: bool,
+    /// Tools offered and the tool rounds so far (empty: a plain chat).
+    pub tools: Tools,
 }
 
 /// The end of a chat.
@@ -49,6 +60,10 @@ pub struct Completion {
     pub usage: Usage,
     /// Provider-reported generation time in ms, when it says.
     pub provider_ms: Option<u64>,
+    /// The tools the model called instead of (or after) answering; empty
+    /// for a plain answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
 }
 
 /// One step of a chat.

@@ -6,9 +6,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::secret::ApiKey;
+use super::tools::{self, ToolCall, ToolTurn};
 use super::wire::{DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, short, to_body};
 use super::{ChatRequest, Completion, Message, ProviderError, Role, Usage};
 use crate::config::ResolvedProvider;
+use tools::ollama::{gather, tool_json, turn_json};
 
 pub struct Ollama;
 
@@ -36,6 +38,10 @@ struct Record {
 struct Msg {
     #[serde(default)]
     content: String,
+    /// Whole calls: Ollama parses the model's output itself and streams
+    /// each call complete, in a `done: false` line of its own.
+    #[serde(default)]
+    tool_calls: Vec<tools::ollama::WireCall>,
 }
 
 impl Record {
@@ -58,6 +64,7 @@ impl Record {
                 completion_tokens: self.eval_count.unwrap_or(0),
             },
             provider_ms: self.total_duration.map(|ns| ns / 1_000_000),
+            tool_calls: Vec::new(),
         }
     }
 }
@@ -65,6 +72,7 @@ impl Record {
 #[derive(Default)]
 struct Decoder {
     last: Option<Record>,
+    calls: Vec<ToolCall>,
 }
 
 impl StreamDecoder for Decoder {
@@ -73,9 +81,18 @@ impl StreamDecoder for Decoder {
             return Ok(Vec::new());
         }
         let mut r = Record::parse(line)?;
-        let text = r.message.take().map(|m| m.content).unwrap_or_default();
+        let (text, calls) = r
+            .message
+            .take()
+            .map(|m| (m.content, m.tool_calls))
+            .unwrap_or_default();
+        gather(&mut self.calls, calls);
         self.last = Some(r);
         Ok(vec![text])
+    }
+
+    fn calling(&self) -> bool {
+        !self.calls.is_empty()
     }
 
     fn is_done(&self) -> bool {
@@ -93,10 +110,13 @@ impl StreamDecoder for Decoder {
     }
 
     fn completion(&self) -> Completion {
-        self.last
+        let mut c = self
+            .last
             .as_ref()
             .map(Record::completion)
-            .unwrap_or_default()
+            .unwrap_or_default();
+        c.tool_calls = self.calls.clone();
+        c
     }
 }
 
@@ -112,12 +132,24 @@ struct Body<'a> {
     options: Map<String, Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     keep_alive: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    tools: Vec<Value>,
 }
 
-/// The system prompt (when not empty) as the first message, then the history.
+/// The system prompt (when not empty) as the first message, then the
+/// history, then each tool round: the assistant's calls and a `tool` message
+/// per result.
 struct Messages<'a> {
     system: &'a str,
     history: &'a [Message],
+    turns: &'a [ToolTurn],
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Out<'a> {
+    Plain(OutMsg<'a>),
+    Json(Value),
 }
 
 #[derive(Serialize)]
@@ -138,7 +170,9 @@ impl Serialize for Messages<'_> {
                 .chain(self.history.iter().map(|m| OutMsg {
                     role: m.role,
                     content: &m.content,
-                })),
+                }))
+                .map(Out::Plain)
+                .chain(self.turns.iter().flat_map(turn_json).map(Out::Json)),
         )
     }
 }
@@ -169,10 +203,12 @@ impl Wire for Ollama {
             messages: Messages {
                 system: &req.system,
                 history: &req.messages,
+                turns: &req.tools.turns,
             },
             stream: req.stream,
             options,
             keep_alive: cfg.keep_alive.as_deref(),
+            tools: req.tools.offered.iter().map(tool_json).collect(),
         })
     }
 
@@ -195,13 +231,15 @@ impl Wire for Ollama {
 
     fn parse_whole(&self, body: &str) -> Result<Completion, DecodeError> {
         let mut r = Record::parse(body.trim())?;
-        let content = r
+        let m = r
             .message
             .take()
-            .map(|m| m.content)
             .ok_or_else(|| DecodeError::Malformed("answer has no `message`".into()))?;
+        let mut tool_calls = Vec::new();
+        gather(&mut tool_calls, m.tool_calls);
         Ok(Completion {
-            content,
+            content: m.content,
+            tool_calls,
             ..r.completion()
         })
     }

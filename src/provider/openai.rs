@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::secret::ApiKey;
 use super::sse::SseParser;
+use super::tools::openai::{CallPiece, Calls, tool_json, turn_json};
 use super::wire::{DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, short, to_body};
 use super::{ChatRequest, Completion, ProviderError, Usage};
 use crate::config::ResolvedProvider;
@@ -40,6 +41,8 @@ struct Choice {
 struct Content {
     #[serde(default)]
     content: Option<String>,
+    #[serde(default)]
+    tool_calls: Vec<CallPiece>,
 }
 
 #[derive(Debug, Default, Clone, Copy, Deserialize)]
@@ -96,6 +99,7 @@ struct Decoder {
     finished: bool,
     model: String,
     usage: Option<ApiUsage>,
+    calls: Calls,
 }
 
 impl Decoder {
@@ -116,8 +120,11 @@ impl Decoder {
             if c.finish_reason.is_some() {
                 self.finished = true;
             }
-            if let Some(text) = c.delta.and_then(|d| d.content) {
-                out.push(text);
+            if let Some(d) = c.delta {
+                for piece in d.tool_calls {
+                    self.calls.push(piece);
+                }
+                out.extend(d.content);
             }
         }
         Ok(out)
@@ -134,6 +141,10 @@ impl StreamDecoder for Decoder {
 
     fn is_done(&self) -> bool {
         self.done
+    }
+
+    fn calling(&self) -> bool {
+        !self.calls.is_empty()
     }
 
     fn at_eof(&mut self) -> Result<(), DecodeError> {
@@ -160,6 +171,7 @@ impl StreamDecoder for Decoder {
                 completion_tokens: u.completion_tokens,
             },
             provider_ms: None,
+            tool_calls: self.calls.finish(),
         }
     }
 }
@@ -175,7 +187,11 @@ fn chat_json(req: &ChatRequest) -> Value {
             .iter()
             .map(|m| json!({"role": m.role, "content": m.content})),
     );
+    messages.extend(req.tools.turns.iter().flat_map(turn_json));
     let mut body = json!({"model": req.model, "messages": messages, "stream": req.stream});
+    if !req.tools.offered.is_empty() {
+        body["tools"] = req.tools.offered.iter().map(tool_json).collect();
+    }
     if req.stream {
         body["stream_options"] = json!({"include_usage": true});
     }
@@ -225,17 +241,26 @@ impl Wire for OpenAi {
 
     fn parse_whole(&self, body: &str) -> Result<Completion, DecodeError> {
         let b = parse(body)?;
-        let content = b
-            .choices
-            .into_iter()
-            .next()
-            .and_then(|c| c.message)
-            .and_then(|m| m.content)
-            .ok_or_else(|| {
-                DecodeError::Malformed("answer has no `choices[0].message.content`".into())
-            })?;
+        let message = b.choices.into_iter().next().and_then(|c| c.message);
+        let mut calls = Calls::default();
+        let content = match message {
+            Some(m) => {
+                m.tool_calls.into_iter().for_each(|p| calls.push(p));
+                // `content` is null when the model only called tools.
+                match m.content {
+                    Some(c) => Some(c),
+                    None if calls.is_empty() => None,
+                    None => Some(String::new()),
+                }
+            }
+            None => None,
+        }
+        .ok_or_else(|| {
+            DecodeError::Malformed("answer has no `choices[0].message.content`".into())
+        })?;
         let u = b.usage.unwrap_or_default();
         Ok(Completion {
+            tool_calls: calls.finish(),
             content,
             model: b.model,
             usage: Usage {

@@ -24,8 +24,15 @@ pub trait StreamDecoder: Send {
     fn is_done(&self) -> bool;
     /// The body ended; fail unless the stream was complete.
     fn at_eof(&mut self) -> Result<(), DecodeError>;
-    /// Usage, model and timings gathered so far (content is filled by the driver).
+    /// Usage, model, timings and tool calls gathered so far (content is
+    /// filled by the driver).
     fn completion(&self) -> Completion;
+    /// A tool call has begun streaming: the model is producing output even
+    /// though no text came, so the wait between pieces is a stall, not the
+    /// first token.
+    fn calling(&self) -> bool {
+        false
+    }
 }
 
 /// How to reach a provider's health, per kind.

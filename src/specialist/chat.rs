@@ -58,9 +58,10 @@ use serde_json::Value;
 use super::handlers::chat_request;
 use super::{ReplyCode, Serving, Shared};
 use crate::config::SpecialistName;
+use crate::consult::{self, Step};
 use crate::generator::{Generator, Yield};
-use crate::protocol::{ChatBody, ErrorCode, Reply, ReplyBody};
-use crate::provider::{ChatEvent, Completion, ProviderError};
+use crate::protocol::{ChatBody, Consulted, ErrorCode, Reply, ReplyBody};
+use crate::provider::{Completion, ProviderError};
 
 use super::CountersSnapshot;
 pub use super::specialists::Specialists;
@@ -158,7 +159,7 @@ impl Drop for Unanswered<'_> {
 
 /// How the provider part of a chat ended.
 enum Ended {
-    Done(Completion, String),
+    Done(Completion, String, Vec<Consulted>),
     Failed(ProviderError),
     Aborted,
 }
@@ -190,9 +191,9 @@ async fn run(shared: Arc<Shared>, id: Option<Value>, body: ChatBody, y: Yield<Re
     let ended = provider_loop(&shared, &serving, &body, &y, &reply).await;
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let last = match ended {
-        Ended::Done(done, streamed) => {
+        Ended::Done(done, streamed, consulted) => {
             shared.counters.latency(latency_ms);
-            answer(&serving, done, streamed, latency_ms)
+            answer(&serving, done, streamed, latency_ms, consulted)
         }
         Ended::Failed(e) => error(&shared, e.code(), e.to_string()),
         Ended::Aborted => error(
@@ -216,8 +217,9 @@ fn error(shared: &Shared, code: ErrorCode, message: impl Into<String>) -> ReplyB
     }
 }
 
-/// Read the provider's answer, handing out chunks when the chat streams.
-/// Only the wait for the next provider event races the drain's abort, never
+/// Read the provider's answer (through the consultation loop when the spec
+/// has `[consult]`), handing out chunks and consultation lines when the chat
+/// streams. Only the wait for the next step races the drain's abort, never
 /// a `send` (see [`Yield::send`]).
 async fn provider_loop(
     shared: &Shared,
@@ -226,23 +228,33 @@ async fn provider_loop(
     y: &Yield<Reply>,
     reply: &impl Fn(ReplyBody) -> Reply,
 ) -> Ended {
-    let mut events = serving.provider.chat(chat_request(serving, body));
+    let colleagues = shared.colleagues.get().cloned();
+    let consulting = consult::consulting(&serving.spec, body.consultation.as_ref(), colleagues);
+    let req = chat_request(serving, body);
+    let mut steps = consult::chat(serving.provider.clone(), req, consulting);
     let mut text = String::new();
     loop {
-        let event = tokio::select! {
+        let step = tokio::select! {
             biased;
             _ = shared.abort.cancelled() => return Ended::Aborted,
-            e = events.next() => e,
+            s = steps.next() => s,
         };
-        match event {
-            Some(Ok(ChatEvent::Chunk(c))) => {
+        match step {
+            Some(Step::Chunk(c)) => {
                 text.push_str(&c);
                 if body.stream && !c.is_empty() {
                     y.send(reply(ReplyBody::Chunk { content: c })).await;
                 }
             }
-            Some(Ok(ChatEvent::Done(done))) => return Ended::Done(done, text),
-            Some(Err(e)) => return Ended::Failed(e),
+            // A colleague's own consultations are tagged with its name.
+            Some(Step::Line(from, line)) if body.stream => {
+                let mut r = reply(line);
+                r.specialist = from;
+                y.send(r).await;
+            }
+            Some(Step::Line(..)) => {}
+            Some(Step::Done(done, consulted)) => return Ended::Done(done, text, consulted),
+            Some(Step::Failed(e)) => return Ended::Failed(e),
             None => {
                 return Ended::Failed(ProviderError::Malformed {
                     provider: serving.spec.provider.name.clone(),
@@ -254,7 +266,13 @@ async fn provider_loop(
 }
 
 /// The final `response`: the provider's whole text, else what streamed.
-fn answer(serving: &Serving, done: Completion, streamed: String, latency_ms: u64) -> ReplyBody {
+fn answer(
+    serving: &Serving,
+    done: Completion,
+    streamed: String,
+    latency_ms: u64,
+    consulted: Vec<Consulted>,
+) -> ReplyBody {
     let content = if done.content.is_empty() {
         streamed
     } else {
@@ -270,5 +288,6 @@ fn answer(serving: &Serving, done: Completion, streamed: String, latency_ms: u64
         model,
         usage: done.usage,
         latency_ms,
+        consulted,
     }
 }

@@ -103,6 +103,7 @@ pub(crate) fn chat_request(serving: &Serving, body: &ChatBody) -> ChatRequest {
         messages,
         params,
         stream: body.stream,
+        tools: Default::default(),
     }
 }
 

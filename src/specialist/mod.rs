@@ -65,6 +65,9 @@ pub(crate) struct Shared {
     /// Git provenance of the spec's files (`a1b2c3d`, `a1b2c3d+modified`);
     /// kept apart from `Serving` because a commit changes it without a reload.
     pub(crate) revision: arc_swap::ArcSwapOption<String>,
+    /// How its consultations reach colleagues (set once by whoever runs the
+    /// team; without it, only remote agents can be asked).
+    pub(crate) colleagues: std::sync::OnceLock<Arc<dyn crate::consult::Colleagues>>,
 }
 
 impl Shared {
@@ -126,6 +129,7 @@ impl SpecialistHandle {
             abort: CancellationToken::new(),
             tracker: TaskTracker::new(),
             revision: arc_swap::ArcSwapOption::empty(),
+            colleagues: std::sync::OnceLock::new(),
         });
         let accept = tokio::spawn(accept_loop(listener, shared.clone()));
         Ok(SpecialistHandle {
@@ -150,6 +154,12 @@ impl SpecialistHandle {
     /// already running keeps the `Serving` it loaded when it started.
     pub fn reload(&self, serving: Serving) {
         self.shared.serving.store(Arc::new(serving));
+    }
+
+    /// How this specialist's consultations reach its colleagues; the first
+    /// call wins (the team it runs in does not change).
+    pub fn set_colleagues(&self, colleagues: Arc<dyn crate::consult::Colleagues>) {
+        let _ = self.shared.colleagues.set(colleagues);
     }
 
     /// Record where the served spec came from (shown by `info`).

@@ -50,8 +50,11 @@ impl Supervisor {
     ) -> Result<SpecialistHandle, String> {
         let listener = res?;
         let serving = self.serving(spec);
-        SpecialistHandle::spawn(listener, serving, self.limits.clone())
-            .map_err(|e| format!("cannot serve on its socket: {e}"))
+        let handle = SpecialistHandle::spawn(listener, serving, self.limits.clone())
+            .map_err(|e| format!("cannot serve on its socket: {e}"))?;
+        // Its consultations ask the others on their in-process chat paths.
+        handle.set_colleagues(Arc::new(self.specialists.clone()));
+        Ok(handle)
     }
 
     pub(super) fn start_one(

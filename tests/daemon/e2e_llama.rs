@@ -120,6 +120,7 @@ fn request(stream: bool) -> ChatRequest {
             ..Default::default()
         },
         stream,
+        tools: Default::default(),
     }
 }
 

@@ -4,6 +4,7 @@
 #[path = "../fixture/mod.rs"]
 pub mod fixture;
 
+mod consult;
 mod e2e_llama;
 mod plan_diff;
 mod ports;

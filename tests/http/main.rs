@@ -7,6 +7,7 @@ pub mod fixture;
 mod api;
 mod bench;
 mod browser;
+mod consult_remote;
 mod cross_site;
 mod half_close;
 mod kubelet;
