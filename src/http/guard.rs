@@ -206,4 +206,23 @@ mod tests {
         }
         assert_eq!(check_media_type(&Method::GET, None), None);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_host_and_origin_get_a_verdict_and_foreign_names_are_refused(
+            host in "\\PC{0,40}",
+            origin in proptest::option::of("\\PC{0,40}"),
+            name in "[a-z]{1,12}\\.(example|com|net)",
+            token: bool,
+        ) {
+            let _ = check(Some(&host), origin.as_deref(), token);
+            let _ = check_media_type(&Method::POST, Some(&host));
+            let foreign_host = format!("{name}:44999");
+            let foreign_origin = format!("http://{name}");
+            let by_host = check(Some(&foreign_host), None, false);
+            let by_origin = check(Some("127.0.0.1:44999"), Some(&foreign_origin), token);
+            proptest::prop_assert!(matches!(by_host, Some(Refusal::Host(_))));
+            proptest::prop_assert!(matches!(by_origin, Some(Refusal::Origin(_))));
+        }
+    }
 }

@@ -146,4 +146,48 @@ mod tests {
         let cut = super::super::wire::short(&scrub(Some(&key), &body));
         assert!(!cut.contains("KEYCANARY"), "{cut}");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn a_key_spelled_any_mix_of_ways_never_survives(
+            prefix in "[ -~]{0,60}",
+            suffix in "[ -~]{0,60}",
+            key in "[A-Za-z0-9_-]{8,40}",
+            mask in proptest::collection::vec(0u8..3, 40),
+        ) {
+            let spelled: String = key
+                .chars()
+                .zip(mask.iter().cycle())
+                .map(|(c, how)| match how {
+                    0 => c.to_string(),
+                    1 => format!("\\u{:04x}", c as u32),
+                    _ => format!("\\u{:04X}", c as u32),
+                })
+                .collect();
+            let text = format!("{prefix}{spelled}{suffix}");
+            let out = redact_key(&text, &key);
+            proptest::prop_assert!(!out.contains(&spelled), "{out}");
+            proptest::prop_assert!(out.contains(REDACTED));
+        }
+
+        #[test]
+        fn a_url_password_never_survives_and_other_text_is_kept(
+            before in "[a-z .]{0,30}",
+            user in "[a-z]{1,10}",
+            password in "[A-Z]{6,20}",
+            host in "[a-z0-9.]{1,20}",
+            path in "[a-z/]{0,20}",
+        ) {
+            let text = format!("{before}http://{user}:{password}@{host}/{path}");
+            let out = strip_userinfo(&text);
+            proptest::prop_assert!(!out.contains(&password));
+            proptest::prop_assert_eq!(out, format!("{before}http://{host}/{path}"));
+        }
+
+        #[test]
+        fn scrubbing_arbitrary_text_never_panics(text in "\\PC{0,200}", key in "\\PC{0,20}") {
+            let _ = redact_key(&text, &key);
+            let _ = strip_userinfo(&text);
+        }
+    }
 }
