@@ -18,6 +18,7 @@ pub(crate) mod inline;
 pub mod ollama;
 pub mod openai;
 mod redact;
+pub use redact::strip_userinfo;
 pub mod retry;
 mod secret;
 pub mod sse;
