@@ -40,12 +40,10 @@ impl Supervisor {
             return;
         }
         let registry = self.opts.registry.clone();
-        let me = self.me.clone();
         let names: Vec<SpecialistName> = self.slots.keys().cloned().collect();
-        let lacks =
-            tokio::task::spawn_blocking(move || registry_watch::lacks(&registry, &me, &names))
-                .await
-                .unwrap_or(false);
+        let lacks = tokio::task::spawn_blocking(move || registry_watch::lacks(&registry, &names))
+            .await
+            .unwrap_or(false);
         if !lacks {
             self.registry_seen = now;
             return;
@@ -55,7 +53,10 @@ impl Supervisor {
             "registry.json no longer holds this daemon's entries (moved aside, truncated or edited); re-registering"
         );
         self.assert_registry().await;
-        self.registry_seen = None;
+        // The file as our commit left it: looked at again only when someone
+        // else changes it (a failed commit is retried by the resync, not
+        // every tick).
+        self.registry_seen = registry_watch::stamp(&path);
     }
 
     /// Notice specialists whose accept loop ended on its own (failed or

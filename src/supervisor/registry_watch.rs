@@ -13,7 +13,6 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Duration;
 
-use super::registry_sync::Me;
 use crate::config::SpecialistName;
 use crate::registry::Registry;
 
@@ -40,18 +39,65 @@ pub(super) fn stamp(path: &Path) -> Option<Stamp> {
     })
 }
 
-/// True when the file lacks an entry of `me` for one of `names` (or is
-/// missing, unusable or unreadable while `names` is not empty). Blocking.
-pub(super) fn lacks(registry: &Registry, me: &Me, names: &[SpecialistName]) -> bool {
+/// True when the file has no entry at all for one of `names` (or is
+/// missing, unusable or unreadable while `names` is not empty). A name held
+/// by another live cadre is not ours to re-register: re-asserting would not
+/// change it, so it does not count. Blocking.
+pub(super) fn lacks(registry: &Registry, names: &[SpecialistName]) -> bool {
     if names.is_empty() {
         return false;
     }
     let Some(data) = registry.peek() else {
         return true;
     };
-    names.iter().any(|n| {
-        data.specialists
-            .get(n)
-            .is_none_or(|e| e.pid != me.process.pid || e.pid_start != me.process.start)
-    })
+    names.iter().any(|n| !data.specialists.contains_key(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{Entry, ProcessId, RegistryError, State, StateDir};
+
+    fn entry(name: &str, owner: ProcessId) -> Entry {
+        Entry {
+            name: SpecialistName::parse(name).expect("name"),
+            component: "c".into(),
+            host: "127.0.0.1".into(),
+            port: 1,
+            pid: owner.pid,
+            pid_start: owner.start,
+            owner: "/x".into(),
+            model: "m".into(),
+            provider: "p".into(),
+            state: State::Ready,
+            generation: "0".into(),
+            last_error: None,
+            revision: None,
+            started_at: String::new(),
+            updated_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn only_a_missing_name_or_an_unusable_file_calls_for_re_registering() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let reg = Registry::open(StateDir(tmp.path().join("state"))).expect("open");
+        let names = [SpecialistName::parse("ours").expect("name")];
+        assert!(!lacks(&reg, &[]), "nothing to register");
+        assert!(lacks(&reg, &names), "no file yet");
+        let other = ProcessId::current(); // any live owner: not ours to overwrite
+        reg.transact(|t| {
+            t.data
+                .specialists
+                .insert(names[0].clone(), entry("ours", other));
+            Ok::<_, RegistryError>(())
+        })
+        .expect("commit");
+        let before = stamp(&reg.file_path());
+        assert!(before.is_some());
+        assert!(!lacks(&reg, &names));
+        std::fs::write(reg.file_path(), "{\"version\": 1, \"spe").expect("garble");
+        assert_ne!(stamp(&reg.file_path()), before);
+        assert!(lacks(&reg, &names), "garbled");
+    }
 }
