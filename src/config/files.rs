@@ -17,8 +17,10 @@ pub fn ignored(file_name: &str) -> bool {
         || !file_name.ends_with(".toml")
 }
 
-/// The specialist files in `dir`, sorted; an unreadable directory is one diagnostic.
-pub fn specialist_files(dir: &Path, diags: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+/// The specialist files in `dir`, sorted; an unreadable (or missing)
+/// directory is one diagnostic and `None`: it says nothing about which
+/// specialists exist, so callers must not read it as "no files".
+pub fn specialist_files(dir: &Path, diags: &mut Vec<Diagnostic>) -> Option<Vec<PathBuf>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
@@ -30,7 +32,7 @@ pub fn specialist_files(dir: &Path, diags: &mut Vec<Diagnostic>) -> Vec<PathBuf>
                 source_line: None,
             };
             diags.push(Diagnostic::error(dir, None, p));
-            return Vec::new();
+            return None;
         }
     };
     let mut files: Vec<PathBuf> = entries
@@ -42,7 +44,7 @@ pub fn specialist_files(dir: &Path, diags: &mut Vec<Diagnostic>) -> Vec<PathBuf>
         .map(|e| e.path())
         .collect();
     files.sort();
-    files
+    Some(files)
 }
 
 #[cfg(test)]

@@ -46,7 +46,8 @@ impl ProjectPaths {
 pub struct Loaded {
     /// `cadre.toml` as parsed (defaults when absent or broken; a broken one yields diagnostics).
     pub project: ProjectFile,
-    /// False when `cadre.toml` itself failed: callers keep everything on its last good state.
+    /// False when `cadre.toml` itself failed, or `specialists.d` cannot be
+    /// listed: callers keep everything on its last good state.
     pub project_ok: bool,
     /// Every valid, rendered specialist (enabled or not), sorted by name.
     pub specs: Vec<Spec>,
@@ -113,7 +114,12 @@ pub fn parse_all(paths: &ProjectPaths) -> Parsed {
     let mut diagnostics = Vec::new();
     let (project, project_ok, project_src) = load_project(&paths.project_file, &mut diagnostics);
 
-    let paths_found = files::specialist_files(&paths.specialists, &mut diagnostics);
+    // A specialists directory that cannot be listed (removed, replaced by a
+    // non-atomic rename, unreadable) is not an empty team: like a broken
+    // cadre.toml, it keeps everything running as it is.
+    let listed = files::specialist_files(&paths.specialists, &mut diagnostics);
+    let project_ok = project_ok && listed.is_some();
+    let paths_found = listed.unwrap_or_default();
     let read = parallel::map(paths_found, PARALLEL_MIN, |path| {
         let mut diags = Vec::new();
         let c = candidate::read(

@@ -3,7 +3,8 @@
 //! re-created `templates/`, and an edit inside a `specialists.d` replaced by
 //! rename each apply at once (not at the 30 s resync); `templates/` removed is
 //! a `config_error` that keeps the last good prompt, not a silent switch to
-//! the built-in template. Port range of this file: 49240-49249.
+//! the built-in template; `specialists.d` itself gone keeps the whole team.
+//! Port range of this file: 49240-49249.
 
 use std::time::{Duration, Instant};
 
@@ -116,4 +117,31 @@ async fn replaced_directories_and_outside_symlink_targets_stay_watched() {
     p.write("alpha", "Alpha SWAPPED-EDIT.", None);
     applies(&p, &server, &d, "alpha", "SWAPPED-EDIT");
     assert_eq!(p.status_of("beta").unwrap()["state"], "ready");
+
+    // 5. specialists.d gone for a while (a non-atomic replace): an error that
+    // keeps the team running as it is, not "every file deleted".
+    let port = p.port_of("alpha").unwrap();
+    let away = p.root().join("specialists.away");
+    std::fs::rename(&p.dir, &away).unwrap();
+    assert!(
+        poll(Duration::from_secs(10), || p
+            .status_of("alpha")
+            .is_some_and(|r| r["state"] == "config_error")),
+        "{:#?}\n{}",
+        p.status(),
+        d.log()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(prompt_of(&p, &server, "alpha").contains("SWAPPED-EDIT"));
+    assert_eq!(p.port_of("alpha"), Some(port));
+    assert!(!d.log().contains("stop alpha"), "{}", d.log());
+    std::fs::rename(&away, &p.dir).unwrap();
+    assert!(
+        poll(Duration::from_secs(10), || ["alpha", "beta"].iter().all(
+            |n| p.status_of(n).is_some_and(|r| r["state"] == "ready")
+        )),
+        "{:#?}\n{}",
+        p.status(),
+        d.log()
+    );
 }
