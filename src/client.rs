@@ -35,6 +35,8 @@ pub enum ClientError {
         specialist: SpecialistName,
         code: ErrorCode,
         error: String,
+        /// When a retry can succeed (`rate_limited`, `budget_exceeded`).
+        retry_after_ms: Option<u64>,
     },
 }
 
@@ -259,10 +261,15 @@ impl Client {
 
 fn into_result(reply: Reply) -> Result<Reply, ClientError> {
     match reply.body {
-        ReplyBody::Error { code, error } => Err(ClientError::Remote {
+        ReplyBody::Error {
+            code,
+            error,
+            retry_after_ms,
+        } => Err(ClientError::Remote {
             specialist: reply.specialist,
             code,
             error,
+            retry_after_ms,
         }),
         _ => Ok(reply),
     }
@@ -282,14 +289,14 @@ pub async fn ping(host: &str, port: u16, timeout: Duration) -> Result<Duration, 
     }
 }
 
-/// What [`probe`] found: a specialist that answers `ping`, and its request count.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What [`probe`] found: a specialist that answers `ping`, and its `info`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Probe {
     /// Who answered: the `specialist` the pong names (the port may hold another).
     pub specialist: crate::config::SpecialistName,
     pub rtt: Duration,
-    /// From `info`; `None` when `info` did not answer.
-    pub requests: Option<u64>,
+    /// `None` when `info` did not answer.
+    pub info: Option<Box<crate::protocol::Info>>,
 }
 
 /// [`ping`], then `info` on the same connection: the liveness check of `status`.
@@ -304,14 +311,14 @@ pub async fn probe(host: &str, port: u16, timeout: Duration) -> Result<Probe, Cl
         });
     }
     let rtt = started.elapsed();
-    let requests = match c.request(RequestBody::Info).await.map(|r| r.body) {
-        Ok(ReplyBody::InfoResponse(info)) => Some(info.requests),
+    let info = match c.request(RequestBody::Info).await.map(|r| r.body) {
+        Ok(ReplyBody::InfoResponse(info)) => Some(info),
         _ => None,
     };
     Ok(Probe {
         specialist: reply.specialist,
         rtt,
-        requests,
+        info,
     })
 }
 

@@ -102,7 +102,7 @@ fn is_duration(m: &Map<String, Value>) -> bool {
 /// change only to it shows as two equal URLs: something secret changed).
 fn shown(v: &Value) -> Value {
     if let Value::String(s) = v {
-        return Value::String(crate::provider::strip_userinfo(s));
+        return Value::String(crate::net::url::shown_in(s));
     }
     let duration = match v {
         Value::Object(m) if is_duration(m) => {

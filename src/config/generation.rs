@@ -29,7 +29,8 @@ struct Behaviour<'a> {
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
-fn fnv1a64(bytes: &[u8]) -> u64 {
+/// FNV-1a, 64 bit: stable across processes and platforms (file names, hashes on disk).
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
     let mut h = FNV_OFFSET;
     for b in bytes {
         h ^= u64::from(*b);

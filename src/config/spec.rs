@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::name::SpecialistName;
-use super::types::{Health, Params, Personality, ProviderKind};
+use super::types::{ChatLimits, Health, Params, Personality, ProviderKind};
 
 /// A provider as a specialist will use it: built-in or `[providers.NAME]`, with defaults applied.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -67,6 +67,8 @@ pub struct Spec {
     /// Params with `[defaults.params]` merged under the file's own.
     pub params: Params,
     pub health: Option<Health>,
+    /// What it may spend: its own `[limits]` over `[defaults.limits]`.
+    pub limits: ChatLimits,
     /// `[consult]`: the colleagues its model may ask, as the file says.
     pub consult: Option<super::consult::Consult>,
     /// The rendered system prompt, exactly as the provider receives it.
@@ -107,6 +109,7 @@ impl Spec {
             personality: Personality::default(),
             params: Params::default(),
             health: None,
+            limits: ChatLimits::default(),
             consult: None,
             system_prompt: SystemPrompt::default(),
             builtin_template: false,

@@ -95,7 +95,7 @@ fn answers(to: String, replies: BoxStream<'static, Reply>) -> BoxStream<'static,
             };
             let ev = match reply.body {
                 ReplyBody::Response { content, .. } => CallEvent::End(Ok(content)),
-                ReplyBody::Error { code, error } => {
+                ReplyBody::Error { code, error, .. } => {
                     CallEvent::End(Err(format!("{to} could not answer ({code}): {error}")))
                 }
                 body @ (ReplyBody::Consult { .. } | ReplyBody::ConsultResult { .. }) => {

@@ -147,8 +147,16 @@ async fn run(
 
 /// Fold one round's completion into the chat's; returns its tool calls.
 fn add(total: &mut Completion, mut round: Completion) -> Vec<ToolCall> {
-    total.usage.prompt_tokens += round.usage.prompt_tokens;
-    total.usage.completion_tokens += round.usage.completion_tokens;
+    // A round whose provider reported no usage adds none (the chat path
+    // estimates only when no round reported any).
+    total.usage = match (total.usage, round.usage) {
+        (Some(a), Some(b)) => Some(crate::conversation::Usage {
+            prompt_tokens: a.prompt_tokens.saturating_add(b.prompt_tokens),
+            completion_tokens: a.completion_tokens.saturating_add(b.completion_tokens),
+            estimated: a.estimated || b.estimated,
+        }),
+        (a, b) => a.or(b),
+    };
     total.provider_ms = match (total.provider_ms, round.provider_ms) {
         (Some(a), Some(b)) => Some(a + b),
         (a, b) => a.or(b),

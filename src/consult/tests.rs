@@ -38,6 +38,17 @@ impl Provider for Model {
     fn health(&self) -> BoxFuture<'static, ProviderHealth> {
         unreachable!("not used")
     }
+
+    fn check(
+        &self,
+        _models: std::collections::BTreeSet<String>,
+    ) -> BoxFuture<'static, Arc<crate::health::ProviderCheck>> {
+        unreachable!("not used")
+    }
+
+    fn last_check(&self) -> Option<Arc<crate::health::ProviderCheck>> {
+        None
+    }
 }
 
 fn model(brain: impl Fn(&ChatRequest) -> Completion + Send + Sync + 'static) -> Arc<Model> {
@@ -51,10 +62,11 @@ fn says(text: &str) -> Completion {
     Completion {
         content: text.into(),
         model: "m".into(),
-        usage: Usage {
+        usage: Some(Usage {
             prompt_tokens: 10,
             completion_tokens: 2,
-        },
+            estimated: false,
+        }),
         ..Completion::default()
     }
 }
@@ -122,6 +134,7 @@ impl Colleagues for Team {
             "broken" => ReplyBody::Error {
                 code: ErrorCode::ProviderUnavailable,
                 error: "provider down".into(),
+                retry_after_ms: None,
             },
             "penia" | "telos" => ReplyBody::Response {
                 content: format!("{to} says 42"),
@@ -208,7 +221,8 @@ async fn a_consultation_end_to_end() {
     let steps = run_with(&m, &spec(&["penia", "telos"], 4), &team).await;
     let (c, consulted) = done(&steps);
     assert_eq!(c.content, "final: penia says 42");
-    assert_eq!((c.usage.prompt_tokens, c.usage.completion_tokens), (20, 4));
+    let u = c.usage.unwrap();
+    assert_eq!((u.prompt_tokens, u.completion_tokens), (20, 4));
     assert_eq!(consulted.len(), 1);
     assert!(consulted[0].ok && consulted[0].to == "penia");
     assert_eq!(

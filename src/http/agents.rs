@@ -50,7 +50,7 @@ fn event(reply: Reply) -> ChatEvent {
     match reply.body {
         ReplyBody::Chunk { content } => ChatEvent::Chunk(content),
         ReplyBody::Response { content, model, .. } => ChatEvent::Done { content, model },
-        ReplyBody::Error { code, error } => ChatEvent::Failed {
+        ReplyBody::Error { code, error, .. } => ChatEvent::Failed {
             code,
             message: error,
         },

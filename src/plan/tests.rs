@@ -30,6 +30,7 @@ fn spec(name: &str) -> Spec {
         },
         params: Params::default(),
         health: None,
+        limits: Default::default(),
         consult: None,
         system_prompt: "rendered p".into(),
         builtin_template: false,

@@ -6,7 +6,9 @@
 //! - JSON that is not an object (an array, a number, …) → `bad_request`;
 //! - an object without a string `type` → `bad_request`; an unknown `type` → `unknown_type`;
 //! - a known type with wrong fields (e.g. a chat without `content`) → `bad_request`;
-//! - a line longer than [`MAX_LINE`] → `too_large`, and the connection is closed.
+//! - a line longer than [`MAX_LINE`] → `too_large`, and the connection is closed;
+//! - a chat over its specialist's `[limits]` → `rate_limited` or `budget_exceeded`,
+//!   with `retry_after_ms` (when a retry can succeed); the connection stays open.
 //!
 //! Unknown extra fields are ignored, so existing clients that send more than
 //! cadre reads keep working.
@@ -18,6 +20,7 @@
 //! skip lines of other types.
 
 pub mod codec;
+mod info;
 mod reply;
 
 use serde::{Deserialize, Serialize};
@@ -26,7 +29,8 @@ use serde_json::Value;
 use crate::conversation::Message;
 
 pub use codec::{Line, LineReader, write_line};
-pub use reply::{Consulted, HealthStatus, Info, Reply, ReplyBody};
+pub use info::{HealthStatus, Info};
+pub use reply::{Consulted, Reply, ReplyBody};
 
 /// Error codes of error replies; the wire names are part of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -40,11 +44,15 @@ pub enum ErrorCode {
     ProviderError,
     Timeout,
     ShuttingDown,
+    /// Over `[limits] requests_per_minute`; the reply carries `retry_after_ms`.
+    RateLimited,
+    /// Over `[limits] tokens_per_day`; the reply carries `retry_after_ms` (midnight UTC).
+    BudgetExceeded,
 }
 
 impl ErrorCode {
     /// Every code, in the order of the table above; [`ErrorCode::index`] is a position here.
-    pub const ALL: [ErrorCode; 8] = [
+    pub const ALL: [ErrorCode; 10] = [
         ErrorCode::BadJson,
         ErrorCode::BadRequest,
         ErrorCode::UnknownType,
@@ -53,6 +61,8 @@ impl ErrorCode {
         ErrorCode::ProviderError,
         ErrorCode::Timeout,
         ErrorCode::ShuttingDown,
+        ErrorCode::RateLimited,
+        ErrorCode::BudgetExceeded,
     ];
 
     /// Position in [`ErrorCode::ALL`], for tables indexed by code (counters).
@@ -70,6 +80,8 @@ impl ErrorCode {
             ErrorCode::ProviderError => "provider_error",
             ErrorCode::Timeout => "timeout",
             ErrorCode::ShuttingDown => "shutting_down",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::BudgetExceeded => "budget_exceeded",
         }
     }
 }
@@ -97,6 +109,26 @@ pub enum RequestBody {
     Ping,
     Health,
     Info,
+}
+
+/// Which kind of request: [`RequestBody`] without its fields (counters, logs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestKind {
+    Chat,
+    Ping,
+    Health,
+    Info,
+}
+
+impl RequestBody {
+    pub fn kind(&self) -> RequestKind {
+        match self {
+            RequestBody::Chat(_) => RequestKind::Chat,
+            RequestBody::Ping => RequestKind::Ping,
+            RequestBody::Health => RequestKind::Health,
+            RequestBody::Info => RequestKind::Info,
+        }
+    }
 }
 
 /// The fields of a chat request.

@@ -1,13 +1,15 @@
 //! Reply lines: what a specialist answers, one JSON object a line; the
 //! types a client reads back (chunks, the final response or error, the
-//! consultation lines, pong, health and info).
+//! consultation lines, pong, health and info; what `info` and `health`
+//! carry is in `info.rs`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::ErrorCode;
+use super::{ErrorCode, HealthStatus, Info};
 use crate::config::SpecialistName;
 use crate::conversation::{ProviderHealth, Usage};
+use crate::health::ComponentHealth;
 
 /// One reply line. Every reply names the specialist and echoes the request's `id`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,11 +60,17 @@ pub enum ReplyBody {
     HealthResponse {
         status: HealthStatus,
         provider: ProviderHealth,
+        /// The component's health as last polled; `null` without a `[health] url`.
+        #[serde(default)]
+        component: Option<ComponentHealth>,
     },
     InfoResponse(Box<Info>),
     Error {
         code: ErrorCode,
         error: String,
+        /// `rate_limited` and `budget_exceeded`: when a retry can succeed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
 }
 
@@ -88,38 +96,6 @@ pub struct Consulted {
     pub ok: bool,
 }
 
-/// `healthy` when the provider answers, else `degraded` (the socket itself still works).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum HealthStatus {
-    Healthy,
-    Degraded,
-}
-
-/// What `info` tells about a specialist.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Info {
-    pub component: String,
-    pub title: String,
-    pub description: String,
-    /// The provider's name (`ollama`, or a `[providers.*]` key).
-    pub provider: String,
-    pub model: String,
-    pub port: u16,
-    pub generation: String,
-    #[serde(default)]
-    pub requests: u64,
-    #[serde(default)]
-    pub errors: u64,
-    #[serde(default)]
-    pub in_flight: u64,
-    #[serde(default)]
-    pub last_latency_ms: Option<u64>,
-    /// Git provenance of the specialist's files, when they are in a work tree.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revision: Option<String>,
-}
-
 impl Reply {
     pub fn error(
         specialist: &SpecialistName,
@@ -133,6 +109,7 @@ impl Reply {
             body: ReplyBody::Error {
                 code,
                 error: error.into(),
+                retry_after_ms: None,
             },
         }
     }

@@ -84,6 +84,7 @@ fn replies_have_the_documented_shape() {
             usage: Usage {
                 prompt_tokens: 3,
                 completion_tokens: 2,
+                estimated: false,
             },
             latency_ms: 12,
             consulted: Vec::new(),

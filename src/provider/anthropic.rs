@@ -8,9 +8,12 @@ use serde_json::{Value, json};
 use super::secret::ApiKey;
 use super::sse::SseParser;
 use super::tools::anthropic::{Uses, block_call, tool_json, turn_json};
-use super::wire::{DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, short, to_body};
+use super::wire::{
+    DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, fix_base_url, short, to_body,
+};
 use super::{ChatRequest, Completion, ProviderError, Role, Usage};
 use crate::config::ResolvedProvider;
+use crate::health::Severity;
 
 pub struct Anthropic;
 
@@ -24,6 +27,16 @@ struct ApiUsage {
     input_tokens: Option<u64>,
     #[serde(default)]
     output_tokens: Option<u64>,
+}
+
+impl ApiUsage {
+    fn usage(&self) -> Usage {
+        Usage {
+            prompt_tokens: self.input_tokens.unwrap_or(0),
+            completion_tokens: self.output_tokens.unwrap_or(0),
+            estimated: false,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -103,7 +116,8 @@ struct Decoder {
     sse: SseParser,
     done: bool,
     model: String,
-    usage: Usage,
+    /// `None` until an event carries a `usage` object.
+    usage: Option<Usage>,
     /// `tool_use` blocks being streamed.
     uses: Uses,
 }
@@ -117,8 +131,7 @@ impl Decoder {
                 if let Some(m) = ev.message {
                     self.model = m.model;
                     if let Some(u) = m.usage {
-                        self.usage.prompt_tokens = u.input_tokens.unwrap_or(0);
-                        self.usage.completion_tokens = u.output_tokens.unwrap_or(0);
+                        self.usage = Some(u.usage());
                     }
                 }
             }
@@ -146,11 +159,12 @@ impl Decoder {
             },
             "message_delta" => {
                 if let Some(u) = ev.usage {
+                    let usage = self.usage.get_or_insert_default();
                     if let Some(n) = u.output_tokens {
-                        self.usage.completion_tokens = n;
+                        usage.completion_tokens = n;
                     }
                     if let Some(n) = u.input_tokens {
-                        self.usage.prompt_tokens = n;
+                        usage.prompt_tokens = n;
                     }
                 }
             }
@@ -305,15 +319,11 @@ impl Wire for Anthropic {
             .filter(|b| b.kind == "tool_use")
             .map(|b| block_call(b.id, b.name, b.input))
             .collect();
-        let u = m.usage.unwrap_or_default();
         Ok(Completion {
             tool_calls,
             content,
             model: m.model,
-            usage: Usage {
-                prompt_tokens: u.input_tokens.unwrap_or(0),
-                completion_tokens: u.output_tokens.unwrap_or(0),
-            },
+            usage: m.usage.map(|u| u.usage()),
             provider_ms: None,
         })
     }
@@ -335,5 +345,22 @@ impl Wire for Anthropic {
 
     fn health_probe(&self, _cfg: &ResolvedProvider) -> HealthProbe {
         HealthProbe::KeyPresent
+    }
+
+    /// Not asked: the key is what is checked (as `health` does).
+    fn models_url(&self, _cfg: &ResolvedProvider) -> Option<String> {
+        None
+    }
+
+    fn parse_models(&self, _body: &str) -> Result<Vec<String>, DecodeError> {
+        Ok(Vec::new())
+    }
+
+    fn missing_model(&self, _cfg: &ResolvedProvider, _model: &str) -> (String, Severity) {
+        ("check `model`".to_owned(), Severity::Warn)
+    }
+
+    fn unreachable_fix(&self, cfg: &ResolvedProvider) -> String {
+        fix_base_url(cfg)
     }
 }

@@ -341,6 +341,18 @@ impl Chat<'_> {
     }
 }
 
+/// The innermost cause of a reqwest error (`Connection refused (os error
+/// 111)`): what a one-line health message needs, without hyper's layers.
+pub fn root_cause(e: &reqwest::Error) -> String {
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    let mut last = None;
+    while let Some(s) = src {
+        last = Some(s.to_string());
+        src = s.source();
+    }
+    last.unwrap_or_else(|| reason(e))
+}
+
 /// A reqwest error's cause chain without the url (which Display prepends).
 pub fn reason(e: &reqwest::Error) -> String {
     let mut parts = Vec::new();

@@ -7,12 +7,24 @@ use serde_json::{Map, Value, json};
 
 use super::secret::ApiKey;
 use super::tools::{self, ToolCall, ToolTurn};
-use super::wire::{DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, short, to_body};
+use super::wire::{
+    DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, fix_base_url, short, to_body,
+};
 use super::{ChatRequest, Completion, Message, ProviderError, Role, Usage};
 use crate::config::ResolvedProvider;
+use crate::health::Severity;
 use tools::ollama::{gather, tool_json, turn_json};
 
 pub struct Ollama;
+
+/// A model name with its tag: Ollama reads `llama3` as `llama3:latest`.
+fn tagged(model: &str) -> std::borrow::Cow<'_, str> {
+    if model.contains(':') {
+        model.into()
+    } else {
+        format!("{model}:latest").into()
+    }
+}
 
 /// One NDJSON record (streamed) or the whole answer (non-streamed).
 #[derive(Debug, Default, Deserialize)]
@@ -59,10 +71,12 @@ impl Record {
         Completion {
             content: String::new(),
             model: self.model.clone(),
-            usage: Usage {
+            // Ollama leaves `prompt_eval_count` out when the prompt was cached.
+            usage: (self.prompt_eval_count.is_some() || self.eval_count.is_some()).then(|| Usage {
                 prompt_tokens: self.prompt_eval_count.unwrap_or(0),
                 completion_tokens: self.eval_count.unwrap_or(0),
-            },
+                estimated: false,
+            }),
             provider_ms: self.total_duration.map(|ns| ns / 1_000_000),
             tool_calls: Vec::new(),
         }
@@ -261,5 +275,50 @@ impl Wire for Ollama {
 
     fn health_probe(&self, cfg: &ResolvedProvider) -> HealthProbe {
         HealthProbe::Get(format!("{}/api/version", cfg.base_url))
+    }
+
+    fn models_url(&self, cfg: &ResolvedProvider) -> Option<String> {
+        Some(format!("{}/api/tags", cfg.base_url))
+    }
+
+    /// `{"models": [{"name": "llama3.3:70b", "model": "llama3.3:70b", …}]}`.
+    fn parse_models(&self, body: &str) -> Result<Vec<String>, DecodeError> {
+        #[derive(Deserialize)]
+        struct Tags {
+            models: Vec<Tag>,
+        }
+        #[derive(Deserialize)]
+        struct Tag {
+            #[serde(default)]
+            name: Option<String>,
+            #[serde(default)]
+            model: Option<String>,
+        }
+        let tags: Tags = serde_json::from_str(body).map_err(|e| {
+            DecodeError::Malformed(format!("/api/tags is not Ollama's model list: {e}"))
+        })?;
+        Ok(tags
+            .models
+            .into_iter()
+            .flat_map(|t| [t.name, t.model])
+            .flatten()
+            .collect())
+    }
+
+    fn lists(&self, listed: &[String], model: &str) -> bool {
+        let want = tagged(model);
+        listed.iter().any(|m| tagged(m) == want)
+    }
+
+    fn missing_model(&self, _cfg: &ResolvedProvider, model: &str) -> (String, Severity) {
+        (format!("`ollama pull {model}` fetches it"), Severity::Fail)
+    }
+
+    fn unreachable_fix(&self, cfg: &ResolvedProvider) -> String {
+        if crate::net::url::is_loopback(&cfg.base_url) {
+            "start Ollama with `ollama serve` (or install it from https://ollama.com)".to_owned()
+        } else {
+            fix_base_url(cfg)
+        }
     }
 }

@@ -9,9 +9,12 @@ use serde_json::{Value, json};
 use super::secret::ApiKey;
 use super::sse::SseParser;
 use super::tools::openai::{CallPiece, Calls, tool_json, turn_json};
-use super::wire::{DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, short, to_body};
+use super::wire::{
+    DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, fix_base_url, short, to_body,
+};
 use super::{ChatRequest, Completion, ProviderError, Usage};
 use crate::config::ResolvedProvider;
+use crate::health::Severity;
 
 pub struct OpenAi;
 
@@ -51,6 +54,16 @@ struct ApiUsage {
     prompt_tokens: u64,
     #[serde(default)]
     completion_tokens: u64,
+}
+
+impl ApiUsage {
+    fn usage(self) -> Usage {
+        Usage {
+            prompt_tokens: self.prompt_tokens,
+            completion_tokens: self.completion_tokens,
+            estimated: false,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -162,14 +175,10 @@ impl StreamDecoder for Decoder {
     }
 
     fn completion(&self) -> Completion {
-        let u = self.usage.unwrap_or_default();
         Completion {
             content: String::new(),
             model: self.model.clone(),
-            usage: Usage {
-                prompt_tokens: u.prompt_tokens,
-                completion_tokens: u.completion_tokens,
-            },
+            usage: self.usage.map(ApiUsage::usage),
             provider_ms: None,
             tool_calls: self.calls.finish(),
         }
@@ -258,15 +267,11 @@ impl Wire for OpenAi {
         .ok_or_else(|| {
             DecodeError::Malformed("answer has no `choices[0].message.content`".into())
         })?;
-        let u = b.usage.unwrap_or_default();
         Ok(Completion {
             tool_calls: calls.finish(),
             content,
             model: b.model,
-            usage: Usage {
-                prompt_tokens: u.prompt_tokens,
-                completion_tokens: u.completion_tokens,
-            },
+            usage: b.usage.map(ApiUsage::usage),
             provider_ms: None,
         })
     }
@@ -296,5 +301,41 @@ impl Wire for OpenAi {
 
     fn health_probe(&self, cfg: &ResolvedProvider) -> HealthProbe {
         HealthProbe::Get(format!("{}/models", cfg.base_url))
+    }
+
+    fn models_url(&self, cfg: &ResolvedProvider) -> Option<String> {
+        Some(format!("{}/models", cfg.base_url))
+    }
+
+    /// `{"object": "list", "data": [{"id": "gpt-4o", …}]}`.
+    fn parse_models(&self, body: &str) -> Result<Vec<String>, DecodeError> {
+        #[derive(Deserialize)]
+        struct List {
+            data: Vec<Model>,
+        }
+        #[derive(Deserialize)]
+        struct Model {
+            id: String,
+        }
+        let list: List = serde_json::from_str(body).map_err(|e| {
+            DecodeError::Malformed(format!("/models is not an OpenAI model list: {e}"))
+        })?;
+        Ok(list.data.into_iter().map(|m| m.id).collect())
+    }
+
+    /// Only a warning: some servers (llama.cpp's) answer under any model name.
+    fn missing_model(&self, cfg: &ResolvedProvider, _model: &str) -> (String, Severity) {
+        (
+            format!(
+                "chats may fail; check `model` against what {}/models lists (some servers, \
+                 llama.cpp's among them, answer under any name)",
+                crate::net::url::shown(&cfg.base_url)
+            ),
+            Severity::Warn,
+        )
+    }
+
+    fn unreachable_fix(&self, cfg: &ResolvedProvider) -> String {
+        fix_base_url(cfg)
     }
 }

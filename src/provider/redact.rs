@@ -14,7 +14,7 @@ pub fn scrub(key: Option<&ApiKey>, text: &str) -> String {
         Some(k) => redact_key(text, k.expose()),
         None => text.to_string(),
     };
-    strip_userinfo(&text)
+    crate::net::url::shown_in(&text)
 }
 
 /// Replace every spelling of `key` in `text`: each of its characters may appear
@@ -86,34 +86,10 @@ fn hex4(s: &str) -> Option<u32> {
     u32::from_str_radix(s, 16).ok()
 }
 
-/// Drop `user[:password]@` from every `scheme://` in `text`.
-pub fn strip_userinfo(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("://") {
-        let (head, tail) = rest.split_at(i + 3);
-        out.push_str(head);
-        let end = tail
-            .find(|c: char| {
-                c == '/' || c == '?' || c == '#' || c.is_whitespace() || "\"'<>)`,".contains(c)
-            })
-            .unwrap_or(tail.len());
-        let authority = &tail[..end];
-        match authority.rfind('@') {
-            Some(at) => {
-                out.push_str(&authority[at + 1..]);
-            }
-            None => out.push_str(authority),
-        }
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::url::shown_in as strip_userinfo;
 
     #[test]
     fn the_key_goes_however_it_is_spelled() {

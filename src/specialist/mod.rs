@@ -33,8 +33,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{Limits, Spec, SpecialistName};
+use crate::health::{ComponentCell, ComponentHealth, ProviderVerdict};
 use crate::protocol::{ErrorCode, Reply, ReplyBody};
 use crate::provider::{Provider, ProviderError};
+use crate::usage::{LimitError, Meter};
 
 use connection::Connection;
 
@@ -48,6 +50,35 @@ pub use specialists::Specialists;
 pub struct Serving {
     pub spec: Arc<Spec>,
     pub provider: Arc<dyn Provider>,
+    /// Its usage counters and limiter: one per name for the daemon's life,
+    /// so a reload or a move keeps them (the limits come from `spec`).
+    pub meter: Arc<Meter>,
+    /// Where the component monitor puts its health (`None`: no `[health] url`).
+    pub component: Option<ComponentCell>,
+}
+
+impl Serving {
+    /// `spec` on `provider`, with a meter of its own and no component health.
+    pub fn new(spec: Arc<Spec>, provider: Arc<dyn Provider>) -> Serving {
+        Serving {
+            spec,
+            provider,
+            meter: Arc::default(),
+            component: None,
+        }
+    }
+
+    /// Its provider as the last provider check found it, for its model.
+    pub fn provider_health(&self) -> Option<ProviderVerdict> {
+        self.provider
+            .last_check()
+            .map(|c| c.verdict(&self.spec.model))
+    }
+
+    /// Its component's health as last polled.
+    pub fn component_health(&self) -> Option<ComponentHealth> {
+        self.component.as_ref().map(|c| (**c.load()).clone())
+    }
 }
 
 /// State shared by the accept loop and every connection.
@@ -98,6 +129,15 @@ impl ReplyCode for ProviderError {
                 ErrorCode::ProviderError
             }
             ProviderError::Timeout { .. } => ErrorCode::Timeout,
+        }
+    }
+}
+
+impl ReplyCode for LimitError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            LimitError::RateLimited { .. } => ErrorCode::RateLimited,
+            LimitError::BudgetExceeded { .. } => ErrorCode::BudgetExceeded,
         }
     }
 }

@@ -40,6 +40,8 @@ impl Supervisor {
         Serving {
             spec: spec.clone(),
             provider: self.providers.get(&spec.provider),
+            meter: self.opts.ledger.meter(&spec.name),
+            component: self.component_cell(spec),
         }
     }
 
@@ -244,6 +246,7 @@ impl Supervisor {
         } else {
             self.slots.remove(&name);
         }
+        self.publish_targets();
         self.assert_registry().await;
     }
 }

@@ -6,6 +6,7 @@ pub mod fixture;
 
 mod consult;
 mod e2e_llama;
+mod operation;
 mod plan_diff;
 mod ports;
 mod provenance;

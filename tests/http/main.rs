@@ -12,6 +12,7 @@ mod cross_site;
 mod half_close;
 mod kubelet;
 mod openai;
+mod operation;
 mod pages;
 mod protocols;
 mod sdk;
