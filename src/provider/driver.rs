@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout_at};
 
 use super::inline::Inline;
-use super::redact::scrub;
+use super::redact::{scrub, without_key};
 use super::secret::ApiKey;
 use super::sse::LineSplitter;
 use super::wire::{DecodeError, Wire};
@@ -274,6 +274,9 @@ impl Chat<'_> {
                 .push(&chunk)
                 .map_err(|e| self.malformed(e.to_string()))?;
             for line in lines {
+                // A provider (or a proxy) echoing the key inside a stream
+                // line: gone before the decoder quotes or cuts the line.
+                let line = self.scrubbed(line);
                 for text in decoder.line(&line).map_err(|e| self.decode_error(e))? {
                     if text.is_empty() {
                         continue;
@@ -297,6 +300,7 @@ impl Chat<'_> {
                 .finish()
                 .map_err(|e| self.malformed(e.to_string()))?
             {
+                let rest = self.scrubbed(rest);
                 for text in decoder.line(&rest).map_err(|e| self.decode_error(e))? {
                     content.push_str(&text);
                     let _ = self.tx.send(Ok(ChatEvent::Chunk(text))).await;
@@ -314,6 +318,15 @@ impl Chat<'_> {
         Ok(())
     }
 
+    /// What the provider sent, without the key when there is one (no copy
+    /// otherwise); other content, URLs included, is left as it is.
+    fn scrubbed(&self, text: String) -> String {
+        match self.key {
+            Some(_) => without_key(self.key, &text),
+            None => text,
+        }
+    }
+
     async fn whole_body(&self, resp: reqwest::Response) -> Result<(), ProviderError> {
         let bytes = match timeout_at(self.total_deadline(), resp.bytes()).await {
             Err(_) => return Err(self.timeout(TimeoutPhase::Total)),
@@ -322,10 +335,11 @@ impl Chat<'_> {
         };
         let text =
             std::str::from_utf8(&bytes).map_err(|_| self.malformed("body is not valid UTF-8"))?;
+        let text = self.scrubbed(text.to_owned());
         let mut done = self
             .ctx
             .wire
-            .parse_whole(text)
+            .parse_whole(&text)
             .map_err(|e| self.decode_error(e))?;
         if done.model.is_empty() {
             done.model = self.req.model.clone();

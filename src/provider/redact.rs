@@ -8,13 +8,19 @@ use super::secret::ApiKey;
 /// What a removed key reads as.
 pub const REDACTED: &str = "[redacted]";
 
-/// Remove the key and any URL userinfo from `text`.
+/// Remove the key and any URL userinfo from `text`: for texts cadre shows
+/// as its own (errors, health, logs).
 pub fn scrub(key: Option<&ApiKey>, text: &str) -> String {
-    let text = match key {
+    crate::net::url::shown_in(&without_key(key, text))
+}
+
+/// Remove only the key: for what the provider sends as the answer, where a
+/// URL's userinfo (`ssh://git@host/…`) is content, not a secret of cadre's.
+pub fn without_key(key: Option<&ApiKey>, text: &str) -> String {
+    match key {
         Some(k) => redact_key(text, k.expose()),
         None => text.to_string(),
-    };
-    crate::net::url::shown_in(&text)
+    }
 }
 
 /// Replace every spelling of `key` in `text`: each of its characters may appear
