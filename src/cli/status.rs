@@ -18,6 +18,7 @@ use crate::health::{ComponentHealth, ProviderVerdict};
 use crate::registry::{DaemonRecord, Entry, State};
 use crate::usage::UsageReport;
 
+mod rebuilt;
 mod table;
 
 /// Arguments of `cadre status`.
@@ -108,7 +109,10 @@ pub struct Row {
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub fn run(g: &Global, a: StatusArgs) -> Result<i32, CliError> {
-    let snap = g.snapshot()?;
+    let mut snap = g.snapshot()?;
+    if snap.entries.is_empty() && snap.local {
+        snap = rebuilt::wait(g, snap)?;
+    }
     if snap.unavailable.is_some() {
         registry_note(&snap);
     }
@@ -242,6 +246,9 @@ async fn endpoint(e: &Entry, local: bool) -> EndpointRow {
     } else {
         None
     };
+    // A pong from another specialist (a forged or stale entry pointing at
+    // someone else's port) is no answer from this one.
+    let probe = probe.filter(|p| p.specialist == e.name);
     let responding = probe.is_some();
     let state = if !alive {
         Seen::Dead

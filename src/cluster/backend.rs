@@ -217,18 +217,19 @@ pub fn held(snapshot: &Snapshot, me: &Identity, host: &str) -> BTreeMap<Speciali
 }
 
 /// The view-change hook both backends install: wake the supervisor when an
-/// entry of another daemon left.
+/// entry left: another daemon's (a held name may be free), or one of ours
+/// it did not remove itself (`registry.json` truncated, garbled, moved
+/// aside or edited by hand: the reconcile re-registers it at once, rather
+/// than at the next resync). A departure of our own doing costs one
+/// reconcile that finds nothing to do.
 pub(super) fn wake_on_departure(
-    me: Identity,
     wake: Arc<Notify>,
 ) -> impl Fn(&Snapshot, &Snapshot) + Send + 'static {
     move |old, new| {
         let gone = old.entries.iter().any(|o| {
-            !me.owns(o)
-                && !new
-                    .entries
-                    .iter()
-                    .any(|n| n.host == o.host && n.name == o.name && n.pid == o.pid)
+            !new.entries
+                .iter()
+                .any(|n| n.host == o.host && n.name == o.name && n.pid == o.pid)
         });
         if gone {
             wake.notify_one();

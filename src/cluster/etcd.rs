@@ -54,7 +54,7 @@ impl EtcdBackend {
         settings.validate()?;
         let store = EtcdStore::new(settings)?;
         let (tx, rx) = watch::channel(Arc::new(Snapshot::default()));
-        let hook = wake_on_departure(me.clone(), wake.clone());
+        let hook = wake_on_departure(wake.clone());
         tokio::spawn(view::follow_etcd(store.clone(), tx, hook));
         Ok(EtcdBackend {
             store,

@@ -38,8 +38,12 @@ impl FileBackend {
             local: true,
             ..Snapshot::default()
         }));
-        let hook = wake_on_departure(me.clone(), wake.clone());
-        tokio::spawn(view::follow_file(registry.clone(), tx, hook));
+        let hook = wake_on_departure(wake.clone());
+        let unreadable = {
+            let wake = wake.clone();
+            move || wake.notify_one()
+        };
+        tokio::spawn(view::follow_file(registry.clone(), tx, hook, unreadable));
         FileBackend {
             registry,
             me,

@@ -293,11 +293,14 @@ pub(super) const FILE_POLL: Duration = Duration::from_millis(100);
 
 /// Follow the file registry: read it when it changed, or when a daemon
 /// whose entries it holds has died (its entries then drop out of the view
-/// before any transaction reclaims them).
+/// before any transaction reclaims them). A changed file that cannot be
+/// read (truncated, garbled, not a file) calls `unreadable` once: the next
+/// transaction moves it aside and rebuilds it.
 pub(super) async fn follow_file(
     registry: Registry,
     tx: watch::Sender<Arc<Snapshot>>,
     on_change: impl Fn(&Snapshot, &Snapshot) + Send + 'static,
+    unreadable: impl Fn() + Send + 'static,
 ) {
     let path = registry.file_path();
     let mut stamp = None;
@@ -328,7 +331,9 @@ pub(super) async fn follow_file(
             }
             .sorted(),
             Ok(Err(e)) => {
+                stamp = now_stamp;
                 mark_unavailable(&tx, e.to_string());
+                unreadable();
                 continue;
             }
             Err(_) => continue,
