@@ -10,6 +10,7 @@
 //! through a [`RenderCache`].
 
 pub mod batch;
+pub mod rounds;
 mod sources;
 mod team;
 
@@ -31,6 +32,21 @@ pub const DEFAULT_TEMPLATE: &str = "specialist.md.j2";
 /// The shipped default template, used when a project has no `templates/specialist.md.j2`
 /// so that a lone `specialists.d/` still works.
 pub const BUILTIN_DEFAULT: &str = include_str!("../templates/specialist.md.j2");
+
+/// The template of teams' round and moderator prompts when a team names none.
+pub const TEAM_TEMPLATE: &str = crate::config::team::DEFAULT_TEAM_TEMPLATE;
+
+/// The shipped team template, used when a project has no `templates/team.md.j2`.
+pub const BUILTIN_TEAM: &str = include_str!("../templates/team.md.j2");
+
+/// The shipped text of a template the loader falls back to.
+fn builtin(name: &str) -> Option<&'static str> {
+    match name {
+        DEFAULT_TEMPLATE => Some(BUILTIN_DEFAULT),
+        TEAM_TEMPLATE => Some(BUILTIN_TEAM),
+        _ => None,
+    }
+}
 
 /// `specialist` in a template: the specialist's whole config.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -112,8 +128,7 @@ impl Prompter {
                 ErrorKind::InvalidOperation,
                 format!("could not read template: {why}"),
             )),
-            None if name == DEFAULT_TEMPLATE => Ok(Some(BUILTIN_DEFAULT.into())),
-            None => Ok(None),
+            None => Ok(builtin(name).map(minijinja::TemplateSource::from)),
         });
         // `./templates/x` reads better as `templates/x` in diagnostics.
         let dir = templates
@@ -138,7 +153,7 @@ impl Prompter {
         match self.sources.get(name) {
             Some(Ok(text)) => Some(text.to_owned()),
             Some(Err(_)) => None,
-            None => (name == DEFAULT_TEMPLATE).then(|| BUILTIN_DEFAULT.to_owned()),
+            None => builtin(name).map(str::to_owned),
         }
     }
 
@@ -161,6 +176,15 @@ impl Prompter {
         specialist: &SpecialistContext,
         team: Value,
     ) -> Result<String, RenderError> {
+        let me = Value::from(minijinja::value::Serde(specialist));
+        self.render_context(template, context! { specialist => me, team => team })
+            .map_err(|e| with_suggestion(e, specialist))
+    }
+
+    /// `template` rendered with `ctx` (strict, tidied): the one render every
+    /// prompt goes through, a specialist's system prompt or a team's round
+    /// and moderator prompts.
+    pub fn render_context(&self, template: &str, ctx: Value) -> Result<String, RenderError> {
         let tmpl = self.env.get_template(template).map_err(|e| {
             if e.kind() == ErrorKind::TemplateNotFound && e.name().is_none_or(|n| n == template) {
                 RenderError::NotFound {
@@ -171,10 +195,7 @@ impl Prompter {
                 convert(template, &e)
             }
         })?;
-        let me = Value::from(minijinja::value::Serde(specialist));
-        let text = tmpl
-            .render(context! { specialist => me, team => team })
-            .map_err(|e| with_suggestion(convert(template, &e), specialist))?;
+        let text = tmpl.render(ctx).map_err(|e| convert(template, &e))?;
         Ok(tidy(&text))
     }
 }

@@ -199,7 +199,7 @@ pub enum Command {
     Start(start_stop::StartArgs),
     /// Print the exact system prompt a specialist's provider receives.
     Render(render::RenderArgs),
-    /// Print a JSON Schema: `specialist` (default) or `project` (cadre.toml).
+    /// Print a JSON Schema: `specialist` (default), `project` (cadre.toml) or `team` (teams.d).
     Schema(schema::SchemaArgs),
     /// Write a starter specialist file that passes `check`.
     New(new::NewArgs),

@@ -1,5 +1,6 @@
-//! Which files in `specialists.d/` are specialists: `*.toml`, minus dotfiles
-//! and editor leftovers, so saving in an editor never starts a ghost.
+//! Which files in `specialists.d/` (and `teams.d/`) count: `*.toml`, minus
+//! dotfiles and editor leftovers, so saving in an editor never starts a
+//! ghost; and reading one config file as text.
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,12 @@ pub fn ignored(file_name: &str) -> bool {
 
 /// The specialist files in `dir`, sorted; an unreadable directory is one diagnostic.
 pub fn specialist_files(dir: &Path, diags: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    config_files(dir, "specialists", diags)
+}
+
+/// The config files in `dir` (the `what` directory: `specialists`,
+/// `teams`), sorted; an unreadable directory is one diagnostic.
+pub fn config_files(dir: &Path, what: &str, diags: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
@@ -26,7 +33,7 @@ pub fn specialist_files(dir: &Path, diags: &mut Vec<Diagnostic>) -> Vec<PathBuf>
                 line: 0,
                 column: 0,
                 key: None,
-                message: format!("cannot read the specialists directory: {e}"),
+                message: format!("cannot read the {what} directory: {e}"),
                 source_line: None,
             };
             diags.push(Diagnostic::error(dir, None, p));
@@ -41,6 +48,18 @@ pub fn specialist_files(dir: &Path, diags: &mut Vec<Diagnostic>) -> Vec<PathBuf>
         .collect();
     files.sort();
     files
+}
+
+/// One config file as UTF-8 text, or the problem that keeps it from being read.
+pub fn read_text(path: &Path) -> Result<String, Problem> {
+    let bytes = std::fs::read(path).map_err(|e| Problem {
+        line: 0,
+        column: 0,
+        key: None,
+        message: format!("cannot read: {e}"),
+        source_line: None,
+    })?;
+    Ok(super::parse::utf8(&bytes)?.to_owned())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! - [`resolve`]: defaults and providers; [`generation`]: the behaviour hash.
 //! - [`diff`]: the one field diff of two specs (`cadre plan` and `cadre diff`).
 //! - `parallel`: per-file work (reading, rendering) spread over the cores for large teams.
+//! - [`team`]: `teams.d/*.toml` → resolved team specs (checked against the specialists).
 //! - [`diagnostic`]: a located problem; [`report`]: its renderings (text, one line,
 //!   JSON, GitHub annotations); [`warnings`]: check-time warnings.
 
@@ -26,12 +27,13 @@ pub mod resolve;
 pub mod source;
 pub mod spec;
 pub mod suggest;
+pub mod team;
 pub mod types;
 pub mod warnings;
 
 pub use candidate::Candidate;
 pub use diagnostic::{Diagnostic, Severity};
 pub use load::{Loaded, Parsed, ProjectPaths, load_project_file, parse_all};
-pub use name::SpecialistName;
+pub use name::{SpecialistName, TeamName};
 pub use spec::{ResolvedProvider, ResolvedTimeouts, Spec, SystemPrompt};
 pub use types::*;

@@ -94,6 +94,7 @@ fn loaded(specs: &[Spec], broken: &[SpecialistName]) -> Loaded {
         project: Default::default(),
         project_ok: true,
         specs: specs.to_vec(),
+        teams: Vec::new(),
         diagnostics,
     }
 }
@@ -317,3 +318,4 @@ fn unchanged_spec_keeps_the_running_arc_unless_bound_elsewhere() {
 }
 
 mod policy;
+mod teams;

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 
-use super::{LiveView, ReconcileEvent, SlotView};
+use super::{LiveView, ReconcileEvent, SlotView, TeamView};
 use crate::config::{ProjectPaths, SpecialistName};
 use crate::plan::Action;
 
@@ -40,6 +40,9 @@ pub(super) enum Command {
     },
     Live {
         reply: oneshot::Sender<Vec<LiveView>>,
+    },
+    Teams {
+        reply: oneshot::Sender<Vec<TeamView>>,
     },
     Shutdown {
         reason: String,
@@ -108,6 +111,11 @@ impl SupervisorHandle {
     /// Every specialist with its spec and counters (read-only).
     pub async fn live(&self) -> Result<Vec<LiveView>, SupervisorError> {
         self.ask(|reply| Command::Live { reply }).await
+    }
+
+    /// Every team held, by name (read-only).
+    pub async fn teams(&self) -> Result<Vec<TeamView>, SupervisorError> {
+        self.ask(|reply| Command::Teams { reply }).await
     }
 
     /// Begin a graceful shutdown: drain everything, deregister, then finish.

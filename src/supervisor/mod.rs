@@ -14,6 +14,7 @@ mod providers;
 mod reconcile;
 mod registry_sync;
 mod slot;
+mod teams;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -25,7 +26,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, broadcast, mpsc};
 use tokio::task::JoinSet;
 
-use crate::config::{Limits, ProjectPaths, SpecialistName};
+use crate::config::team::TeamSpec;
+use crate::config::{Limits, ProjectPaths, SpecialistName, TeamName};
 use crate::plan::{Marks, Operator};
 use crate::registry::{ProcessId, Registry};
 
@@ -35,6 +37,7 @@ pub use handle::{SupervisorError, SupervisorHandle};
 use handle::Command;
 pub use registry_sync::SyncError;
 pub use slot::RETRY_POLICY;
+pub use teams::{TeamState, TeamView};
 
 /// How often the whole desired state is re-read even without events.
 pub const RESYNC: Duration = Duration::from_secs(30);
@@ -122,6 +125,7 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
         },
         opts,
         slots: BTreeMap::new(),
+        teams: BTreeMap::new(),
         operator: Operator::default(),
         marks: Marks::default(),
         providers: providers::Providers::default(),
@@ -147,6 +151,8 @@ struct Supervisor {
     opts: Options,
     me: registry_sync::Me,
     slots: BTreeMap<SpecialistName, slot::Slot>,
+    /// The version of each team held: its file's, or its last good one.
+    teams: BTreeMap<TeamName, Arc<TeamSpec>>,
     /// The operator's stops, as the last plan left them.
     operator: Operator,
     /// The config errors the last plan marked.
@@ -230,6 +236,9 @@ impl Supervisor {
             }
             Command::Snapshot { reply } => {
                 let _ = reply.send(self.snapshot());
+            }
+            Command::Teams { reply } => {
+                let _ = reply.send(self.team_views());
             }
             Command::Live { reply } => {
                 let views = self

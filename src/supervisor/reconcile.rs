@@ -53,6 +53,7 @@ impl Supervisor {
                 .iter()
                 .map(|(n, s)| (n.clone(), s.instance(now)))
                 .collect(),
+            teams: self.teams.clone(),
             marks: self.marks.clone(),
         }
     }
@@ -103,6 +104,7 @@ impl Supervisor {
     async fn apply(&mut self, plan: Plan, trigger: Trigger) -> Vec<Action> {
         self.mark(plan.config_errors, &plan.notices);
         self.operator = plan.operator;
+        self.apply_teams(plan.teams, trigger);
         let Some(settings) = plan.settings else {
             return Vec::new();
         };
