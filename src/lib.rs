@@ -15,6 +15,8 @@
 //!   port grants, process liveness, single-instance locks. [`registry::etcd`]: the same on
 //!   etcd (leases, per-host ports), for many daemons on many hosts.
 //! - [`watch`]: file events → debounced reconcile triggers.
+//! - [`team`]: teams that confer: a team's run, round by round (broadcast,
+//!   discussion, synthesis, route), over one member-call function.
 //! - [`conversation`]: messages, roles, usage and provider health, shared by both ends of a chat.
 //! - [`protocol`]: socket request/reply types and the line codec.
 //! - [`specialist`]: one listener per specialist, its connections, counters and drain.
@@ -53,4 +55,5 @@ pub mod review;
 pub mod schema;
 pub mod specialist;
 pub mod supervisor;
+pub mod team;
 pub mod watch;

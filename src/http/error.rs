@@ -34,7 +34,7 @@ impl ApiCode {
         match self {
             ApiCode::Protocol(c) => c.as_str(),
             ApiCode::NotFound => "not_found",
-            ApiCode::NotReady => "not_ready",
+            ApiCode::NotReady => ErrorCode::NotReady.as_str(),
             ApiCode::MethodNotAllowed => "method_not_allowed",
             ApiCode::Unauthorized => "unauthorized",
             ApiCode::ModelNotFound => "model_not_found",
@@ -82,7 +82,8 @@ impl ApiError {
             ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::ProviderUnavailable | ErrorCode::ProviderError => StatusCode::BAD_GATEWAY,
             ErrorCode::Timeout => StatusCode::GATEWAY_TIMEOUT,
-            ErrorCode::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::ShuttingDown | ErrorCode::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::RoutingFailed => StatusCode::BAD_GATEWAY,
         };
         ApiError::new(status, ApiCode::Protocol(code), message)
     }

@@ -33,11 +33,18 @@ pub enum ErrorCode {
     ProviderError,
     Timeout,
     ShuttingDown,
+    /// A team's member that is not serving (stopped, failed, starting, gone):
+    /// the `error` a round reports for it. Never sent on a specialist's socket.
+    NotReady,
+    /// A team's moderator answered a routing request with something other
+    /// than a JSON list of 1 to 3 of the team's members; the message carries
+    /// its text. Never sent on a specialist's socket.
+    RoutingFailed,
 }
 
 impl ErrorCode {
     /// Every code, in the order of the table above; [`ErrorCode::index`] is a position here.
-    pub const ALL: [ErrorCode; 8] = [
+    pub const ALL: [ErrorCode; 10] = [
         ErrorCode::BadJson,
         ErrorCode::BadRequest,
         ErrorCode::UnknownType,
@@ -46,6 +53,8 @@ impl ErrorCode {
         ErrorCode::ProviderError,
         ErrorCode::Timeout,
         ErrorCode::ShuttingDown,
+        ErrorCode::NotReady,
+        ErrorCode::RoutingFailed,
     ];
 
     /// Position in [`ErrorCode::ALL`], for tables indexed by code (counters).
@@ -63,6 +72,8 @@ impl ErrorCode {
             ErrorCode::ProviderError => "provider_error",
             ErrorCode::Timeout => "timeout",
             ErrorCode::ShuttingDown => "shutting_down",
+            ErrorCode::NotReady => "not_ready",
+            ErrorCode::RoutingFailed => "routing_failed",
         }
     }
 }

@@ -105,6 +105,13 @@ pub struct LiveView {
     pub revision: Option<String>,
 }
 
+impl LiveView {
+    /// Running with a listener (ready, or serving its last good spec): a chat can be served.
+    pub fn serves(&self) -> bool {
+        self.counters.is_some() && self.view.port != 0
+    }
+}
+
 /// Start the supervisor task. It reconciles once at once, then on every
 /// trigger, every [`RESYNC`], and when a failed specialist's backoff ends.
 /// Must be called inside a tokio runtime.
