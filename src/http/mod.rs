@@ -18,6 +18,7 @@ mod openai;
 mod pages;
 mod protocols;
 mod relay;
+mod teams;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -112,6 +113,8 @@ pub(crate) struct AppState {
     pub(crate) sup: SupervisorHandle,
     /// Reloads and config errors per specialist, counted from reconcile events.
     pub(crate) tallies: Arc<Mutex<BTreeMap<String, Tallies>>>,
+    /// The teams, run on the same chat path as every chat here.
+    pub(crate) teams: crate::team::Runner,
     token: Option<Arc<str>>,
 }
 
@@ -126,6 +129,7 @@ pub fn router(sup: SupervisorHandle, token: Option<String>) -> Router {
     let state = AppState {
         sup: sup.clone(),
         tallies: Arc::default(),
+        teams: crate::team::Runner::new(sup.clone()),
         token: token.map(Arc::from),
     };
     tokio::spawn(count_events(sup, state.tallies.clone()));
@@ -140,6 +144,8 @@ pub fn router(sup: SupervisorHandle, token: Option<String>) -> Router {
         .route("/api/specialists/{name}/chat", post(api::chat))
         .route("/api/specialists/{name}/prompt", get(api::prompt))
         .route("/api/team", post(api::team))
+        .route("/api/teams", get(teams::list))
+        .route("/api/teams/{name}", get(teams::one).post(teams::run))
         .route("/api/events", get(api::events))
         .route("/v1/models", get(openai::models))
         .route("/v1/chat/completions", post(openai::completions))

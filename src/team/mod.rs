@@ -11,18 +11,20 @@
 //! - [`round`]: one round of member answers, and one moderator call.
 //! - [`route`]: the moderator's routing reply, parsed strictly.
 //! - [`event`]: what a run produces, and its wire form.
-//! - [`members`]: how a member is asked (one function: the daemon's chat
-//!   path), and the summary of a run.
+//! - [`members`]: how a member is asked (one function: the daemon's chat path).
+//! - [`runner`]: the daemon's teams, as every edge starts them.
 
 pub mod engine;
 pub mod event;
 pub mod members;
 pub mod round;
 pub mod route;
+pub mod runner;
 
 pub use engine::run;
 pub use event::{Part, RoundStats, Summary, TeamEvent};
 pub use members::{MemberStream, Members, Unasked};
+pub use runner::{Runner, TeamError, TeamInfo};
 
 #[cfg(test)]
 mod tests;

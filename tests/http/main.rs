@@ -12,3 +12,4 @@ mod openai;
 mod pages;
 mod protocols;
 mod sdk;
+mod teams;
