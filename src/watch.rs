@@ -1,5 +1,5 @@
-//! File watching (DESIGN §6): notify events on `specialists.d`, `templates/`
-//! and `cadre.toml`, debounced and coalesced into one "reconcile" trigger.
+//! File watching (DESIGN §6): notify events on `specialists.d`, `teams.d`,
+//! `templates/` and `cadre.toml`, debounced and coalesced into one "reconcile" trigger.
 //!
 //! The watcher never says *what* changed: the supervisor is level-triggered
 //! and re-reads the whole desired state on every trigger, so a missed or
@@ -95,6 +95,11 @@ pub fn watch(
             .watch(t, RecursiveMode::Recursive)
             .map_err(err(&paths.templates))?;
     }
+    if let Some(t) = &armed.teams {
+        debouncer
+            .watch(t, RecursiveMode::NonRecursive)
+            .map_err(err(&paths.teams))?;
+    }
     // cadre.toml, and the links the others resolve through: watch the root
     // (non-recursively) and filter by name.
     if armed.root.is_dir() {
@@ -153,6 +158,11 @@ fn rearm(inner: &mut Inner, now: Armed) {
             now.templates.as_ref(),
             RecursiveMode::Recursive,
         ),
+        (
+            old.teams.as_ref(),
+            now.teams.as_ref(),
+            RecursiveMode::NonRecursive,
+        ),
     ];
     for (from, to, mode) in moves {
         if from == to {
@@ -197,6 +207,7 @@ struct Armed {
     root: PathBuf,
     specialists: PathBuf,
     templates: Option<PathBuf>,
+    teams: Option<PathBuf>,
     /// Root entries a path passes through on its way (kubelet's `..data` and
     /// the directory it names): replacing one re-points the path.
     links: Vec<PathBuf>,
@@ -205,13 +216,21 @@ struct Armed {
 impl Armed {
     fn resolve(paths: &ProjectPaths, root: &Path) -> Armed {
         let mut links = Vec::new();
-        for p in [&paths.specialists, &paths.templates, &paths.project_file] {
+        for p in [
+            &paths.specialists,
+            &paths.templates,
+            &paths.teams,
+            &paths.project_file,
+        ] {
             links_through(root, &root.join(file_name_or(p, "")), &mut links);
         }
         Armed {
             root: root.to_path_buf(),
             specialists: canonical(&paths.specialists),
             templates: std::fs::canonicalize(&paths.templates)
+                .ok()
+                .filter(|t| t.is_dir()),
+            teams: std::fs::canonicalize(&paths.teams)
                 .ok()
                 .filter(|t| t.is_dir()),
             links,
@@ -246,11 +265,13 @@ fn canonical(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// Which paths matter: anything in specialists.d or templates, cadre.toml
-/// (or the templates dir appearing) in the project root, and the links.
+/// Which paths matter: anything in specialists.d, teams.d or templates,
+/// cadre.toml (or the templates or teams dir appearing) in the project
+/// root, and the links.
 struct Relevance {
     root: PathBuf,
     templates: PathBuf,
+    teams: PathBuf,
     project_file: PathBuf,
 }
 
@@ -259,6 +280,7 @@ impl Relevance {
         let root = canonical(&paths.root);
         Relevance {
             templates: root.join(file_name_or(&paths.templates, "templates")),
+            teams: root.join(file_name_or(&paths.teams, "teams.d")),
             project_file: root.join(file_name_or(&paths.project_file, "cadre.toml")),
             root,
         }
@@ -267,7 +289,9 @@ impl Relevance {
     fn matches(&self, armed: &Armed, p: &Path) -> bool {
         p.starts_with(&armed.specialists)
             || armed.templates.as_ref().is_some_and(|t| p.starts_with(t))
+            || armed.teams.as_ref().is_some_and(|t| p.starts_with(t))
             || p.starts_with(&self.templates)
+            || p.starts_with(&self.teams)
             || p == self.project_file
             || armed.links.iter().any(|l| l == p)
     }

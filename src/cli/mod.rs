@@ -23,6 +23,7 @@ pub mod schema;
 pub mod start_stop;
 pub mod status;
 pub mod team;
+pub mod teams;
 pub mod up;
 
 /// Run a team of AI specialists declared as TOML files.
@@ -191,8 +192,10 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Chat with one specialist: one-shot with MESSAGE, interactive without.
     Chat(chat::ChatArgs),
-    /// Send one message to every ready specialist at once.
+    /// Send one message to every ready specialist at once, or run a team with --team.
     Team(team::TeamArgs),
+    /// List the daemon's teams (teams.d): mode, members, state.
+    Teams(teams::TeamsArgs),
     /// Stop specialists (or the whole daemon with --all) through the control socket.
     Stop(start_stop::StopArgs),
     /// Resume operator-stopped specialists.
@@ -221,6 +224,7 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Status(a) => status::run(&g, a),
         Command::Chat(a) => chat::run(&g, a),
         Command::Team(a) => team::run(&g, a),
+        Command::Teams(a) => teams::run(&g, a),
         Command::Stop(a) => start_stop::stop(&g, a),
         Command::Start(a) => start_stop::start(&g, a),
         Command::Render(a) => render::run(&g, a),

@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::{CliError, Global};
 use crate::config::{ProjectPaths, report};
 use crate::control::{self, ControlError, Request};
-use crate::plan::{Action, Actual, Operator};
+use crate::plan::{Action, Actual, Operator, TeamAction};
 
 /// Arguments of `cadre plan`.
 #[derive(Debug, Args)]
@@ -30,16 +30,20 @@ struct PlanOut<'a> {
     against: &'a str,
     changes: usize,
     steps: &'a [Action],
+    /// Every team step, keeps included.
+    teams: &'a [TeamAction],
 }
 
 pub fn run(g: &Global, a: PlanArgs) -> Result<i32, CliError> {
-    let (against, actions) = plan(g)?;
-    let changes = actions.iter().filter(|s| s.is_change()).count();
+    let (against, actions, teams) = plan(g)?;
+    let changes = actions.iter().filter(|s| s.is_change()).count()
+        + teams.iter().filter(|t| t.is_change()).count();
     if a.json {
         let out = PlanOut {
             against,
             changes,
             steps: &actions,
+            teams: &teams,
         };
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else if changes == 0 {
@@ -48,11 +52,16 @@ pub fn run(g: &Global, a: PlanArgs) -> Result<i32, CliError> {
         for s in actions.iter().filter(|s| s.is_change()) {
             println!("{s}");
         }
+        for t in teams.iter().filter(|t| t.is_change()) {
+            println!("{t}");
+        }
     }
     Ok(if changes == 0 { 0 } else { 1 })
 }
 
-fn plan(g: &Global) -> Result<(&'static str, Vec<Action>), CliError> {
+type Planned = (&'static str, Vec<Action>, Vec<TeamAction>);
+
+fn plan(g: &Global) -> Result<Planned, CliError> {
     let state = g.state_dir()?;
     let dir = std::fs::canonicalize(&g.dir).map_err(CliError::io(format!(
         "specialists directory {}",
@@ -62,15 +71,18 @@ fn plan(g: &Global) -> Result<(&'static str, Vec<Action>), CliError> {
         dir: Some(dir.clone()),
     };
     match control::request(state.path(), &req, Duration::from_secs(30)) {
-        Ok(resp) => Ok(("daemon", resp.steps)),
-        Err(ControlError::NotRunning(_)) => Ok(("none", plan_from_nothing(&dir)?)),
+        Ok(resp) => Ok(("daemon", resp.steps, resp.team_steps)),
+        Err(ControlError::NotRunning(_)) => {
+            let (actions, teams) = plan_from_nothing(&dir)?;
+            Ok(("none", actions, teams))
+        }
         Err(e) => Err(e.into()),
     }
 }
 
 /// Without a daemon every valid, enabled specialist would start. Invalid
 /// files are reported on stderr; they would not start.
-fn plan_from_nothing(dir: &Path) -> Result<Vec<Action>, CliError> {
+fn plan_from_nothing(dir: &Path) -> Result<(Vec<Action>, Vec<TeamAction>), CliError> {
     let loaded = crate::desired::load(&ProjectPaths::from_specialists_dir(dir));
     for d in loaded.errors() {
         eprintln!("{}", report::line(d));
@@ -79,5 +91,5 @@ fn plan_from_nothing(dir: &Path) -> Result<Vec<Action>, CliError> {
     if plan.settings.is_none() {
         return Err(CliError::Refused("cadre.toml is invalid".into()));
     }
-    Ok(plan.actions)
+    Ok((plan.actions, plan.teams))
 }

@@ -33,7 +33,7 @@ pub(super) enum Command {
     },
     Plan {
         paths: Option<ProjectPaths>,
-        reply: oneshot::Sender<Result<Vec<Action>, String>>,
+        reply: oneshot::Sender<Result<super::Planned, String>>,
     },
     Snapshot {
         reply: oneshot::Sender<Vec<SlotView>>,
@@ -98,7 +98,10 @@ impl SupervisorHandle {
     /// The plan a reconcile would apply now (keeps included). With `paths`,
     /// the desired state comes from that project instead (a checkout under
     /// review), still diffed against what runs here.
-    pub async fn plan(&self, paths: Option<ProjectPaths>) -> Result<Vec<Action>, SupervisorError> {
+    pub async fn plan(
+        &self,
+        paths: Option<ProjectPaths>,
+    ) -> Result<super::Planned, SupervisorError> {
         self.ask(|reply| Command::Plan { paths, reply })
             .await?
             .map_err(SupervisorError::Refused)

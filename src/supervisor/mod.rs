@@ -105,6 +105,13 @@ pub struct LiveView {
     pub revision: Option<String>,
 }
 
+/// The plan a reconcile would apply now: every action, keeps included.
+#[derive(Debug, Clone, Default)]
+pub struct Planned {
+    pub actions: Vec<crate::plan::Action>,
+    pub teams: Vec<crate::plan::TeamAction>,
+}
+
 impl LiveView {
     /// Running with a listener (ready, or serving its last good spec): a chat can be served.
     pub fn serves(&self) -> bool {

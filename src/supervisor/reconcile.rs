@@ -85,7 +85,7 @@ impl Supervisor {
     pub(super) async fn plan(
         &mut self,
         paths: Option<ProjectPaths>,
-    ) -> Result<Vec<Action>, String> {
+    ) -> Result<super::Planned, String> {
         let loaded = match paths {
             // A checkout under review: its renders must not evict this project's.
             Some(paths) => self.load_from(paths, None).await,
@@ -96,7 +96,11 @@ impl Supervisor {
             let msg = loaded.errors().next().map(report::line).unwrap_or_default();
             return Err(format!("cadre.toml is invalid: {msg}"));
         }
-        Ok(plan::plan(&loaded, &self.actual(), &self.operator).actions)
+        let plan = plan::plan(&loaded, &self.actual(), &self.operator);
+        Ok(super::Planned {
+            actions: plan.actions,
+            teams: plan.teams,
+        })
     }
 
     /// Carry `plan` out: report its notices, then keeps that refresh,

@@ -67,7 +67,7 @@ impl Runner {
 }
 
 /// A team as `cadre teams --json`, `GET /api/teams` and the pages show it.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TeamInfo {
     pub name: String,
     pub title: String,

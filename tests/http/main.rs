@@ -12,4 +12,5 @@ mod openai;
 mod pages;
 mod protocols;
 mod sdk;
+mod team_files;
 mod teams;
