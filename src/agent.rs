@@ -96,16 +96,24 @@ pub type ChatStream = BoxStream<'static, ChatEvent>;
 pub trait Backend: Send + Sync + 'static {
     /// Every agent, sorted by name.
     fn agents(&self) -> BoxFuture<'_, Result<Vec<AgentInfo>, AgentError>>;
+    /// One agent, or [`AgentError::NotFound`]. The default searches the
+    /// roster; a backend that can look one up without building the others'
+    /// entries (each carries a whole system prompt) should.
+    fn agent(&self, id: &AgentId) -> BoxFuture<'_, Result<AgentInfo, AgentError>> {
+        let id = id.clone();
+        Box::pin(async move {
+            self.agents()
+                .await?
+                .into_iter()
+                .find(|a| a.id == id)
+                .ok_or_else(|| AgentError::NotFound(id.name().to_owned()))
+        })
+    }
     /// Start a chat with `id`.
     fn chat(&self, id: &AgentId, turn: Turn) -> BoxFuture<'_, Result<ChatStream, AgentError>>;
 }
 
 /// One agent of the roster, or [`AgentError::NotFound`].
 pub async fn find(backend: &dyn Backend, id: &AgentId) -> Result<AgentInfo, AgentError> {
-    backend
-        .agents()
-        .await?
-        .into_iter()
-        .find(|a| &a.id == id)
-        .ok_or_else(|| AgentError::NotFound(id.name().to_owned()))
+    backend.agent(id).await
 }

@@ -19,7 +19,9 @@
 //!   discussion, synthesis, route), over one member-call function.
 //! - [`conversation`]: messages, roles, usage and provider health, shared by both ends of a chat.
 //! - [`protocol`]: socket request/reply types and the line codec.
-//! - [`specialist`]: one listener per specialist, its connections, counters and drain.
+//! - [`specialist`]: one listener per specialist, its connections, counters and drain;
+//!   [`specialist::chat`], the one chat path every caller in the daemon takes.
+//! - [`generator`]: a stream written as one async block, polled in place (no task, no channel).
 //! - [`provider`]: the model providers (Ollama, OpenAI-compatible, Anthropic).
 //! - [`client`]: a small async client of the socket protocol (CLI and tests).
 //! - [`net`]: outgoing sockets with SO_REUSEADDR, the kernel's TCP table and
@@ -42,6 +44,7 @@ pub mod config;
 pub mod control;
 pub mod conversation;
 pub mod desired;
+pub mod generator;
 pub mod http;
 pub mod jsonrpc;
 pub mod mcp;

@@ -1,20 +1,18 @@
 //! The daemon as an [`agent::Backend`]: the roster from the supervisor, and
-//! each chat through the very functions `POST /api/specialists/NAME/chat`
-//! uses ([`relay::target`], [`relay::chat_request`], [`Relay`]), so A2A and
-//! MCP chats share its path, counters and cancellation (and whatever replaces
-//! its internals).
+//! each chat on the in-process chat path ([`crate::specialist::chat`]) that
+//! `POST /api/specialists/NAME/chat` and the socket take, so A2A and MCP
+//! chats share its counters, drain and cancellation.
 
 use axum::http::StatusCode;
 use futures::FutureExt;
 use futures::StreamExt;
 use futures::future::BoxFuture;
-use serde_json::{Map, Value};
 
 use super::AppState;
 use super::error::{ApiCode, ApiError};
-use super::relay::{self, Relay};
+use super::target;
 use crate::agent::{AgentError, AgentId, AgentInfo, Backend, ChatEvent, ChatStream, Turn};
-use crate::protocol::{ErrorCode, Reply, ReplyBody, Request};
+use crate::protocol::{ChatBody, ErrorCode, Reply, ReplyBody};
 use crate::supervisor::LiveView;
 
 pub(crate) struct Daemon {
@@ -34,7 +32,7 @@ fn info(l: &LiveView) -> AgentInfo {
         model: s.model.clone(),
         state: l.view.state.as_str().to_owned(),
         generation: s.generation.clone(),
-        serving: relay::serves(l),
+        serving: target::serves(l),
         system_prompt: s.system_prompt.as_str().to_owned(),
     }
 }
@@ -63,18 +61,6 @@ fn event(reply: Reply) -> ChatEvent {
     }
 }
 
-/// The relay's replies as chat events; the relay (its connection) lives in
-/// the stream, so dropping the stream cancels the chat.
-fn events(relay: Relay, request: Request) -> ChatStream {
-    futures::stream::unfold(Some((relay, request)), |st| async move {
-        let (mut relay, request) = st?;
-        let ev = event(relay.next(&request).await?);
-        let more = matches!(ev, ChatEvent::Chunk(_));
-        Some((ev, more.then_some((relay, request))))
-    })
-    .boxed()
-}
-
 impl Backend for Daemon {
     fn agents(&self) -> BoxFuture<'_, Result<Vec<AgentInfo>, AgentError>> {
         async move {
@@ -91,24 +77,34 @@ impl Backend for Daemon {
         .boxed()
     }
 
+    fn agent(&self, id: &AgentId) -> BoxFuture<'_, Result<AgentInfo, AgentError>> {
+        let AgentId::Specialist(name) = id.clone();
+        async move {
+            match self.state.sup.one(&name).await {
+                Ok(Some(l)) => Ok(info(&l)),
+                Ok(None) => Err(AgentError::NotFound(name)),
+                Err(_) => Err(AgentError::ShuttingDown),
+            }
+        }
+        .boxed()
+    }
+
     fn chat(&self, id: &AgentId, turn: Turn) -> BoxFuture<'_, Result<ChatStream, AgentError>> {
         let AgentId::Specialist(name) = id.clone();
         async move {
-            let target = relay::target(&self.state, &name)
+            let path = target::chat_path(&self.state, &name)
                 .await
                 .map_err(agent_error)?;
-            let mut body = Map::new();
-            body.insert("content".into(), Value::from(turn.content));
-            body.insert(
-                "history".into(),
-                serde_json::to_value(&turn.history)
-                    .map_err(|e| AgentError::Invalid(e.to_string()))?,
-            );
-            let request = relay::chat_request(body, true).map_err(agent_error)?;
-            Ok(match Relay::open(&target, &request).await {
-                Ok(relay) => events(relay, request),
-                Err(reply) => futures::stream::once(async move { event(reply) }).boxed(),
-            })
+            let content = crate::protocol::chat_content(Some(turn.content))
+                .map_err(|m| AgentError::Invalid(m.to_owned()))?;
+            let body = ChatBody {
+                content,
+                history: turn.history,
+                stream: true,
+                ..ChatBody::default()
+            };
+            // The chat stream ends after its final reply; dropping it cancels the chat.
+            Ok(path.chat(None, body).map(event).boxed())
         }
         .boxed()
     }

@@ -1,6 +1,7 @@
 //! `/api/*` and `/healthz`: specialists as JSON, chats and team chats as
-//! Server-Sent Events carrying the socket protocol's own reply objects, and
-//! the reconcile event stream.
+//! Server-Sent Events carrying the socket protocol's own reply objects (the
+//! in-process chat path's, [`crate::specialist::chat`]), and the reconcile
+//! event stream.
 
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
@@ -12,10 +13,9 @@ use axum::extract::{Path, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
-use futures::stream::FuturesUnordered;
+use futures::{Stream, StreamExt};
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -23,8 +23,10 @@ use super::AppState;
 use crate::config::SpecialistName;
 
 use super::error::{ApiError, json_object};
-use super::relay::{self, Relay};
-use crate::protocol::{Reply, ReplyBody, Request};
+use super::target;
+use crate::generator::Generator;
+use crate::protocol::{ChatBody, Reply, ReplyBody};
+use crate::specialist::ChatPath;
 use crate::supervisor::LiveView;
 
 /// One specialist as the API shows it: the data of `status --json` plus what
@@ -91,11 +93,11 @@ pub async fn one(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<SpecialistJson>, ApiError> {
-    live(&state)
+    state
+        .sup
+        .one(&name)
         .await?
-        .iter()
-        .find(|l| l.view.name == name)
-        .map(|l| Json(to_json(l)))
+        .map(|l| Json(to_json(&l)))
         .ok_or_else(|| ApiError::unknown_specialist(&name))
 }
 
@@ -106,10 +108,10 @@ pub async fn prompt(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let live = live(&state).await?;
-    let found = live
-        .iter()
-        .find(|l| l.view.name == name)
+    let found = state
+        .sup
+        .one(&name)
+        .await?
         .ok_or_else(|| ApiError::unknown_specialist(&name))?;
     let headers = [
         (CONTENT_TYPE, "text/plain; charset=utf-8"),
@@ -120,10 +122,18 @@ pub async fn prompt(
 
 type SseStream = Response;
 
-fn sse(rx: mpsc::Receiver<Event>) -> Response {
+/// How often a chat stream writes an SSE comment while nothing else comes.
+/// With HTTP half-close allowed (`server.rs`), a failed write is how a client
+/// that left is noticed, so a wait for the first token is given up on within
+/// two of these after the client is gone.
+const CHAT_KEEP_ALIVE: Duration = Duration::from_secs(2);
+/// The same for the long-lived, mostly idle reconcile event stream.
+const EVENTS_KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+fn sse(events: impl Stream<Item = Event> + Send + 'static, keep_alive: Duration) -> Response {
     let ok: fn(Event) -> Result<Event, Infallible> = Ok;
-    Sse::new(ReceiverStream::new(rx).map(ok))
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Sse::new(events.map(ok))
+        .keep_alive(KeepAlive::new().interval(keep_alive))
         .into_response()
 }
 
@@ -140,64 +150,21 @@ fn reply_event(reply: &Reply) -> Event {
 }
 
 /// `POST /api/specialists/NAME/chat`: `{"content", "history"?, "temperature"?, "max_tokens"?, "id"?}`.
+///
+/// The SSE body is the chat stream itself: it is read as the client reads,
+/// and a client that goes away drops it, which cancels the provider request.
 pub async fn chat(
     State(state): State<AppState>,
     Path(name): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<SseStream, ApiError> {
     let body = json_object(body)?;
-    let target = relay::target(&state, &name).await?;
-    let request = relay::chat_request(body, true)?;
-    let (tx, rx) = mpsc::channel(64);
-    tokio::spawn(async move {
-        pump(
-            &target,
-            &request,
-            |r| {
-                let tx = tx.clone();
-                async move { tx.send(reply_event(&r)).await.is_ok() }
-            },
-            tx.clone(),
-        )
-        .await;
-    });
-    Ok(sse(rx))
-}
-
-/// Relay one chat, handing each reply to `emit` (false = the client left).
-/// Returns whether it ended in a `response`. Stops, dropping the socket
-/// connection, as soon as the HTTP client is gone.
-async fn pump<F, Fut>(
-    target: &LiveView,
-    request: &Request,
-    emit: F,
-    gone: mpsc::Sender<Event>,
-) -> bool
-where
-    F: Fn(Reply) -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let mut relay = match Relay::open(target, request).await {
-        Ok(r) => r,
-        Err(reply) => {
-            emit(reply).await;
-            return false;
-        }
-    };
-    loop {
-        let next = tokio::select! {
-            r = relay.next(request) => r,
-            _ = gone.closed() => return false,
-        };
-        let Some(reply) = next else { return false };
-        let answered = matches!(reply.body, ReplyBody::Response { .. });
-        if !emit(reply).await {
-            return false;
-        }
-        if answered {
-            return true;
-        }
-    }
+    let path = target::chat_path(&state, &name).await?;
+    let (id, chat) = target::chat_request(body, true)?;
+    Ok(sse(
+        path.chat(id, chat).map(|r| reply_event(&r)),
+        CHAT_KEEP_ALIVE,
+    ))
 }
 
 /// `POST /api/team`: the same body as a chat, sent to every running
@@ -207,41 +174,28 @@ pub async fn team(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<SseStream, ApiError> {
     let body = json_object(body)?;
-    let request = relay::chat_request(body, true)?;
-    let targets: Vec<LiveView> = live(&state)
-        .await?
-        .into_iter()
-        .filter(relay::serves)
+    let (id, chat) = target::chat_request(body, true)?;
+    let members = state.sup.specialists().all();
+    Ok(sse(team_events(&members, id, chat), CHAT_KEEP_ALIVE))
+}
+
+/// Every member's chat at once, merged as replies come (a slow one delays
+/// no other), then the summary.
+fn team_events(members: &[ChatPath], id: Option<Value>, chat: ChatBody) -> Generator<Event> {
+    let started = Instant::now();
+    let total = members.len();
+    let chats: Vec<_> = members
+        .iter()
+        .map(|m| m.chat(id.clone(), chat.clone()))
         .collect();
-    let (tx, rx) = mpsc::channel(256);
-    tokio::spawn(async move {
-        let started = Instant::now();
-        let total = targets.len();
-        let mut runs: FuturesUnordered<_> = targets
-            .iter()
-            .map(|t| {
-                let tx = tx.clone();
-                let request = request.clone();
-                async move {
-                    let emit = |r: Reply| {
-                        let tx = tx.clone();
-                        async move { tx.send(reply_event(&r)).await.is_ok() }
-                    };
-                    (
-                        t.view.name.clone(),
-                        pump(t, &request, emit, tx.clone()).await,
-                    )
-                }
-            })
-            .collect();
+    Generator::new(move |y| async move {
+        let mut replies = futures::stream::select_all(chats);
         let mut failed = Vec::new();
-        while let Some((name, ok)) = runs.next().await {
-            if !ok {
-                failed.push(name);
+        while let Some(reply) = replies.next().await {
+            if matches!(reply.body, ReplyBody::Error { .. }) {
+                failed.push(reply.specialist.clone());
             }
-        }
-        if tx.is_closed() {
-            return;
+            y.send(reply_event(&reply)).await;
         }
         failed.sort();
         let summary = json!({
@@ -251,11 +205,9 @@ pub async fn team(
             "failed": failed,
             "elapsed_ms": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         });
-        let _ = tx
-            .send(Event::default().event("summary").data(summary.to_string()))
+        y.send(Event::default().event("summary").data(summary.to_string()))
             .await;
-    });
-    Ok(sse(rx))
+    })
 }
 
 /// `GET /api/events`: reconcile events as they happen (`data` is the event JSON).
@@ -286,5 +238,5 @@ pub async fn events(State(state): State<AppState>) -> SseStream {
             }
         }
     });
-    sse(rx)
+    sse(ReceiverStream::new(rx), EVENTS_KEEP_ALIVE)
 }

@@ -1,10 +1,11 @@
 //! The HTTP server of `cadre up` (DESIGN §10): the team page, a chat page per
 //! specialist, the JSON/SSE API, OpenAI-compatible routes and `/metrics`.
 //!
-//! Every chat is relayed over the specialist's own socket, so an HTTP chat
-//! takes exactly the path of a socket chat: same provider client, counters,
-//! timeouts and drain. Dropping an HTTP stream drops that connection, which
-//! cancels the upstream provider request.
+//! Every chat takes the specialist's in-process chat path
+//! ([`crate::specialist::chat`]), the one its socket takes: same provider
+//! client, counters, spec snapshot, timeouts and drain, with no loopback hop.
+//! An SSE body is the chat stream itself, so dropping an HTTP response (the
+//! client went away) drops the chat, which cancels the provider request.
 
 mod a2a;
 mod agents;
@@ -17,7 +18,8 @@ mod metrics;
 mod openai;
 mod pages;
 mod protocols;
-mod relay;
+mod server;
+mod target;
 mod teams;
 
 use std::collections::BTreeMap;
@@ -165,15 +167,7 @@ pub async fn serve(
     token: Option<String>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    // SSE writes many small frames: without TCP_NODELAY, Nagle plus the
-    // peer's delayed ACK holds each one back ~40 ms.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, router(sup, token))
-        .with_graceful_shutdown(shutdown)
-        .await
+    server::run(listener, router(sup, token), shutdown).await
 }
 
 async fn count_events(sup: SupervisorHandle, tallies: Arc<Mutex<BTreeMap<String, Tallies>>>) {

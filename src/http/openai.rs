@@ -13,13 +13,13 @@ use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde_json::{Map, Value, json};
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 
 use super::AppState;
 use super::error::{ApiCode, ApiError, json_object};
-use super::relay::{self, Relay};
-use crate::protocol::{ErrorCode, Reply, ReplyBody, Request};
+use super::target;
+use crate::generator::Generator;
+use crate::protocol::{ErrorCode, Reply, ReplyBody};
+use crate::specialist::ChatStream;
 
 /// An [`ApiError`] in OpenAI's shape.
 pub struct OpenAiError(ApiError);
@@ -59,7 +59,7 @@ pub async fn models(State(state): State<AppState>) -> Result<Response, OpenAiErr
     let live = state.sup.live().await.map_err(ApiError::from)?;
     let data: Vec<Value> = live
         .iter()
-        .filter(|l| relay::serves(l))
+        .filter(|l| target::serves(l))
         .map(|l| json!({"id": l.view.name, "object": "model", "created": 0, "owned_by": "cadre"}))
         .collect();
     Ok(Json(json!({"object": "list", "data": data})).into_response())
@@ -147,7 +147,7 @@ pub async fn completions(
         .to_owned();
     let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(false);
     let chat = to_chat_body(&req)?;
-    let target = relay::target(&state, &model).await.map_err(|e| {
+    let path = target::chat_path(&state, &model).await.map_err(|e| {
         if e.status == StatusCode::NOT_FOUND {
             OpenAiError(ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -158,14 +158,14 @@ pub async fn completions(
             OpenAiError(e)
         }
     })?;
-    let request = relay::chat_request(chat, stream)?;
-    let mut relay = Relay::open(&target, &request).await.map_err(remote_error)?;
+    let (_, body) = target::chat_request(chat, stream)?;
+    let mut replies = path.chat(None, body);
     let id = format!("chatcmpl-{}", rand::random::<u64>());
     let created = now();
     // Wait for the first reply before answering, so a provider that is down
     // is an HTTP error, never a completion.
-    let first = relay
-        .next(&request)
+    let first = replies
+        .next()
         .await
         .ok_or_else(|| OpenAiError(ApiError::from_code(ErrorCode::ProviderError, "no answer")))?;
     if !stream {
@@ -189,10 +189,9 @@ pub async fn completions(
     if matches!(first.body, ReplyBody::Error { .. }) {
         return Err(remote_error(first));
     }
-    let (tx, rx) = mpsc::channel::<Event>(64);
-    tokio::spawn(stream_chunks(relay, request, first, tx, id, created, model));
     let ok: fn(Event) -> Result<Event, Infallible> = Ok;
-    Ok(Sse::new(ReceiverStream::new(rx).map(ok)).into_response())
+    let events = stream_chunks(replies, first, id, created, model);
+    Ok(Sse::new(events.map(ok)).into_response())
 }
 
 fn chunk(id: &str, created: u64, model: &str, delta: Value, finish: Option<&str>) -> Event {
@@ -205,53 +204,41 @@ fn chunk(id: &str, created: u64, model: &str, delta: Value, finish: Option<&str>
     )
 }
 
-async fn stream_chunks(
-    mut relay: Relay,
-    request: Request,
+/// The chat's replies as completion chunks: a role chunk, the deltas, a
+/// `stop` chunk and `[DONE]`; a failure mid-stream is an error object and no
+/// `[DONE]`. Read as the client reads; dropped with the response body.
+fn stream_chunks(
+    mut replies: ChatStream,
     first: Reply,
-    tx: mpsc::Sender<Event>,
     id: String,
     created: u64,
     model: String,
-) {
-    let role = chunk(
-        &id,
-        created,
-        &model,
-        json!({"role": "assistant", "content": ""}),
-        None,
-    );
-    if tx.send(role).await.is_err() {
-        return;
-    }
-    let mut next = Some(first);
-    while let Some(reply) = next {
-        let event = match reply.body {
-            ReplyBody::Chunk { content } => {
-                chunk(&id, created, &model, json!({"content": content}), None)
+) -> Generator<Event> {
+    Generator::new(move |y| async move {
+        let role = json!({"role": "assistant", "content": ""});
+        y.send(chunk(&id, created, &model, role, None)).await;
+        let mut next = Some(first);
+        while let Some(reply) = next {
+            match reply.body {
+                ReplyBody::Chunk { content } => {
+                    let delta = json!({"content": content});
+                    y.send(chunk(&id, created, &model, delta, None)).await;
+                }
+                ReplyBody::Response { .. } => {
+                    y.send(chunk(&id, created, &model, json!({}), Some("stop")))
+                        .await;
+                    y.send(Event::default().data("[DONE]")).await;
+                    return;
+                }
+                ReplyBody::Error { code, error } => {
+                    let e = ApiError::from_code(code, error);
+                    let body = json!({"error": {"message": e.message, "type": "server_error", "code": e.code}});
+                    y.send(Event::default().data(body.to_string())).await;
+                    return;
+                }
+                _ => return,
             }
-            ReplyBody::Response { .. } => {
-                let _ = tx
-                    .send(chunk(&id, created, &model, json!({}), Some("stop")))
-                    .await;
-                let _ = tx.send(Event::default().data("[DONE]")).await;
-                return;
-            }
-            ReplyBody::Error { code, error } => {
-                // Mid-stream failure: an error object, and no [DONE].
-                let e = ApiError::from_code(code, error);
-                let body = json!({"error": {"message": e.message, "type": "server_error", "code": e.code}});
-                let _ = tx.send(Event::default().data(body.to_string())).await;
-                return;
-            }
-            _ => return,
-        };
-        if tx.send(event).await.is_err() {
-            return;
+            next = replies.next().await;
         }
-        next = tokio::select! {
-            r = relay.next(&request) => r,
-            _ = tx.closed() => return,
-        };
-    }
+    })
 }

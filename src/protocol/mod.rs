@@ -204,6 +204,21 @@ pub fn decode(line: &[u8]) -> Result<Request, DecodeError> {
     Ok(Request { id, body })
 }
 
+/// A chat request from a JSON object already parsed (an HTTP body): what
+/// [`decode`] makes of a `chat` line with these fields, the same checks and
+/// errors, without a line to encode and decode again. `stream` is the
+/// caller's choice; a `type` field is ignored. Returns the `id` and the chat.
+pub fn chat_from_object(
+    mut obj: serde_json::Map<String, Value>,
+    stream: bool,
+) -> Result<(Option<Value>, ChatBody), DecodeError> {
+    let id = obj.remove("id").filter(|v| !v.is_null());
+    obj.remove("type");
+    obj.insert("stream".into(), Value::Bool(stream));
+    let body = chat_body(obj, &id)?;
+    Ok((id, body))
+}
+
 /// The fields of a chat request, each checked.
 fn chat_body(
     obj: serde_json::Map<String, Value>,
@@ -212,11 +227,7 @@ fn chat_body(
     let bad = |message: String| DecodeError::new(ErrorCode::BadRequest, message, id.clone());
     let wire: ChatWire = serde_json::from_value(Value::Object(obj))
         .map_err(|e| bad(format!("invalid chat request: {e}")))?;
-    let content = match wire.content {
-        Some(c) if !c.trim().is_empty() => c,
-        Some(_) => return Err(bad("chat `content` is empty".into())),
-        None => return Err(bad("chat request without `content` (or `message`)".into())),
-    };
+    let content = chat_content(wire.content).map_err(|m| bad(m.into()))?;
     Ok(ChatBody {
         content,
         history: wire.history.unwrap_or_default(),
@@ -224,6 +235,15 @@ fn chat_body(
         temperature: wire.temperature,
         max_tokens: wire.max_tokens,
     })
+}
+
+/// The one rule on a chat's text, whoever sends it: present and not blank.
+pub fn chat_content(content: Option<String>) -> Result<String, &'static str> {
+    match content {
+        Some(c) if !c.trim().is_empty() => Ok(c),
+        Some(_) => Err("chat `content` is empty"),
+        None => Err("chat request without `content` (or `message`)"),
+    }
 }
 
 fn json_kind(v: &Value) -> &'static str {

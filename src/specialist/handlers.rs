@@ -1,26 +1,23 @@
 //! One handler per request type: turn a decoded request into reply lines.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::StreamExt;
 use serde_json::Value;
 
-use super::connection::{Connection, Writer};
-use super::{ReplyCode, Serving, Shared};
-use crate::config::SpecialistName;
+use super::connection::Connection;
+use super::{Serving, Shared};
 use crate::conversation::{Message, ProviderHealth, Role};
-use crate::protocol::{
-    ChatBody, ErrorCode, HealthStatus, Info, Reply, ReplyBody, Request, RequestBody,
-};
-use crate::provider::{ChatEvent, ChatRequest, Completion, ProviderError};
+use crate::protocol::{ChatBody, HealthStatus, Info, Reply, ReplyBody, Request, RequestBody};
+use crate::provider::ChatRequest;
 
 /// A health check that hangs must not hang the connection.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Answer `request`. An `Err` means the connection is unusable (write failed or the client left).
 pub(crate) async fn respond(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     request: Request,
     conn: &mut Connection,
 ) -> std::io::Result<()> {
@@ -43,10 +40,7 @@ pub(crate) async fn respond(
             let body = ReplyBody::HealthResponse { status, provider };
             shared.send(conn, reply(body)).await
         }
-        RequestBody::Chat(body) => {
-            let id = request.id.clone();
-            chat(shared, serving.clone(), id, body, conn).await
-        }
+        RequestBody::Chat(body) => chat(shared, request.id, body, conn).await,
     }
 }
 
@@ -112,124 +106,31 @@ pub(crate) fn chat_request(serving: &Serving, body: &ChatBody) -> ChatRequest {
     }
 }
 
-enum Ended {
-    Done(Completion, String),
-    Failed(ProviderError),
-    /// Writing a chunk failed: the client is gone.
-    WriteFailed(std::io::Error),
-    ClientGone,
-    Aborted,
-}
-
+/// Answer a chat on the socket: the chat path's replies, each written as it
+/// comes, while watching for the client leaving (which drops the chat and so
+/// cancels the provider request). The client's next request stays buffered.
 async fn chat(
-    shared: &Shared,
-    serving: Arc<Serving>,
+    shared: &Arc<Shared>,
     id: Option<Value>,
     body: ChatBody,
     conn: &mut Connection,
 ) -> std::io::Result<()> {
-    let _in_flight = shared.counters.in_flight();
-    let started = Instant::now();
-    let name = serving.spec.name.clone();
-    let req = chat_request(&serving, &body);
-    let ended = {
-        // Dropping `run` (client gone, abort) drops the provider stream, which
-        // cancels the upstream HTTP request. While it runs, the connection is
-        // both written (chunks) and watched for the client leaving.
-        let (writer, gone) = conn.split();
-        let run = run_chat(&serving, req, body.stream, &name, &id, writer);
-        tokio::select! {
-            e = run => e,
-            _ = gone => Ended::ClientGone,
-            _ = shared.abort.cancelled() => Ended::Aborted,
-        }
-    };
-    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let body = match ended {
-        Ended::Done(done, streamed) => {
-            shared.counters.latency(latency_ms);
-            answer(&serving, done, streamed, latency_ms)
-        }
-        Ended::Failed(e) => ReplyBody::Error {
-            code: e.code(),
-            error: e.to_string(),
-        },
-        Ended::Aborted => ReplyBody::Error {
-            code: ErrorCode::ShuttingDown,
-            error: "specialist stopped before the answer was complete".to_owned(),
-        },
-        Ended::WriteFailed(e) => {
-            shared.counters.error();
-            return Err(e);
-        }
-        Ended::ClientGone => {
-            shared.counters.error();
-            tracing::debug!(specialist = %name, "client left mid-chat; provider request cancelled");
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::ConnectionAborted,
-                "client left",
-            ));
-        }
-    };
-    let reply = Reply {
-        specialist: name,
-        id,
-        body,
-    };
-    shared.send(conn, reply).await
-}
-
-/// The final `response`: the provider's whole text, else what streamed.
-fn answer(serving: &Serving, done: Completion, streamed: String, latency_ms: u64) -> ReplyBody {
-    let content = if done.content.is_empty() {
-        streamed
-    } else {
-        done.content
-    };
-    let model = if done.model.is_empty() {
-        serving.spec.model.clone()
-    } else {
-        done.model
-    };
-    ReplyBody::Response {
-        content,
-        model,
-        usage: done.usage,
-        latency_ms,
-    }
-}
-
-async fn run_chat(
-    serving: &Serving,
-    req: ChatRequest,
-    stream: bool,
-    name: &SpecialistName,
-    id: &Option<Value>,
-    writer: &mut Writer,
-) -> Ended {
-    let mut events = serving.provider.chat(req);
-    let mut text = String::new();
-    while let Some(event) = events.next().await {
-        match event {
-            Ok(ChatEvent::Chunk(c)) => {
-                if stream && !c.is_empty() {
-                    let chunk = Reply {
-                        specialist: name.clone(),
-                        id: id.clone(),
-                        body: ReplyBody::Chunk { content: c.clone() },
-                    };
-                    if let Err(e) = writer.write(&chunk).await {
-                        return Ended::WriteFailed(e);
-                    }
-                }
-                text.push_str(&c);
+    let mut replies = super::chat::open(shared.clone(), id, body);
+    let (writer, gone) = conn.split();
+    let mut gone = std::pin::pin!(gone);
+    loop {
+        let next = tokio::select! {
+            r = replies.next() => r,
+            _ = &mut gone => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionAborted,
+                    "client left",
+                ));
             }
-            Ok(ChatEvent::Done(done)) => return Ended::Done(done, text),
-            Err(e) => return Ended::Failed(e),
+        };
+        match next {
+            Some(reply) => writer.write(&reply).await?,
+            None => return Ok(()),
         }
     }
-    Ended::Failed(ProviderError::Malformed {
-        provider: serving.spec.provider.name.clone(),
-        reason: "the answer stream ended without a final message".into(),
-    })
 }

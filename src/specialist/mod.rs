@@ -7,13 +7,19 @@
 //!
 //! Shutdown follows mini-redis: a cancellation token tells the accept loop and
 //! every idle connection to stop; a task tracker tells [`SpecialistHandle::drain`]
-//! when every connection task has finished. A second token cuts in-flight
-//! chats short once the drain timeout has passed.
+//! when every connection task and every in-process chat has finished. A
+//! second token cuts in-flight chats short once the drain timeout has passed.
+//!
+//! Chats, from the socket or from anywhere in the daemon, all take
+//! [`chat`]'s path: [`Specialists`] finds a running specialist's
+//! [`ChatPath`], and [`ChatPath::chat`] answers.
 
+pub mod chat;
 mod connection;
 mod counters;
 mod handlers;
 mod session;
+mod specialists;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,8 +38,10 @@ use crate::provider::{Provider, ProviderError};
 
 use connection::Connection;
 
+pub use chat::{ChatPath, ChatStream};
 use counters::Counters;
 pub use counters::{CountersSnapshot, LATENCY_BUCKETS, LATENCY_BUCKETS_MS};
+pub use specialists::Specialists;
 
 /// What a specialist serves right now; swapped whole on reload.
 #[derive(Clone)]
@@ -52,6 +60,8 @@ pub(crate) struct Shared {
     pub(crate) draining: CancellationToken,
     /// Cancelled when the drain timeout passed: abandon in-flight chats.
     pub(crate) abort: CancellationToken,
+    /// Every connection task and in-process chat: the drain waits for them.
+    pub(crate) tracker: TaskTracker,
     /// Git provenance of the spec's files (`a1b2c3d`, `a1b2c3d+modified`);
     /// kept apart from `Serving` because a commit changes it without a reload.
     pub(crate) revision: arc_swap::ArcSwapOption<String>,
@@ -93,7 +103,6 @@ impl ReplyCode for ProviderError {
 pub struct SpecialistHandle {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    tracker: TaskTracker,
     accept: JoinHandle<()>,
 }
 
@@ -115,16 +124,22 @@ impl SpecialistHandle {
             limits,
             draining: CancellationToken::new(),
             abort: CancellationToken::new(),
+            tracker: TaskTracker::new(),
             revision: arc_swap::ArcSwapOption::empty(),
         });
-        let tracker = TaskTracker::new();
-        let accept = tokio::spawn(accept_loop(listener, shared.clone(), tracker.clone()));
+        let accept = tokio::spawn(accept_loop(listener, shared.clone()));
         Ok(SpecialistHandle {
             shared,
             addr,
-            tracker,
             accept,
         })
+    }
+
+    /// Its chat path, for chats started in process.
+    pub fn chat_path(&self) -> ChatPath {
+        ChatPath {
+            shared: self.shared.clone(),
+        }
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -162,9 +177,9 @@ impl SpecialistHandle {
     /// rest short. Requests arriving meanwhile get `shutting_down`.
     pub async fn drain(self, timeout: Duration) {
         self.shared.draining.cancel();
-        self.tracker.close();
+        self.shared.tracker.close();
         let _ = self.accept.await;
-        if tokio::time::timeout(timeout, self.tracker.wait())
+        if tokio::time::timeout(timeout, self.shared.tracker.wait())
             .await
             .is_err()
         {
@@ -173,14 +188,14 @@ impl SpecialistHandle {
                 "drain timeout after {timeout:?}: abandoning in-flight requests"
             );
             self.shared.abort.cancel();
-            let _ = tokio::time::timeout(Duration::from_secs(2), self.tracker.wait()).await;
+            let _ = tokio::time::timeout(Duration::from_secs(2), self.shared.tracker.wait()).await;
         }
     }
 }
 
 /// Accept until draining; each connection holds a semaphore permit, so at
 /// most `max_connections` are served and the rest wait in the backlog.
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tracker: TaskTracker) {
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     let permits = Arc::new(Semaphore::new(shared.limits.max_connections.max(1)));
     let mut backoff = Duration::from_millis(10);
     loop {
@@ -199,7 +214,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tracker: TaskTr
             Ok((stream, peer)) => {
                 backoff = Duration::from_millis(10);
                 let shared = shared.clone();
-                tracker.spawn(async move {
+                shared.tracker.clone().spawn(async move {
                     session::serve(stream, peer, shared).await;
                     drop(permit);
                 });

@@ -9,6 +9,7 @@ use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 use super::{LiveView, ReconcileEvent, SlotView, TeamView};
 use crate::config::{ProjectPaths, SpecialistName};
 use crate::plan::Action;
+use crate::specialist::Specialists;
 
 /// Why a request to the supervisor failed.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +45,10 @@ pub(super) enum Command {
     Teams {
         reply: oneshot::Sender<Vec<TeamView>>,
     },
+    One {
+        name: String,
+        reply: oneshot::Sender<Option<LiveView>>,
+    },
     Shutdown {
         reason: String,
     },
@@ -53,6 +58,7 @@ pub(super) enum Command {
 #[derive(Clone)]
 pub struct SupervisorHandle {
     pub(super) tx: mpsc::Sender<Command>,
+    pub(super) specialists: Specialists,
     pub(super) trigger: Arc<Notify>,
     pub(super) events: broadcast::Sender<ReconcileEvent>,
     pub(super) done: Arc<Notify>,
@@ -119,6 +125,19 @@ impl SupervisorHandle {
     /// Every team held, by name (read-only).
     pub async fn teams(&self) -> Result<Vec<TeamView>, SupervisorError> {
         self.ask(|reply| Command::Teams { reply }).await
+    }
+
+    /// One specialist as [`Self::live`] shows it (whatever its state), or
+    /// `None` when there is none of that name; the others are not looked at.
+    pub async fn one(&self, name: &str) -> Result<Option<LiveView>, SupervisorError> {
+        let name = name.to_owned();
+        self.ask(|reply| Command::One { name, reply }).await
+    }
+
+    /// The running specialists, for chats in process ([`Specialists::get`]
+    /// then [`crate::specialist::ChatPath::chat`]).
+    pub fn specialists(&self) -> &Specialists {
+        &self.specialists
     }
 
     /// Begin a graceful shutdown: drain everything, deregister, then finish.

@@ -111,6 +111,7 @@ impl Supervisor {
                 handles.push((name.clone(), s.port, h));
             }
         }
+        self.publish();
         self.assert_registry().await;
         let drains = handles.into_iter().map(|(name, port, h)| async move {
             h.drain(timeout).await;

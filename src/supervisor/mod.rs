@@ -125,8 +125,10 @@ impl LiveView {
 pub fn spawn(opts: Options) -> SupervisorHandle {
     let (tx, rx) = mpsc::channel(64);
     let (events, _) = broadcast::channel(1024);
+    let specialists = crate::specialist::Specialists::default();
     let handle = SupervisorHandle {
         tx,
+        specialists: specialists.clone(),
         trigger: Arc::new(Notify::new()),
         events: events.clone(),
         done: Arc::new(Notify::new()),
@@ -149,6 +151,7 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
         drains: JoinSet::new(),
         next_token: 0,
         renders: Arc::default(),
+        specialists,
     };
     let trigger = handle.trigger.clone();
     let done = handle.done.clone();
@@ -180,6 +183,8 @@ struct Supervisor {
     next_token: u64,
     /// The last load's prompts: a reload renders only what changed.
     renders: Arc<std::sync::Mutex<crate::prompt::RenderCache>>,
+    /// The running listeners by name, as in-process chats find them.
+    specialists: crate::specialist::Specialists,
 }
 
 enum Wake {
@@ -226,6 +231,7 @@ impl Supervisor {
                     self.reconcile(Trigger::Retry).await;
                 }
             }
+            self.publish();
         };
         self.shutdown(&shutdown_reason).await;
     }
@@ -254,6 +260,9 @@ impl Supervisor {
             Command::Teams { reply } => {
                 let _ = reply.send(self.team_views());
             }
+            Command::One { name, reply } => {
+                let _ = reply.send(self.one(&name));
+            }
             Command::Live { reply } => {
                 let views = self
                     .snapshot()
@@ -270,6 +279,35 @@ impl Supervisor {
             }
             Command::Shutdown { .. } => {}
         }
+    }
+
+    /// What in-process chats find: every slot with a running listener.
+    /// Cheap when nothing changed (no map is built).
+    pub(super) fn publish(&self) {
+        let running = self
+            .slots
+            .iter()
+            .filter_map(|(n, s)| Some((n, s.handle.as_ref()?.chat_path())))
+            .collect();
+        self.specialists.publish(running);
+    }
+
+    /// One specialist's view, without looking at the others.
+    fn one(&self, name: &str) -> Option<LiveView> {
+        let (name, s) = self.slots.get_key_value(name)?;
+        let mark = self.marks.of_specialist(name);
+        Some(LiveView {
+            view: SlotView {
+                name: name.clone(),
+                host: s.spec.host.clone(),
+                port: s.port,
+                state: s.state(mark),
+                last_error: s.error(mark),
+            },
+            spec: s.spec.clone(),
+            counters: s.handle.as_ref().map(|h| h.counters()),
+            revision: s.revision.clone(),
+        })
     }
 
     fn snapshot(&self) -> Vec<SlotView> {

@@ -69,6 +69,8 @@ impl Supervisor {
             tracing::debug!(trigger = trigger.as_str(), changes, "applying plan");
         }
         let applied = self.apply(plan, trigger).await;
+        // Before the registry says so, in-process chats find what now runs.
+        self.publish();
         self.providers.retain_used(
             self.slots
                 .values()

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use futures::stream::BoxStream;
 
 use super::event::TeamEvent;
-use super::members::{Members, Sockets};
+use super::members::{InProcess, Members};
 use crate::config::team::TeamSpec;
 use crate::supervisor::{SupervisorError, SupervisorHandle, TeamView};
 
@@ -32,7 +32,7 @@ pub struct Runner {
 impl Runner {
     /// The teams `sup` holds, their members asked on the daemon's own chat path.
     pub fn new(sup: SupervisorHandle) -> Runner {
-        let members = Arc::new(Sockets { sup: sup.clone() });
+        let members = Arc::new(InProcess { sup: sup.clone() });
         Runner { sup, members }
     }
 

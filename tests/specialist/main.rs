@@ -5,8 +5,10 @@
 pub mod fixture;
 
 mod bad_input;
+mod chat_path;
 mod cli_chat_team;
 mod concurrency;
+mod half_close;
 mod protocol;
 mod provider_anthropic;
 mod provider_ollama;
