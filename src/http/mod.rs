@@ -16,6 +16,7 @@ mod guard;
 mod mcp;
 mod metrics;
 mod openai;
+mod openai_team;
 mod pages;
 mod protocols;
 mod server;
