@@ -22,9 +22,8 @@ use super::AppState;
 use super::error::ApiError;
 use super::openai::{OpenAiError, chunk};
 use crate::generator::Generator;
-use crate::protocol::{ErrorCode, ReplyBody};
+use crate::team::TeamEvent;
 use crate::team::event::final_text;
-use crate::team::{Part, TeamEvent};
 
 /// The prefix that makes a `/v1` model a team.
 pub const PREFIX: &str = "team/";
@@ -69,27 +68,9 @@ pub async fn completions(
         .into_response())
 }
 
-/// Why a run gave no answer: its last error (the routing reply, a member's
-/// failure), as the error the summary names.
+/// Why a run gave no answer, as an OpenAI error.
 fn failure(all: &[TeamEvent]) -> OpenAiError {
-    let code = all
-        .iter()
-        .find_map(|e| match e {
-            TeamEvent::Summary(s) => s.failed,
-            _ => None,
-        })
-        .unwrap_or(ErrorCode::ProviderError);
-    let message = all
-        .iter()
-        .rev()
-        .find_map(|e| match e {
-            TeamEvent::Member { reply, .. } => match &reply.body {
-                ReplyBody::Error { error, .. } => Some(format!("{}: {error}", reply.specialist)),
-                _ => None,
-            },
-            _ => None,
-        })
-        .unwrap_or_else(|| "the team gave no answer".into());
+    let (code, message) = crate::team::event::failure(all);
     ApiError::from_code(code, message).into()
 }
 
@@ -108,13 +89,7 @@ fn stream_events(
         let mut seen = Vec::new();
         let mut streamed = false;
         while let Some(ev) = events.next().await {
-            if let TeamEvent::Member {
-                part: Part::Synthesis,
-                reply,
-                ..
-            } = &ev
-                && let ReplyBody::Chunk { content } = &reply.body
-            {
+            if let Some(content) = ev.synthesis_chunk() {
                 streamed = true;
                 let delta = json!({"content": content});
                 y.send(chunk(&id, created, &model, delta, None)).await;

@@ -68,6 +68,21 @@ impl TeamEvent {
         }
     }
 
+    /// A piece of the moderator's synthesis as it streams.
+    pub fn synthesis_chunk(&self) -> Option<&str> {
+        match self {
+            TeamEvent::Member {
+                part: Part::Synthesis,
+                reply,
+                ..
+            } => match &reply.body {
+                ReplyBody::Chunk { content } => Some(content),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// The wire object: `{"type", "team", "round", "part", "specialist", …}`.
     pub fn to_json(&self, team: &TeamName) -> Value {
         let mut v = match self {
@@ -165,4 +180,29 @@ pub fn final_text(events: &[TeamEvent]) -> Option<String> {
                 .join("\n\n")
         })
     })
+}
+
+/// Why a run gave no answer: the code its summary names (else
+/// `provider_error`) and its last error, by whom (the routing reply, a
+/// member's failure).
+pub fn failure(events: &[TeamEvent]) -> (ErrorCode, String) {
+    let code = events
+        .iter()
+        .find_map(|e| match e {
+            TeamEvent::Summary(s) => s.failed,
+            _ => None,
+        })
+        .unwrap_or(ErrorCode::ProviderError);
+    let message = events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            TeamEvent::Member { reply, .. } => match &reply.body {
+                ReplyBody::Error { error, .. } => Some(format!("{}: {error}", reply.specialist)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .unwrap_or_else(|| "the team gave no answer".into());
+    (code, message)
 }

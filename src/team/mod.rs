@@ -13,7 +13,9 @@
 //! - [`event`]: what a run produces, and its wire form.
 //! - [`members`]: how a member is asked (one function: the daemon's chat path).
 //! - [`runner`]: the daemon's teams, as every edge starts them.
+//! - [`agent`]: a run as an agent's chat (A2A, MCP).
 
+pub mod agent;
 pub mod engine;
 pub mod event;
 pub mod members;
