@@ -139,6 +139,7 @@ pub fn router(sup: SupervisorHandle, token: Option<String>) -> Router {
     Router::new()
         .route("/", get(pages::team))
         .route("/s/{name}", get(pages::specialist))
+        .route("/t/{name}", get(pages::team_of))
         .route("/assets/{file}", get(pages::asset))
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(metrics::metrics))

@@ -14,4 +14,5 @@ mod pages;
 mod protocols;
 mod sdk;
 mod team_files;
+mod team_page;
 mod teams;
