@@ -5,6 +5,7 @@
 pub mod fixture;
 
 mod e2e_llama;
+mod e2e_smollm_team;
 mod plan_diff;
 mod ports;
 mod provenance;
