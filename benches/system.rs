@@ -13,6 +13,8 @@
 //! - `team`: 18 specialists, provider latency 200 ms, time until all answered.
 //! - `protocols`: what an A2A `SendMessage` and an MCP `ask` add over a socket chat
 //!   (not in the default run; name it).
+//! - `teams`: a discussion of 18 × 3 rounds + synthesis, and a broadcast to 1000
+//!   members, through `POST /api/teams/NAME` (not in the default run; name it).
 //!
 //! Run: `cargo bench --bench system [-- SECTION...]`; `CADRE_BENCH_N=18,1000`
 //! picks the team sizes of `reload`; `CADRE_BENCH_BIN=path` runs another
@@ -37,6 +39,8 @@ use tokio::net::TcpStream;
 
 #[path = "system/protocols.rs"]
 mod protocols;
+#[path = "system/teams.rs"]
+mod teams;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cadre");
 
@@ -604,7 +608,7 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let all = ["cold", "reload", "overhead", "team", "protocols"];
+    let all = ["cold", "reload", "overhead", "team", "protocols", "teams"];
     let run: Vec<&str> = if args.is_empty() {
         all[..4].to_vec()
     } else {
@@ -627,6 +631,7 @@ fn main() {
                 "overhead" => overhead(&provider).await,
                 "team" => team(&provider).await,
                 "protocols" => protocols::protocols(&provider).await,
+                "teams" => teams::teams(&provider).await,
                 _ => unreachable!(),
             }
         }

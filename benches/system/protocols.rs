@@ -12,9 +12,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use super::{Project, Provider, bin, summary};
 
-struct Web {
-    child: std::process::Child,
-    base: String,
+pub(super) struct Web {
+    pub(super) child: std::process::Child,
+    pub(super) base: String,
 }
 
 impl Drop for Web {
@@ -28,7 +28,7 @@ impl Drop for Web {
 
 // The child moves into `Web`, whose Drop waits for it.
 #[allow(clippy::zombie_processes)]
-fn up_http(p: &Project) -> Web {
+pub(super) fn up_http(p: &Project) -> Web {
     let out = p.root.join("up.out");
     let mut child = Command::new(bin())
         .arg("--dir")

@@ -104,7 +104,7 @@ fn print_event(out: &mut impl Write, ev: &Value) {
         "chunk" if part == "synthesis" => write!(out, "{}", ev["content"].as_str().unwrap_or("")),
         "synthesis" => writeln!(out),
         "response" if part == "answer" => {
-            let text = ev["content"].as_str().unwrap_or("");
+            let text = ev["content"].as_str().unwrap_or("").trim_end();
             text.lines().try_for_each(|l| writeln!(out, "{who}: {l}"))
         }
         "response" => writeln!(out, "{who}: {}", ev["content"].as_str().unwrap_or("")),
@@ -115,7 +115,17 @@ fn print_event(out: &mut impl Write, ev: &Value) {
             ev["error"].as_str().unwrap_or("")
         ),
         "summary" => {
-            let rounds = ev["rounds"].as_array().map(Vec::len).unwrap_or(0);
+            let parts: Vec<&str> = ev["rounds"]
+                .as_array()
+                .map(|r| r.iter().filter_map(|r| r["part"].as_str()).collect())
+                .unwrap_or_default();
+            let rounds = parts.iter().filter(|p| **p == "answer").count();
+            let rounds = match (rounds, parts.contains(&"synthesis")) {
+                (1, false) => "1 round".to_owned(),
+                (1, true) => "1 round and a synthesis".to_owned(),
+                (n, false) => format!("{n} rounds"),
+                (n, true) => format!("{n} rounds and a synthesis"),
+            };
             let silent: Vec<&str> = ev["silent"]
                 .as_array()
                 .map(|m| m.iter().filter_map(Value::as_str).collect())
@@ -126,7 +136,7 @@ fn print_event(out: &mut impl Write, ev: &Value) {
                 .unwrap_or_default();
             writeln!(
                 out,
-                "── {rounds} rounds in {} ms, silent: {}{failed}",
+                "── {rounds} in {} ms, silent: {}{failed}",
                 ev["elapsed_ms"],
                 if silent.is_empty() {
                     "none".to_owned()

@@ -172,3 +172,24 @@ fn shipped_teams_check_and_validate() {
         "{all}"
     );
 }
+
+#[test]
+fn new_team_writes_a_starter_that_checks() {
+    let p = project(&["penia", "telos", "numa"], COUNCIL);
+    let out = p.run(&["new", "--team", "crew"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let path = p.root().join("teams.d/crew.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.starts_with("#:schema ../schemas/team.schema.json\n"),
+        "{text}"
+    );
+    let out = p.run(&["check"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("2 teams"), "{out:?}");
+    // Never over an existing file; a bad name is refused.
+    let out = p.run(&["new", "--team", "crew"]);
+    assert_ne!(out.code, 0);
+    assert!(out.all().contains("already exists"), "{out:?}");
+    assert_ne!(p.run(&["new", "--team", "Bad Name"]).code, 0);
+}

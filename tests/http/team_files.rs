@@ -175,7 +175,7 @@ async fn cadre_team_with_team_streams_rounds_and_the_synthesis() {
         "penia: penia answers (2)",
         "── synthesis: numa",
         "numa answers (1)",
-        "── 3 rounds in",
+        "── 2 rounds and a synthesis in",
         "silent: none",
     ] {
         assert!(text.contains(line), "`{line}` missing:\n{text}");
