@@ -15,6 +15,8 @@
 //!   (not in the default run; name it).
 //! - `teams`: a discussion of 18 × 3 rounds + synthesis, and a broadcast to 1000
 //!   members, through `POST /api/teams/NAME` (not in the default run; name it).
+//! - `consult`: what a consultation (`ask_colleague`, three provider requests)
+//!   costs over those requests made directly (not in the default run; name it).
 //!
 //! Run: `cargo bench --bench system [-- SECTION...]`; `CADRE_BENCH_N=18,1000`
 //! picks the team sizes of `reload`; `CADRE_BENCH_BIN=path` runs another
@@ -37,6 +39,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+#[path = "system/consult.rs"]
+mod consult;
 #[path = "system/protocols.rs"]
 mod protocols;
 #[path = "system/teams.rs"]
@@ -109,8 +113,11 @@ async fn provider_chat(State(latency): State<Arc<AtomicU64>>, body: axum::body::
     }
     let text = format!("mark={}", mark_of(&req));
     let model = req["model"].as_str().unwrap_or("m").to_owned();
+    // A request offering `ask_colleague` gets a call (see `consult`).
+    let message =
+        consult::tool_call(&req).unwrap_or_else(|| json!({"role": "assistant", "content": text}));
     let chunk = json!({"model": model, "created_at": "2026-11-24T00:00:00Z",
-        "message": {"role": "assistant", "content": text}, "done": false});
+        "message": message, "done": false});
     let done = json!({"model": model, "created_at": "2026-11-24T00:00:00Z",
         "message": {"role": "assistant", "content": ""}, "done": true, "done_reason": "stop",
         "prompt_eval_count": 7, "eval_count": 3});
@@ -118,7 +125,7 @@ async fn provider_chat(State(latency): State<Arc<AtomicU64>>, body: axum::body::
         format!("{chunk}\n{done}\n")
     } else {
         let mut d = done.clone();
-        d["message"]["content"] = json!(text);
+        d["message"] = message;
         d.to_string()
     };
     Response::builder()
@@ -608,7 +615,15 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let all = ["cold", "reload", "overhead", "team", "protocols", "teams"];
+    let all = [
+        "cold",
+        "reload",
+        "overhead",
+        "team",
+        "protocols",
+        "teams",
+        "consult",
+    ];
     let run: Vec<&str> = if args.is_empty() {
         all[..4].to_vec()
     } else {
@@ -632,6 +647,7 @@ fn main() {
                 "team" => team(&provider).await,
                 "protocols" => protocols::protocols(&provider).await,
                 "teams" => teams::teams(&provider).await,
+                "consult" => consult::consult(&provider).await,
                 _ => unreachable!(),
             }
         }

@@ -40,6 +40,8 @@ impl Supervisor {
         Serving {
             spec: spec.clone(),
             provider: self.providers.get(&spec.provider),
+            meter: self.opts.ledger.meter(&spec.name),
+            component: self.component_cell(spec),
         }
     }
 
@@ -50,8 +52,11 @@ impl Supervisor {
     ) -> Result<SpecialistHandle, String> {
         let listener = res?;
         let serving = self.serving(spec);
-        SpecialistHandle::spawn(listener, serving, self.limits.clone())
-            .map_err(|e| format!("cannot serve on its socket: {e}"))
+        let handle = SpecialistHandle::spawn(listener, serving, self.limits.clone())
+            .map_err(|e| format!("cannot serve on its socket: {e}"))?;
+        // Its consultations ask the others on their in-process chat paths.
+        handle.set_colleagues(Arc::new(self.specialists.clone()));
+        Ok(handle)
     }
 
     pub(super) fn start_one(
@@ -241,6 +246,7 @@ impl Supervisor {
         } else {
             self.slots.remove(&name);
         }
+        self.publish_targets();
         self.assert_registry().await;
     }
 }

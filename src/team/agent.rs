@@ -82,6 +82,9 @@ fn progress(ev: &TeamEvent) -> Option<ChatEvent> {
             (ReplyBody::Response { .. }, Part::Answer) => {
                 format!("{} answered in round {round}", reply.specialist)
             }
+            (ReplyBody::Consult { to, .. }, _) => {
+                format!("{} asks {to} (round {round})", reply.specialist)
+            }
             (ReplyBody::Error { code, .. }, _) => {
                 format!(
                     "{} was silent in round {round} ({})",

@@ -62,6 +62,8 @@ impl TeamEvent {
                 ReplyBody::Response { .. } if *part == Part::Synthesis => "synthesis",
                 ReplyBody::Response { .. } => "response",
                 ReplyBody::Error { .. } => "error",
+                ReplyBody::Consult { .. } => "consult",
+                ReplyBody::ConsultResult { .. } => "consult_result",
                 _ => "message",
             },
             TeamEvent::Summary(_) => "summary",

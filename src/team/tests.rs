@@ -77,6 +77,7 @@ impl Members for Script {
                                     model: "m".into(),
                                     usage: Default::default(),
                                     latency_ms: 1,
+                                    consulted: Vec::new(),
                                 },
                             };
                             futures::stream::iter([chunk, done]).boxed()
@@ -297,6 +298,7 @@ async fn an_unparseable_route_fails_with_the_moderators_text() {
                     ReplyBody::Error {
                         code: ErrorCode::RoutingFailed,
                         error,
+                        ..
                     } => Some(error.clone()),
                     _ => None,
                 },

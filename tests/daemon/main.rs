@@ -4,8 +4,10 @@
 #[path = "../fixture/mod.rs"]
 pub mod fixture;
 
+mod consult;
 mod e2e_llama;
 mod e2e_smollm_team;
+mod operation;
 mod plan_diff;
 mod ports;
 mod provenance;
