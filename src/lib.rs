@@ -14,7 +14,7 @@
 //! - [`registry`]: the flock-locked, atomically replaced `registry.json`: who runs where,
 //!   port grants, process liveness, single-instance locks. [`registry::etcd`]: the same on
 //!   etcd (leases, per-host ports), for many daemons on many hosts.
-//! - [`watch`]: file events → debounced reconcile triggers.
+//! - [`watch`]: file events (specialists.d, teams.d, templates, cadre.toml) → debounced reconcile triggers.
 //! - [`team`]: teams that confer: a team's run, round by round (broadcast,
 //!   discussion, synthesis, route), over one member-call function.
 //! - [`consult`]: specialists asking colleagues (the `ask_colleague` tool): the chain,
@@ -36,8 +36,8 @@
 //! - [`doctor`]: `cadre doctor`'s checks of a set-up (providers, models,
 //!   ports, state directory, HTTP, git), each with its fix.
 //! - [`http`]: the web pages, JSON/SSE API, OpenAI-compatible routes and `/metrics` of `cadre up`.
-//! - [`review`]: `cadre diff`, two config trees (dirs or git revisions) compared.
-//! - [`agent`]: what the A2A and MCP servers need of the daemon: agents with cards and chats.
+//! - [`review`]: `cadre diff`, two config trees (dirs or git revisions) compared, specialists and teams.
+//! - [`agent`]: what the A2A and MCP servers need of the daemon: agents (specialists, teams) with cards and chats.
 //! - [`jsonrpc`]: JSON-RPC 2.0 framing and its errors, shared by A2A and MCP.
 //! - [`a2a`]: the A2A v1.0 (and v0.3) JSON-RPC server: agent cards, tasks, streaming.
 //! - [`mcp`]: the MCP server (tools, resources) and the `cadre mcp` stdio bridge.
