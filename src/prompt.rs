@@ -12,6 +12,9 @@
 pub mod batch;
 pub mod rounds;
 mod sources;
+
+use sources::builtin;
+pub use sources::{BUILTIN_TEAM, TEAM_TEMPLATE};
 mod team;
 
 use std::path::{Path, PathBuf};
@@ -32,21 +35,6 @@ pub const DEFAULT_TEMPLATE: &str = "specialist.md.j2";
 /// The shipped default template, used when a project has no `templates/specialist.md.j2`
 /// so that a lone `specialists.d/` still works.
 pub const BUILTIN_DEFAULT: &str = include_str!("../templates/specialist.md.j2");
-
-/// The template of teams' round and moderator prompts when a team names none.
-pub const TEAM_TEMPLATE: &str = crate::config::team::DEFAULT_TEAM_TEMPLATE;
-
-/// The shipped team template, used when a project has no `templates/team.md.j2`.
-pub const BUILTIN_TEAM: &str = include_str!("../templates/team.md.j2");
-
-/// The shipped text of a template the loader falls back to.
-fn builtin(name: &str) -> Option<&'static str> {
-    match name {
-        DEFAULT_TEMPLATE => Some(BUILTIN_DEFAULT),
-        TEAM_TEMPLATE => Some(BUILTIN_TEAM),
-        _ => None,
-    }
-}
 
 /// `specialist` in a template: the specialist's whole config.
 #[derive(Debug, Clone, PartialEq, Serialize)]

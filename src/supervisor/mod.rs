@@ -38,6 +38,7 @@ pub use events::{EventKind, ReconcileEvent};
 pub use handle::{SupervisorError, SupervisorHandle};
 
 use handle::Command;
+pub use reconcile::Planned;
 pub use registry_sync::SyncError;
 pub use slot::RETRY_POLICY;
 pub use teams::{TeamState, TeamView};
@@ -114,20 +115,6 @@ pub struct LiveView {
     pub component_health: Option<ComponentHealth>,
     /// Tokens used (since start, per provider, today).
     pub usage: UsageReport,
-}
-
-/// The plan a reconcile would apply now: every action, keeps included.
-#[derive(Debug, Clone, Default)]
-pub struct Planned {
-    pub actions: Vec<crate::plan::Action>,
-    pub teams: Vec<crate::plan::TeamAction>,
-}
-
-impl LiveView {
-    /// Running with a listener (ready, or serving its last good spec): a chat can be served.
-    pub fn serves(&self) -> bool {
-        self.counters.is_some() && self.view.port != 0
-    }
 }
 
 /// Start the supervisor task. It reconciles once at once, then on every

@@ -14,6 +14,13 @@ use super::events::ReconcileEvent;
 use super::registry_sync::{self, Alloc};
 use super::{Supervisor, Trigger};
 
+/// The plan a reconcile would apply now: every action, keeps included.
+#[derive(Debug, Clone, Default)]
+pub struct Planned {
+    pub actions: Vec<crate::plan::Action>,
+    pub teams: Vec<crate::plan::TeamAction>,
+}
+
 impl Supervisor {
     async fn load(&self) -> Option<Loaded> {
         self.load_from(self.opts.paths.clone(), Some(self.renders.clone()))
@@ -84,10 +91,7 @@ impl Supervisor {
 
     /// The plan a reconcile would apply now, keeps included. Planning is
     /// pure: nothing here changes.
-    pub(super) async fn plan(
-        &mut self,
-        paths: Option<ProjectPaths>,
-    ) -> Result<super::Planned, String> {
+    pub(super) async fn plan(&mut self, paths: Option<ProjectPaths>) -> Result<Planned, String> {
         let loaded = match paths {
             // A checkout under review: its renders must not evict this project's.
             Some(paths) => self.load_from(paths, None).await,
@@ -99,7 +103,7 @@ impl Supervisor {
             return Err(format!("cadre.toml is invalid: {msg}"));
         }
         let plan = plan::plan(&loaded, &self.actual(), &self.operator);
-        Ok(super::Planned {
+        Ok(Planned {
             actions: plan.actions,
             teams: plan.teams,
         })
