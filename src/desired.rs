@@ -36,6 +36,8 @@ pub fn load_cached(paths: &ProjectPaths, cache: &mut RenderCache) -> Loaded {
         .collect();
     let mut diagnostics = parsed.diagnostics;
     let drafts = team::read_all(&paths.teams, &mut diagnostics);
+    let teams_unlisted = drafts.is_none();
+    let drafts = drafts.unwrap_or_default();
     let resolved = resolve::all(
         drafts,
         &resolve::Roster::new(&specs, &failed),
@@ -52,12 +54,21 @@ pub fn load_cached(paths: &ProjectPaths, cache: &mut RenderCache) -> Loaded {
         &mut diagnostics,
     );
     diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    let templates_missing = match std::fs::read_dir(&paths.templates) {
+        Ok(_) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Some(format!("{} is missing", paths.templates.display()))
+        }
+        Err(e) => Some(format!("{} cannot be read: {e}", paths.templates.display())),
+    };
     Loaded {
         project: parsed.project,
         project_ok: parsed.project_ok,
         specs,
         teams,
+        teams_unlisted,
         diagnostics,
+        templates_missing,
     }
 }
 

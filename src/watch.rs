@@ -1,5 +1,5 @@
-//! File watching (DESIGN §6): notify events on `specialists.d`, `teams.d`,
-//! `templates/` and `cadre.toml`, debounced and coalesced into one "reconcile" trigger.
+//! File watching (DESIGN §6): notify events on `specialists.d`, `teams.d`, `templates/`
+//! and `cadre.toml`, debounced and coalesced into one "reconcile" trigger.
 //!
 //! The watcher never says *what* changed: the supervisor is level-triggered
 //! and re-reads the whole desired state on every trigger, so a missed or
@@ -16,7 +16,11 @@
 //! watches a deleted directory. The watches are therefore put on the
 //! resolved directories, the root entries a path resolves through (`..data`)
 //! count as relevant, and whenever a relevant change re-points a path the
-//! watches move to where it points now.
+//! watches move to where it points now. A directory replaced at the same path
+//! (`mv new specialists.d`, `templates/` removed and re-created) is a new
+//! inode: watched directories are compared by identity, not name, so its
+//! watch moves too. A symlink in `specialists.d` whose target lives elsewhere
+//! gets its target's directory watched, so editing the target applies at once.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
@@ -88,17 +92,20 @@ pub fn watch(
     let mut debouncer =
         new_debouncer(DEBOUNCE, Some(TICK), handler).map_err(err(&paths.specialists))?;
     debouncer
-        .watch(&armed.specialists, RecursiveMode::NonRecursive)
+        .watch(&armed.specialists.path, RecursiveMode::NonRecursive)
         .map_err(err(&paths.specialists))?;
     if let Some(t) = &armed.templates {
         debouncer
-            .watch(t, RecursiveMode::Recursive)
+            .watch(&t.path, RecursiveMode::Recursive)
             .map_err(err(&paths.templates))?;
     }
     if let Some(t) = &armed.teams {
         debouncer
-            .watch(t, RecursiveMode::NonRecursive)
+            .watch(&t.path, RecursiveMode::NonRecursive)
             .map_err(err(&paths.teams))?;
+    }
+    for t in &armed.targets {
+        watch_or_warn(&mut debouncer, &t.path, RecursiveMode::NonRecursive);
     }
     // cadre.toml, and the links the others resolve through: watch the root
     // (non-recursively) and filter by name.
@@ -147,38 +154,35 @@ fn rearm(inner: &mut Inner, now: Armed) {
         return;
     };
     let now = &inner.armed;
-    let moves = [
-        (
-            Some(&old.specialists),
-            Some(&now.specialists),
-            RecursiveMode::NonRecursive,
-        ),
-        (
-            old.templates.as_ref(),
-            now.templates.as_ref(),
-            RecursiveMode::Recursive,
-        ),
-        (
-            old.teams.as_ref(),
-            now.teams.as_ref(),
-            RecursiveMode::NonRecursive,
-        ),
-    ];
-    for (from, to, mode) in moves {
-        if from == to {
-            continue;
-        }
-        if let Some(from) = from {
-            let _ = d.unwatch(from);
-        }
-        if let Some(to) = to
-            && let Err(e) = d.watch(to, mode)
-        {
-            tracing::warn!(
-                "cannot watch {}: {e}; the periodic resync still reloads",
-                to.display()
-            );
-        }
+    let dirs = |a: &Armed| {
+        let mut v = vec![(a.specialists.clone(), RecursiveMode::NonRecursive)];
+        v.extend(a.templates.clone().map(|t| (t, RecursiveMode::Recursive)));
+        v.extend(a.teams.clone().map(|t| (t, RecursiveMode::NonRecursive)));
+        v.extend(
+            a.targets
+                .iter()
+                .map(|t| (t.clone(), RecursiveMode::NonRecursive)),
+        );
+        v
+    };
+    let (before, after) = (dirs(&old), dirs(now));
+    for (dir, _) in before.iter().filter(|b| !after.contains(b)) {
+        // Often gone with its directory already (`WatchNotFound`).
+        let _ = d.unwatch(&dir.path);
+    }
+    for (dir, mode) in after.iter().filter(|a| !before.contains(a)) {
+        watch_or_warn(d, &dir.path, *mode);
+    }
+}
+
+fn watch_or_warn(d: &mut Notifier, path: &Path, mode: RecursiveMode) {
+    // A path watched before under another inode: drop the stale watch first.
+    let _ = d.unwatch(path);
+    if let Err(e) = d.watch(path, mode) {
+        tracing::warn!(
+            "cannot watch {}: {e}; the periodic resync still reloads",
+            path.display()
+        );
     }
 }
 
@@ -200,17 +204,37 @@ fn changes(kind: &EventKind) -> bool {
     )
 }
 
+/// A watched directory: its resolved path and which inode that was, so a
+/// directory replaced under the same name counts as another one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Dir {
+    path: PathBuf,
+    id: Option<(u64, u64)>,
+}
+
+impl Dir {
+    fn at(path: PathBuf) -> Dir {
+        use std::os::unix::fs::MetadataExt;
+        let id = std::fs::metadata(&path).ok().map(|m| (m.dev(), m.ino()));
+        Dir { path, id }
+    }
+}
+
 /// Where the watches are: the directories the project's paths resolve to
 /// now, and the root entries they resolve through.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Armed {
     root: PathBuf,
-    specialists: PathBuf,
-    templates: Option<PathBuf>,
-    teams: Option<PathBuf>,
+    specialists: Dir,
+    templates: Option<Dir>,
+    teams: Option<Dir>,
     /// Root entries a path passes through on its way (kubelet's `..data` and
     /// the directory it names): replacing one re-points the path.
     links: Vec<PathBuf>,
+    /// Directories outside `specialists.d` holding the targets of its symlinks.
+    targets: Vec<Dir>,
+    /// Those targets themselves: an event on one is relevant.
+    target_files: Vec<PathBuf>,
 }
 
 impl Armed {
@@ -224,18 +248,47 @@ impl Armed {
         ] {
             links_through(root, &root.join(file_name_or(p, "")), &mut links);
         }
+        let specialists = canonical(&paths.specialists);
+        let target_files = symlink_targets(&paths.specialists, &specialists);
+        let mut target_dirs: Vec<PathBuf> = target_files
+            .iter()
+            .filter_map(|f| f.parent().map(Path::to_path_buf))
+            .collect();
+        target_dirs.sort();
+        target_dirs.dedup();
         Armed {
             root: root.to_path_buf(),
-            specialists: canonical(&paths.specialists),
+            specialists: Dir::at(specialists),
             templates: std::fs::canonicalize(&paths.templates)
                 .ok()
-                .filter(|t| t.is_dir()),
+                .filter(|t| t.is_dir())
+                .map(Dir::at),
             teams: std::fs::canonicalize(&paths.teams)
                 .ok()
-                .filter(|t| t.is_dir()),
+                .filter(|t| t.is_dir())
+                .map(Dir::at),
             links,
+            targets: target_dirs.into_iter().map(Dir::at).collect(),
+            target_files,
         }
     }
+}
+
+/// Where the symlinks of `dir` point, for those that point outside it
+/// (`resolved` is `dir` canonicalized). Bounded: a directory of thousands of
+/// links watches at most this many target directories' worth of them.
+fn symlink_targets(dir: &Path, resolved: &Path) -> Vec<PathBuf> {
+    const MAX_TARGETS: usize = 256;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_symlink()))
+        .filter_map(|e| std::fs::canonicalize(e.path()).ok())
+        .filter(|t| t.parent() != Some(resolved))
+        .take(MAX_TARGETS)
+        .collect()
 }
 
 /// Follow `path` through symlinks that live in `root` (a few hops at most),
@@ -287,13 +340,17 @@ impl Relevance {
     }
 
     fn matches(&self, armed: &Armed, p: &Path) -> bool {
-        p.starts_with(&armed.specialists)
-            || armed.templates.as_ref().is_some_and(|t| p.starts_with(t))
-            || armed.teams.as_ref().is_some_and(|t| p.starts_with(t))
+        p.starts_with(&armed.specialists.path)
+            || armed
+                .templates
+                .as_ref()
+                .is_some_and(|t| p.starts_with(&t.path))
+            || armed.teams.as_ref().is_some_and(|t| p.starts_with(&t.path))
             || p.starts_with(&self.templates)
             || p.starts_with(&self.teams)
             || p == self.project_file
             || armed.links.iter().any(|l| l == p)
+            || armed.target_files.iter().any(|f| f == p)
     }
 }
 

@@ -210,6 +210,7 @@ fn spec(cx: &Ctx<'_>, file: SpecialistFile, provider: super::ResolvedProvider) -
         limits: file.limits.or(project.defaults.limits),
         consult: file.consult,
         system_prompt: SystemPrompt::default(),
+        builtin_template: false,
         generation: String::new(),
     };
     Resolved {

@@ -1,6 +1,5 @@
-//! Which files in `specialists.d/` (and `teams.d/`) count: `*.toml`, minus
-//! dotfiles and editor leftovers, so saving in an editor never starts a
-//! ghost; and reading one config file as text.
+//! Which files in `specialists.d/` are specialists: `*.toml`, minus dotfiles
+//! and editor leftovers, so saving in an editor never starts a ghost.
 
 use std::path::{Path, PathBuf};
 
@@ -18,14 +17,16 @@ pub fn ignored(file_name: &str) -> bool {
         || !file_name.ends_with(".toml")
 }
 
-/// The specialist files in `dir`, sorted; an unreadable directory is one diagnostic.
-pub fn specialist_files(dir: &Path, diags: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+/// The specialist files in `dir`, sorted; an unreadable (or missing)
+/// directory is one diagnostic and `None`: it says nothing about which
+/// specialists exist, so callers must not read it as "no files".
+pub fn specialist_files(dir: &Path, diags: &mut Vec<Diagnostic>) -> Option<Vec<PathBuf>> {
     config_files(dir, "specialists", diags)
 }
 
 /// The config files in `dir` (the `what` directory: `specialists`,
-/// `teams`), sorted; an unreadable directory is one diagnostic.
-pub fn config_files(dir: &Path, what: &str, diags: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+/// `teams`), as [`specialist_files`] lists them.
+pub fn config_files(dir: &Path, what: &str, diags: &mut Vec<Diagnostic>) -> Option<Vec<PathBuf>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
@@ -37,22 +38,25 @@ pub fn config_files(dir: &Path, what: &str, diags: &mut Vec<Diagnostic>) -> Vec<
                 source_line: None,
             };
             diags.push(Diagnostic::error(dir, None, p));
-            return Vec::new();
+            return None;
         }
     };
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file() || t.is_symlink()))
+        // Special files too: reading refuses them with a diagnostic, rather than
+        // a FIFO named `x.toml` being silently no specialist.
+        .filter(|e| e.file_type().is_ok_and(|t| !t.is_dir()))
         .filter(|e| !ignored(&e.file_name().to_string_lossy()))
         .map(|e| e.path())
         .collect();
     files.sort();
-    files
+    Some(files)
 }
 
-/// One config file as UTF-8 text, or the problem that keeps it from being read.
+/// One config file as UTF-8 text (read as [`super::read::read_file`] reads:
+/// regular files only, bounded), or the problem that keeps it from being read.
 pub fn read_text(path: &Path) -> Result<String, Problem> {
-    let bytes = std::fs::read(path).map_err(|e| Problem {
+    let bytes = super::read::read_file(path).map_err(|e| Problem {
         line: 0,
         column: 0,
         key: None,

@@ -33,6 +33,7 @@ fn spec(name: &str) -> Spec {
         limits: Default::default(),
         consult: None,
         system_prompt: "rendered p".into(),
+        builtin_template: false,
         generation: "g1".into(),
     }
 }
@@ -97,7 +98,9 @@ fn loaded(specs: &[Spec], broken: &[SpecialistName]) -> Loaded {
         project_ok: true,
         specs: specs.to_vec(),
         teams: Vec::new(),
+        teams_unlisted: false,
         diagnostics,
+        templates_missing: None,
     }
 }
 

@@ -14,6 +14,7 @@ mod lifecycle;
 mod providers;
 mod reconcile;
 mod registry_sync;
+mod registry_watch;
 mod slot;
 mod teams;
 
@@ -151,6 +152,7 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
         drains: JoinSet::new(),
         next_token: 0,
         renders: Arc::default(),
+        registry_seen: None,
         asked: Default::default(),
         checking: Default::default(),
         cells: BTreeMap::new(),
@@ -187,6 +189,8 @@ struct Supervisor {
     next_token: u64,
     /// The last load's prompts: a reload renders only what changed.
     renders: Arc<std::sync::Mutex<crate::prompt::RenderCache>>,
+    /// `registry.json` as last seen holding every entry of ours.
+    registry_seen: Option<registry_watch::Stamp>,
     /// What the provider doctor was last asked, and its checks in flight.
     asked: health::Asked,
     checking: std::collections::HashMap<String, tokio::task::JoinHandle<()>>,
@@ -203,6 +207,7 @@ enum Wake {
     Trigger,
     Resync,
     Probe,
+    RegistryCheck,
     Drained(Option<(SpecialistName, u64)>),
     Retry,
 }
@@ -215,6 +220,8 @@ impl Supervisor {
         resync.tick().await;
         let mut probe = tokio::time::interval(PROBE);
         probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut registry_check = tokio::time::interval(registry_watch::CHECK);
+        registry_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let shutdown_reason = loop {
             let retry = self.next_retry();
             let wake = tokio::select! {
@@ -222,6 +229,7 @@ impl Supervisor {
                 _ = trigger.notified() => Wake::Trigger,
                 _ = resync.tick() => Wake::Resync,
                 _ = probe.tick() => Wake::Probe,
+                _ = registry_check.tick() => Wake::RegistryCheck,
                 Some(r) = self.drains.join_next(), if !self.drains.is_empty() => Wake::Drained(r.ok().flatten()),
                 _ = sleep_until(retry), if retry.is_some() => Wake::Retry,
             };
@@ -236,6 +244,7 @@ impl Supervisor {
                     self.reconcile(Trigger::Resync).await;
                 }
                 Wake::Probe => self.probe().await,
+                Wake::RegistryCheck => self.check_registry().await,
                 Wake::Drained(Some((name, token))) => self.drained(name, token).await,
                 Wake::Drained(None) => {}
                 Wake::Retry => {

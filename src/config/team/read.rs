@@ -18,20 +18,21 @@ pub struct Draft {
     pub team: TeamFile,
 }
 
-/// Every team file of `dir`, sorted by name; a missing `teams.d` is no teams.
-pub fn read_all(dir: &Path, diags: &mut Vec<Diagnostic>) -> Vec<Draft> {
+/// Every team file of `dir`, sorted by name; a missing `teams.d` is no
+/// teams, one that cannot be listed is `None` (and a diagnostic).
+pub fn read_all(dir: &Path, diags: &mut Vec<Diagnostic>) -> Option<Vec<Draft>> {
     if !dir.exists() {
-        return Vec::new();
+        return Some(Vec::new());
     }
     let mut found = Vec::new();
-    let paths = files::config_files(dir, "teams", diags);
+    let paths = files::config_files(dir, "teams", diags)?;
     for path in paths {
         if let Some(d) = read(&path, diags) {
             found.push(d);
         }
     }
     found.sort_by(|a, b| a.name.cmp(&b.name));
-    found
+    Some(found)
 }
 
 /// One team file; its problems go to `diags`.

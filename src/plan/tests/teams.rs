@@ -210,3 +210,14 @@ fn a_template_snapshot_the_team_does_not_show_is_a_quiet_swap() {
     assert_eq!(p.teams[0].spec.as_deref(), Some(&newer), "held from now on");
     assert!(p.team_changes().next().is_none());
 }
+
+#[test]
+fn an_unlisted_teams_dir_keeps_every_team_held() {
+    let council = team("council", &["penia"]);
+    let mut l = loaded_teams(&[], &[]);
+    l.teams_unlisted = true;
+    let plan = crate::plan::plan(&l, &held(&[&council]), &Operator::default());
+    assert_eq!(plan.teams.len(), 1);
+    assert_eq!(plan.teams[0].kind, TeamActionKind::Keep);
+    assert_eq!(plan.teams[0].spec.as_deref(), Some(&council));
+}
