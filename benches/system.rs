@@ -13,6 +13,11 @@
 //! - `team`: 18 specialists, provider latency 200 ms, time until all answered.
 //! - `protocols`: what an A2A `SendMessage` and an MCP `ask` add over a socket chat
 //!   (not in the default run; name it).
+//! - `edge`: socket vs `/v1` against a lean loopback backend, concurrency 1 and
+//!   16, N = 18 and 1000: added latency, daemon CPU per chat, TIME_WAIT left
+//!   (not in the default run; see `system/edge.rs`).
+//! - `idle`: wake-ups and CPU per second of a daemon left alone, N = 18 and
+//!   1000 (not in the default run; see `system/idle.rs`).
 //!
 //! Run: `cargo bench --bench system [-- SECTION...]`; `CADRE_BENCH_N=18,1000`
 //! picks the team sizes of `reload`; `CADRE_BENCH_BIN=path` runs another
@@ -35,6 +40,10 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+#[path = "system/edge.rs"]
+mod edge;
+#[path = "system/idle.rs"]
+mod idle;
 #[path = "system/protocols.rs"]
 mod protocols;
 
@@ -362,6 +371,8 @@ async fn ping(port: u16) -> bool {
     let Ok(mut c) = Conn::open(port).await else {
         return false;
     };
+    // Closed with a reset: no TIME_WAIT of the bench's own on the range.
+    let _ = c.reader.get_ref().set_zero_linger();
     matches!(c.ask("{\"type\":\"ping\"}\n").await, Ok(v) if v["type"] == "pong")
 }
 
@@ -430,16 +441,20 @@ async fn cold(provider: &Provider) {
     }
 }
 
+/// Team sizes of `reload`, `edge` and `idle`: `CADRE_BENCH_N`, default 18 and 1000.
+fn sizes() -> Vec<usize> {
+    std::env::var("CADRE_BENCH_N")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.parse().ok()).collect())
+        .unwrap_or_else(|| vec![18, 1000])
+}
+
 async fn reload(provider: &Provider) {
     let edits: usize = std::env::var("CADRE_BENCH_EDITS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
-    let sizes: Vec<usize> = std::env::var("CADRE_BENCH_N")
-        .ok()
-        .map(|v| v.split(',').filter_map(|n| n.parse().ok()).collect())
-        .unwrap_or_else(|| vec![18, 1000]);
-    for n in sizes {
+    for n in sizes() {
         let p = Project::new(&provider.base_url);
         let names = p.generate(n);
         let d = p.up();
@@ -604,7 +619,15 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let all = ["cold", "reload", "overhead", "team", "protocols"];
+    let all = [
+        "cold",
+        "reload",
+        "overhead",
+        "team",
+        "protocols",
+        "edge",
+        "idle",
+    ];
     let run: Vec<&str> = if args.is_empty() {
         all[..4].to_vec()
     } else {
@@ -627,6 +650,8 @@ fn main() {
                 "overhead" => overhead(&provider).await,
                 "team" => team(&provider).await,
                 "protocols" => protocols::protocols(&provider).await,
+                "edge" => edge::edge(&sizes()).await,
+                "idle" => idle::idle(&provider.base_url, &sizes()).await,
                 _ => unreachable!(),
             }
         }

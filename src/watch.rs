@@ -24,17 +24,18 @@ use std::time::Duration;
 
 use notify::RecursiveMode;
 use notify::event::{AccessKind, AccessMode, EventKind};
-use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 
 use crate::config::ProjectPaths;
+
+mod debounce;
+
+use debounce::{Batch, Debouncer};
 
 /// How long events must settle before one trigger fires.
 pub const DEBOUNCE: Duration = Duration::from_millis(50);
 
-/// How often the debouncer looks for settled events. Its default (a quarter
-/// of [`DEBOUNCE`]) adds up to 12.5 ms to every reload; a 5 ms tick bounds
-/// that at 5 ms for 200 cheap wake-ups a second of the watcher's thread.
-const TICK: Duration = Duration::from_millis(5);
+/// A burst of changes that never settles still triggers this often.
+const MAX_DELAY: Duration = Duration::from_millis(200);
 
 /// Errors of setting up the watch.
 #[derive(Debug, thiserror::Error)]
@@ -47,12 +48,10 @@ pub enum WatchError {
     },
 }
 
-type Notifier = Debouncer<notify::RecommendedWatcher, RecommendedCache>;
-
 /// The debouncer and what its watches are on; the event handler re-arms
 /// them through a weak reference (a strong one would keep them alive forever).
 struct Inner {
-    debouncer: Option<Notifier>,
+    debouncer: Option<Debouncer>,
     armed: Armed,
 }
 
@@ -76,7 +75,7 @@ pub fn watch(
     }));
     let weak = Arc::downgrade(&inner);
     let paths_c = paths.clone();
-    let handler = move |res: DebounceEventResult| {
+    let handler = move |res: Batch| {
         if on_events(&weak, &relevant, &paths_c, &res) {
             trigger();
         }
@@ -85,8 +84,9 @@ pub fn watch(
         let path = path.to_path_buf();
         move |source| WatchError::Watch { path, source }
     };
+    let ignore = |kind: &EventKind| !changes(kind);
     let mut debouncer =
-        new_debouncer(DEBOUNCE, Some(TICK), handler).map_err(err(&paths.specialists))?;
+        debounce::new(DEBOUNCE, MAX_DELAY, ignore, handler).map_err(err(&paths.specialists))?;
     debouncer
         .watch(&armed.specialists, RecursiveMode::NonRecursive)
         .map_err(err(&paths.specialists))?;
@@ -112,7 +112,7 @@ fn on_events(
     weak: &Weak<Mutex<Inner>>,
     relevant: &Relevance,
     paths: &ProjectPaths,
-    res: &DebounceEventResult,
+    res: &Batch,
 ) -> bool {
     let Some(inner) = weak.upgrade() else {
         return false;

@@ -50,8 +50,13 @@ impl Supervisor {
     ) -> Result<SpecialistHandle, String> {
         let listener = res?;
         let serving = self.serving(spec);
-        SpecialistHandle::spawn(listener, serving, self.limits.clone())
-            .map_err(|e| format!("cannot serve on its socket: {e}"))
+        SpecialistHandle::spawn_reporting(
+            listener,
+            serving,
+            self.limits.clone(),
+            self.ended.clone(),
+        )
+        .map_err(|e| format!("cannot serve on its socket: {e}"))
     }
 
     pub(super) fn start_one(
@@ -142,6 +147,7 @@ impl Supervisor {
             }
             Err(e) => {
                 // Keep serving where it is; try the move again later.
+                slot.forget_old_failures();
                 slot.failures += 1;
                 let retry = backoff(slot.failures);
                 slot.retry_at = Some(Instant::now() + retry);

@@ -38,8 +38,6 @@ pub use slot::RETRY_POLICY;
 
 /// How often the whole desired state is re-read even without events.
 pub const RESYNC: Duration = Duration::from_secs(30);
-/// How often running specialists are checked for a dead accept loop.
-const PROBE: Duration = Duration::from_secs(1);
 
 /// What the supervisor needs to run.
 #[derive(Debug, Clone)]
@@ -103,7 +101,8 @@ pub struct LiveView {
 }
 
 /// Start the supervisor task. It reconciles once at once, then on every
-/// trigger, every [`RESYNC`], and when a failed specialist's backoff ends.
+/// trigger, every [`RESYNC`], and when a failed specialist's backoff ends;
+/// between those it sleeps (the resync is its only timer).
 /// Must be called inside a tokio runtime.
 pub fn spawn(opts: Options) -> SupervisorHandle {
     let (tx, rx) = mpsc::channel(64);
@@ -134,6 +133,7 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
         next_token: 0,
         renders: Arc::default(),
         specialists,
+        ended: Arc::new(Notify::new()),
     };
     let trigger = handle.trigger.clone();
     let done = handle.done.clone();
@@ -165,6 +165,8 @@ struct Supervisor {
     renders: Arc<std::sync::Mutex<crate::prompt::RenderCache>>,
     /// The running listeners by name, as in-process chats find them.
     specialists: crate::specialist::Specialists,
+    /// Notified when a listener's accept loop ends on its own.
+    ended: Arc<Notify>,
 }
 
 enum Wake {
@@ -182,15 +184,15 @@ impl Supervisor {
         let mut resync = tokio::time::interval(RESYNC);
         resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         resync.tick().await;
-        let mut probe = tokio::time::interval(PROBE);
-        probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // A listener that dies says so (no timer polls them); see `probe`.
+        let ended = self.ended.clone();
         let shutdown_reason = loop {
             let retry = self.next_retry();
             let wake = tokio::select! {
                 c = rx.recv() => Wake::Cmd(c),
                 _ = trigger.notified() => Wake::Trigger,
                 _ = resync.tick() => Wake::Resync,
-                _ = probe.tick() => Wake::Probe,
+                _ = ended.notified() => Wake::Probe,
                 Some(r) = self.drains.join_next(), if !self.drains.is_empty() => Wake::Drained(r.ok().flatten()),
                 _ = sleep_until(retry), if retry.is_some() => Wake::Retry,
             };
