@@ -15,7 +15,7 @@
 //!   (not in the default run; name it).
 //! - `edge`: socket vs `/v1` against a lean loopback backend, concurrency 1 and
 //!   16, N = 18 and 1000: added latency, daemon CPU per chat, TIME_WAIT left
-//!   (not in the default run; see `system/edge.rs`).
+//!   (not in the default run; `CADRE_BENCH_BIN_B` alternates a second build; see `system/edge.rs`).
 //! - `idle`: wake-ups and CPU per second of a daemon left alone, N = 18 and
 //!   1000 (not in the default run; see `system/idle.rs`).
 //!
@@ -143,6 +143,11 @@ struct Project {
 
 impl Project {
     fn new(base_url: &str) -> Project {
+        Project::with_range(base_url, RANGE)
+    }
+
+    /// A project whose specialists take ports in `range` (within [`RANGE`]).
+    fn with_range(base_url: &str, range: [u16; 2]) -> Project {
         let tmp = match std::env::var_os("CADRE_BENCH_TMP") {
             Some(d) => tempfile::tempdir_in(d).unwrap(),
             None => tempfile::tempdir().unwrap(),
@@ -161,7 +166,7 @@ impl Project {
             "[defaults]\nprovider = \"local\"\nmodel = \"bench-model\"\n\n\
              [providers.local]\nkind = \"ollama\"\nbase_url = \"{base_url}\"\n\n\
              [ports]\nrange = [{}, {}]\n\n[limits]\nmax_connections = 4096\n",
-            RANGE[0], RANGE[1]
+            range[0], range[1]
         );
         std::fs::write(root.join("cadre.toml"), toml).unwrap();
         let state = root.join("state");

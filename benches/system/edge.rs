@@ -1,6 +1,8 @@
 //! `edge`: what a chat costs through the specialist's socket and through
 //! `/v1/chat/completions`, side by side in one daemon, against a lean
-//! loopback backend.
+//! loopback backend; with `CADRE_BENCH_BIN_B=path` (label
+//! `CADRE_BENCH_LABEL_B`) a second build's daemon runs beside this one's, on
+//! its own half of the port range, and every run alternates between them.
 //!
 //! - The backend speaks just enough HTTP/1.1 (keep-alive, Content-Length) to
 //!   answer Ollama's non-streamed `/api/chat` with a fixed body, on one thread
@@ -10,10 +12,10 @@
 //!   cost is known; `direct` (client → backend, the body cadre sends) is the
 //!   floor that "added" figures subtract.
 //! - Per team size (`CADRE_BENCH_N`, default 18 and 1000): 3 rounds, each
-//!   running every path at concurrency 1 and 16, the path order rotating per
-//!   round; each figure is the median of its 3 runs. Per run: latency p50/p99,
+//!   running every build's paths and direct at concurrency 1 and 16, the
+//!   order rotating per round; each figure is the median of its 3 runs. Per run: latency p50/p99,
 //!   chats/s, and the daemon's CPU per chat (schedstat of all its threads).
-//! - TIME_WAIT: sockets in TIME_WAIT on the specialists' port range before the
+//! - TIME_WAIT: sockets in TIME_WAIT on a build's specialists' ports before the
 //!   chats and after them (the bench's own connections stay open until then,
 //!   and its pings close with RST), i.e. what the daemon's chats left behind.
 //!
@@ -28,7 +30,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
-use super::protocols::up_http;
+use super::protocols::{Web, up_http_with};
 use super::{Project, RANGE, pct};
 
 const WORKERS: usize = 16;
@@ -368,8 +370,8 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Sockets in TIME_WAIT whose local or remote port is in the specialists' range.
-fn time_wait() -> usize {
+/// Sockets in TIME_WAIT with a local or remote port in `range`.
+fn time_wait(range: [u16; 2]) -> usize {
     let mut n = 0;
     for f in ["/proc/net/tcp", "/proc/net/tcp6"] {
         let text = std::fs::read_to_string(f).unwrap_or_default();
@@ -383,7 +385,7 @@ fn time_wait() -> usize {
                     .next()
                     .and_then(|p| u16::from_str_radix(p, 16).ok())
             };
-            let in_range = |p: Option<u16>| p.is_some_and(|p| (RANGE[0]..=RANGE[1]).contains(&p));
+            let in_range = |p: Option<u16>| p.is_some_and(|p| (range[0]..=range[1]).contains(&p));
             if in_range(port(cols[1])) || in_range(port(cols[2])) {
                 n += 1;
             }
@@ -392,158 +394,231 @@ fn time_wait() -> usize {
     n
 }
 
+/// One build's daemon for one team size, and a client bound to it.
+struct Up {
+    label: String,
+    range: [u16; 2],
+    web: Web,
+    client: Client,
+    _project: Project,
+}
+
+/// What one run measured: a build's path, or `direct` (build `None`).
+type Measured = (Option<usize>, Path, usize, Run);
+
+async fn bring_up(
+    backend: &Backend,
+    n: usize,
+    (label, bin): &(String, String),
+    range: [u16; 2],
+) -> (Up, Vec<u8>) {
+    let p = Project::with_range(&backend.base_url, range);
+    let names = p.generate(n);
+    let web = up_http_with(&p, bin);
+    let ports = p.wait_all_ping(n, Duration::from_secs(180)).await;
+    let port_of = |name: &str| ports.iter().find(|(m, _)| m == name).unwrap().1;
+    let workers: Vec<(String, u16)> = (0..WORKERS)
+        .map(|i| names[(n / 2 + i * n / WORKERS) % n].clone())
+        .map(|name| {
+            let port = port_of(&name);
+            (name, port)
+        })
+        .collect();
+    let target = workers[0].1;
+    let direct_body = backend
+        .capture(async {
+            let mut c = super::Conn::open(target).await.unwrap();
+            c.ask(super::CHAT).await.unwrap();
+            // Closed with a reset: the count of TIME_WAIT is the daemon's alone.
+            let _ = c.reader.get_ref().set_zero_linger();
+        })
+        .await;
+    let http: u16 = web.base.rsplit(':').next().unwrap().parse().unwrap();
+    let backend_port: u16 = backend
+        .base_url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let client = Client::start(Targets {
+        workers,
+        http,
+        backend: backend_port,
+        direct_body: direct_body.clone(),
+    });
+    // Warm every connection and path before anything counts.
+    for path in [Path::Socket, Path::V1, Path::Direct] {
+        client.run(path, WORKERS, 400).await;
+    }
+    let up = Up {
+        label: label.clone(),
+        range,
+        web,
+        client,
+        _project: p,
+    };
+    (up, direct_body)
+}
+
+async fn measure(up: &Up, backend: &Backend, path: Path, workers: usize, total: usize) -> Run {
+    let pid = up.web.pid();
+    let (d0, b0) = (process_ns(pid), backend.cpu_ns());
+    let (mut lat, wall, client_ns) = up.client.run(path, workers, total).await;
+    let (d1, b1) = (process_ns(pid), backend.cpu_ns());
+    lat.sort();
+    let k = lat.len() as f64;
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    Run {
+        p50: us(pct(&lat, 0.5)),
+        p99: us(pct(&lat, 0.99)),
+        rate: k / wall.as_secs_f64(),
+        daemon_cpu: if path == Path::Direct {
+            0.0
+        } else {
+            (d1 - d0) as f64 / 1e3 / k
+        },
+        client_cpu: client_ns as f64 / 1e3 / k,
+        backend_cpu: (b1 - b0) as f64 / 1e3 / k,
+    }
+}
+
 pub async fn edge(sizes: &[usize]) {
     let chats: usize = std::env::var("CADRE_BENCH_EDGE_CHATS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2000);
+    let builds = builds();
     let backend = Backend::start();
     for &n in sizes {
-        let p = Project::new(&backend.base_url);
-        let names = p.generate(n);
-        let web = up_http(&p);
-        let pid = web.pid();
-        let ports = p.wait_all_ping(n, Duration::from_secs(120)).await;
-        let port_of = |name: &str| ports.iter().find(|(m, _)| m == name).unwrap().1;
-        let workers: Vec<(String, u16)> = (0..WORKERS)
-            .map(|i| names[(n / 2 + i * n / WORKERS) % n].clone())
-            .map(|name| {
-                let port = port_of(&name);
-                (name, port)
-            })
-            .collect();
-        let target = workers[0].1;
-        let direct_body = backend
-            .capture(async {
-                super::Conn::open(target)
-                    .await
-                    .unwrap()
-                    .ask(super::CHAT)
-                    .await
-                    .unwrap();
-            })
-            .await;
-        let http: u16 = web.base.rsplit(':').next().unwrap().parse().unwrap();
-        let backend_port: u16 = backend
-            .base_url
-            .rsplit(':')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
-        let client = Client::start(Targets {
-            workers,
-            http,
-            backend: backend_port,
-            direct_body: direct_body.clone(),
-        });
-        for path in [Path::Socket, Path::V1, Path::Direct] {
-            client.run(path, WORKERS, 400).await;
+        let mut ups = Vec::new();
+        let mut direct_body = 0;
+        for (i, b) in builds.iter().enumerate() {
+            let (up, body) = bring_up(&backend, n, b, sub_range(i, builds.len())).await;
+            direct_body = direct_body.max(body.len());
+            ups.push(up);
         }
-        let tw_before = time_wait();
-        let mut runs: Vec<(Path, usize, Run)> = Vec::new();
-        let order = [Path::Socket, Path::V1, Path::Direct];
+        let tw_before: Vec<usize> = ups.iter().map(|u| time_wait(u.range)).collect();
+        // Every (build, path) and direct once per round and concurrency, in
+        // an order that rotates with the round: A and B alternate.
+        let mut variants: Vec<(Option<usize>, Path)> = vec![(None, Path::Direct)];
+        for i in 0..ups.len() {
+            variants.push((Some(i), Path::Socket));
+            variants.push((Some(i), Path::V1));
+        }
+        let mut runs: Vec<Measured> = Vec::new();
         for round in 0..3 {
             for workers in [1, WORKERS] {
-                for k in 0..order.len() {
-                    let path = order[(k + round) % order.len()];
-                    let total = if workers == 1 { chats } else { chats * 2 };
-                    let (d0, b0) = (process_ns(pid), backend.cpu_ns());
-                    let (mut lat, wall, client_ns) = client.run(path, workers, total).await;
-                    let (d1, b1) = (process_ns(pid), backend.cpu_ns());
-                    lat.sort();
-                    let k = lat.len() as f64;
-                    let us = |d: Duration| d.as_secs_f64() * 1e6;
-                    runs.push((
-                        path,
-                        workers,
-                        Run {
-                            p50: us(pct(&lat, 0.5)),
-                            p99: us(pct(&lat, 0.99)),
-                            rate: k / wall.as_secs_f64(),
-                            daemon_cpu: (d1 - d0) as f64 / 1e3 / k,
-                            client_cpu: client_ns as f64 / 1e3 / k,
-                            backend_cpu: (b1 - b0) as f64 / 1e3 / k,
-                        },
-                    ));
+                let total = if workers == 1 { chats } else { chats * 2 };
+                for k in 0..variants.len() {
+                    let (build, path) = variants[(k + round * 2) % variants.len()];
+                    let up = &ups[build.unwrap_or(0)];
+                    let run = measure(up, &backend, path, workers, total).await;
+                    runs.push((build, path, workers, run));
                 }
             }
         }
-        let tw_after = time_wait();
-        report(n, &runs, direct_body.len());
+        println!("edge: N={n}, provider request body {direct_body} bytes; medians of 3 runs (µs)");
         println!(
-            "edge: N={n} TIME_WAIT on the specialists' ports: {tw_before} before the chats, {tw_after} after"
+            "edge: | build | N | c | path | p50 | p99 | added p50 | added p99 | chats/s | daemon CPU/chat | client CPU/chat | backend CPU/chat |"
         );
-        drop(client);
-        drop(web);
+        for (i, up) in ups.iter().enumerate() {
+            report(&up.label, n, i, &runs);
+        }
+        for (i, up) in ups.iter().enumerate() {
+            println!(
+                "edge: {} N={n}: TIME_WAIT on its specialists' ports: {} before the chats, {} after",
+                up.label,
+                tw_before[i],
+                time_wait(up.range)
+            );
+        }
     }
 }
 
-fn report(n: usize, runs: &[(Path, usize, Run)], provider_body: usize) {
-    println!("edge: N={n}, provider request body {provider_body} bytes; medians of 3 runs (µs)");
-    println!(
-        "edge: | N | c | path | p50 | p99 | added p50 | added p99 | chats/s | daemon CPU/chat | client CPU/chat | backend CPU/chat |"
-    );
+/// The builds to compare: this one, and `CADRE_BENCH_BIN_B` if set.
+pub fn builds() -> Vec<(String, String)> {
+    let mut b = vec![("this".to_owned(), super::bin())];
+    if let Ok(other) = std::env::var("CADRE_BENCH_BIN_B") {
+        let label = std::env::var("CADRE_BENCH_LABEL_B").unwrap_or_else(|_| "B".to_owned());
+        b.push((label, other));
+    }
+    b
+}
+
+/// Build `i` of `of`'s share of the bench's port range, so their daemons
+/// can run side by side.
+pub fn sub_range(i: usize, of: usize) -> [u16; 2] {
+    let span = (RANGE[1] - RANGE[0] + 1) / of as u16;
+    let lo = RANGE[0] + span * i as u16;
+    [lo, lo + span - 1]
+}
+
+/// Per round, a figure of a build's path minus the same figure of direct
+/// in that round and concurrency (or of another of its paths).
+fn per_round(
+    runs: &[Measured],
+    workers: usize,
+    a: (Option<usize>, Path),
+    b: (Option<usize>, Path),
+    f: fn(&Run) -> f64,
+) -> Vec<f64> {
+    let of = |v: (Option<usize>, Path)| -> Vec<f64> {
+        runs.iter()
+            .filter(|(b, p, w, _)| (*b, *p) == v && *w == workers)
+            .map(|(_, _, _, r)| f(r))
+            .collect()
+    };
+    of(a).iter().zip(of(b)).map(|(x, y)| x - y).collect()
+}
+
+fn report(label: &str, n: usize, build: usize, runs: &[Measured]) {
+    let me = Some(build);
     for workers in [1, WORKERS] {
-        let of = |path: Path, f: fn(&Run) -> f64| {
+        let of = |v: (Option<usize>, Path), f: fn(&Run) -> f64| {
             median(
                 runs.iter()
-                    .filter(|(p, w, _)| *p == path && *w == workers)
-                    .map(|(_, _, r)| f(r))
+                    .filter(|(b, p, w, _)| (*b, *p) == v && *w == workers)
+                    .map(|(_, _, _, r)| f(r))
                     .collect(),
             )
         };
-        // Added = the path's figure minus direct's, per round, then the median.
-        let added = |path: Path, f: fn(&Run) -> f64| {
-            let a: Vec<f64> = runs
-                .iter()
-                .filter(|(p, w, _)| *p == path && *w == workers)
-                .map(|(_, _, r)| f(r))
-                .collect();
-            let d: Vec<f64> = runs
-                .iter()
-                .filter(|(p, w, _)| *p == Path::Direct && *w == workers)
-                .map(|(_, _, r)| f(r))
-                .collect();
-            median(a.iter().zip(&d).map(|(a, d)| a - d).collect())
-        };
-        for path in [Path::Direct, Path::Socket, Path::V1] {
-            let (a50, a99) = if path == Path::Direct {
+        let direct = (None, Path::Direct);
+        for v in [direct, (me, Path::Socket), (me, Path::V1)] {
+            let (a50, a99) = if v == direct {
                 ("—".to_owned(), "—".to_owned())
             } else {
+                let added = |f| median(per_round(runs, workers, v, direct, f));
                 (
-                    format!("{:.0}", added(path, |r| r.p50)),
-                    format!("{:.0}", added(path, |r| r.p99)),
+                    format!("{:.0}", added(|r| r.p50)),
+                    format!("{:.0}", added(|r| r.p99)),
                 )
             };
+            let cpu = if v == direct {
+                "—".to_owned()
+            } else {
+                format!("{:.1}", of(v, |r| r.daemon_cpu))
+            };
             println!(
-                "edge: | {n} | {workers} | {} | {:.0} | {:.0} | {a50} | {a99} | {:.0} | {:.1} | {:.1} | {:.1} |",
-                path.name(),
-                of(path, |r| r.p50),
-                of(path, |r| r.p99),
-                of(path, |r| r.rate),
-                of(path, |r| r.daemon_cpu),
-                of(path, |r| r.client_cpu),
-                of(path, |r| r.backend_cpu),
+                "edge: | {label} | {n} | {workers} | {} | {:.0} | {:.0} | {a50} | {a99} | {:.0} | {cpu} | {:.1} | {:.1} |",
+                v.1.name(),
+                of(v, |r| r.p50),
+                of(v, |r| r.p99),
+                of(v, |r| r.rate),
+                of(v, |r| r.client_cpu),
+                of(v, |r| r.backend_cpu),
             );
         }
-        let v1_minus_socket = median(
-            (0..3)
-                .map(|round| {
-                    let get = |path: Path| {
-                        runs.iter()
-                            .filter(|(p, w, _)| *p == path && *w == workers)
-                            .nth(round)
-                            .map(|(_, _, r)| (r.p50, r.daemon_cpu))
-                            .unwrap()
-                    };
-                    get(Path::V1).0 - get(Path::Socket).0
-                })
-                .collect(),
-        );
-        let ratio = of(Path::V1, |r| r.daemon_cpu) / of(Path::Socket, |r| r.daemon_cpu);
+        let more = median(per_round(
+            runs,
+            workers,
+            (me, Path::V1),
+            (me, Path::Socket),
+            |r| r.p50,
+        ));
+        let ratio = of((me, Path::V1), |r| r.daemon_cpu) / of((me, Path::Socket), |r| r.daemon_cpu);
         println!(
-            "edge: N={n} c={workers}: /v1 adds {v1_minus_socket:.0} µs more than the socket at p50 (median of per-round differences); /v1 CPU per chat = {ratio:.2}x the socket's"
+            "edge: {label} N={n} c={workers}: /v1 adds {more:.0} µs more than the socket at p50 (median of per-round differences); /v1 daemon CPU per chat = {ratio:.2}x the socket's"
         );
     }
 }

@@ -33,11 +33,16 @@ impl Drop for Web {
     }
 }
 
+pub fn up_http(p: &Project) -> Web {
+    up_http_with(p, &bin())
+}
+
+/// `cadre up` with HTTP on a free port, of the binary `bin`.
 // The child moves into `Web`, whose Drop waits for it.
 #[allow(clippy::zombie_processes)]
-pub fn up_http(p: &Project) -> Web {
+pub fn up_http_with(p: &Project, bin: &str) -> Web {
     let out = p.root.join("up.out");
-    let mut child = Command::new(bin())
+    let mut child = Command::new(bin)
         .arg("--dir")
         .arg(&p.dir)
         .arg("--state-dir")
