@@ -3,6 +3,8 @@
 //! ([`crate::prompt`]). What `check`, `render`, `plan`, `diff` and the
 //! daemon all load.
 
+pub mod fingerprint;
+
 use crate::config::{Loaded, ProjectPaths, parse_all};
 use crate::prompt::{RenderCache, render_all};
 

@@ -84,6 +84,17 @@ pub async fn idle(provider_url: &str, sizes: &[usize]) {
                 cpu as f64 / 1e6 / took,
                 last[i].len()
             );
+            for (tid, (c, w)) in &last[i] {
+                let (c0, w0) = start[i].get(tid).copied().unwrap_or((0, 0));
+                let comm = std::fs::read_to_string(format!("/proc/{}/task/{tid}/comm", pids[i]))
+                    .unwrap_or_else(|_| "(gone)".into());
+                println!(
+                    "idle:   {label} thread {tid} {}: {:.2} wake-ups/s, {:.3} ms CPU/s",
+                    comm.trim(),
+                    (w - w0) as f64 / took,
+                    (c - c0) as f64 / 1e6 / took
+                );
+            }
         }
     }
 }

@@ -132,6 +132,7 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
         drains: JoinSet::new(),
         next_token: 0,
         renders: Arc::default(),
+        last_load: None,
         specialists,
         ended: Arc::new(Notify::new()),
     };
@@ -163,6 +164,12 @@ struct Supervisor {
     next_token: u64,
     /// The last load's prompts: a reload renders only what changed.
     renders: Arc<std::sync::Mutex<crate::prompt::RenderCache>>,
+    /// The last load of this project and the fingerprint taken before it:
+    /// a resync that finds the files unchanged plans from it again.
+    last_load: Option<(
+        crate::desired::fingerprint::Fingerprint,
+        Arc<crate::config::Loaded>,
+    )>,
     /// The running listeners by name, as in-process chats find them.
     specialists: crate::specialist::Specialists,
     /// Notified when a listener's accept loop ends on its own.
