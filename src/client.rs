@@ -58,9 +58,31 @@ pub struct Answer {
 pub struct Client {
     addr: String,
     reader: LineReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
+    /// `None` only inside `drop`.
+    writer: Option<OwnedWriteHalf>,
     /// Bound on each wait for a reply line (and on connecting).
     timeout: Duration,
+    /// A chat was sent and its final reply has not arrived yet.
+    answer_pending: bool,
+}
+
+/// A client dropped while a chat's answer is pending (a timeout, a team
+/// member given up on, an HTTP client gone) resets the connection: to the
+/// specialist a plain close is only end of input, after which it still
+/// answers (clients that half-close after their request), while a reset
+/// cancels the provider request at once. No FIN may go first (the write
+/// half would send one when dropped), or the specialist would take the
+/// close for a half-close and never look for the reset.
+impl Drop for Client {
+    fn drop(&mut self) {
+        if self.answer_pending
+            && let Some(w) = self.writer.take()
+        {
+            let _ = w.as_ref().set_zero_linger();
+            // The socket closes, with the reset, when the read half drops.
+            w.forget();
+        }
+    }
 }
 
 impl Client {
@@ -89,8 +111,9 @@ impl Client {
         Ok(Client {
             addr,
             reader: LineReader::new(rd),
-            writer,
+            writer: Some(writer),
             timeout,
+            answer_pending: false,
         })
     }
 
@@ -111,12 +134,21 @@ impl Client {
                 reason: e.to_string(),
             })?;
         line.push(b'\n');
-        self.send_raw(&line).await
+        self.send_raw(&line).await?;
+        if matches!(request.body, RequestBody::Chat(_)) {
+            self.answer_pending = true;
+        }
+        Ok(())
     }
 
     /// Send bytes as they are (tests use it for malformed input).
     pub async fn send_raw(&mut self, bytes: &[u8]) -> Result<(), ClientError> {
-        let fut = protocol::write_line(&mut self.writer, bytes);
+        let Some(writer) = self.writer.as_mut() else {
+            return Err(ClientError::Closed {
+                addr: self.addr.clone(),
+            });
+        };
+        let fut = protocol::write_line(writer, bytes);
         match tokio::time::timeout(self.timeout, fut).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(source)) => Err(ClientError::Io {
@@ -150,10 +182,14 @@ impl Client {
             }
             Ok(Ok(Some(Line::Line(l)))) => l,
         };
-        serde_json::from_slice(&line).map_err(|e| ClientError::BadReply {
+        let reply: Reply = serde_json::from_slice(&line).map_err(|e| ClientError::BadReply {
             addr,
             reason: e.to_string(),
-        })
+        })?;
+        if !matches!(reply.body, ReplyBody::Chunk { .. }) {
+            self.answer_pending = false;
+        }
+        Ok(reply)
     }
 
     /// Send a request and return its one reply; an error reply becomes [`ClientError::Remote`].
@@ -218,7 +254,7 @@ pub async fn ping(host: &str, port: u16, timeout: Duration) -> Result<Duration, 
     match reply.body {
         ReplyBody::Pong => Ok(started.elapsed()),
         other => Err(ClientError::BadReply {
-            addr: c.addr,
+            addr: c.addr.clone(),
             reason: format!("expected pong, got {other:?}"),
         }),
     }
@@ -239,7 +275,7 @@ pub async fn probe(host: &str, port: u16, timeout: Duration) -> Result<Probe, Cl
     let reply = c.request(RequestBody::Ping).await?;
     if !matches!(reply.body, ReplyBody::Pong) {
         return Err(ClientError::BadReply {
-            addr: c.addr,
+            addr: c.addr.clone(),
             reason: format!("expected pong, got {:?}", reply.body),
         });
     }

@@ -122,10 +122,18 @@ pub async fn prompt(
 
 type SseStream = Response;
 
-fn sse(events: impl Stream<Item = Event> + Send + 'static) -> Response {
+/// How often a chat stream writes an SSE comment while nothing else comes.
+/// With HTTP half-close allowed (`server.rs`), a failed write is how a client
+/// that left is noticed, so a wait for the first token is given up on within
+/// two of these after the client is gone.
+const CHAT_KEEP_ALIVE: Duration = Duration::from_secs(2);
+/// The same for the long-lived, mostly idle reconcile event stream.
+const EVENTS_KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+fn sse(events: impl Stream<Item = Event> + Send + 'static, keep_alive: Duration) -> Response {
     let ok: fn(Event) -> Result<Event, Infallible> = Ok;
     Sse::new(events.map(ok))
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .keep_alive(KeepAlive::new().interval(keep_alive))
         .into_response()
 }
 
@@ -153,7 +161,10 @@ pub async fn chat(
     let body = json_object(body)?;
     let path = target::chat_path(&state, &name).await?;
     let (id, chat) = target::chat_request(body, true)?;
-    Ok(sse(path.chat(id, chat).map(|r| reply_event(&r))))
+    Ok(sse(
+        path.chat(id, chat).map(|r| reply_event(&r)),
+        CHAT_KEEP_ALIVE,
+    ))
 }
 
 /// `POST /api/team`: the same body as a chat, sent to every running
@@ -165,7 +176,7 @@ pub async fn team(
     let body = json_object(body)?;
     let (id, chat) = target::chat_request(body, true)?;
     let members = state.sup.specialists().all();
-    Ok(sse(team_events(&members, id, chat)))
+    Ok(sse(team_events(&members, id, chat), CHAT_KEEP_ALIVE))
 }
 
 /// Every member's chat at once, merged as replies come (a slow one delays
@@ -227,5 +238,5 @@ pub async fn events(State(state): State<AppState>) -> SseStream {
             }
         }
     });
-    sse(ReceiverStream::new(rx))
+    sse(ReceiverStream::new(rx), EVENTS_KEEP_ALIVE)
 }

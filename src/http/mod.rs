@@ -18,6 +18,7 @@ mod metrics;
 mod openai;
 mod pages;
 mod protocols;
+mod server;
 mod target;
 
 use std::collections::BTreeMap;
@@ -160,15 +161,7 @@ pub async fn serve(
     token: Option<String>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    // SSE writes many small frames: without TCP_NODELAY, Nagle plus the
-    // peer's delayed ACK holds each one back ~40 ms.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, router(sup, token))
-        .with_graceful_shutdown(shutdown)
-        .await
+    server::run(listener, router(sup, token), shutdown).await
 }
 
 async fn count_events(sup: SupervisorHandle, tallies: Arc<Mutex<BTreeMap<String, Tallies>>>) {

@@ -135,9 +135,7 @@ pub fn owner_of(inode: u64) -> Option<Process> {
             .flatten()
             .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l.as_os_str() == want.as_str()));
         if holds {
-            let name = std::fs::read_to_string(entry.path().join("comm"))
-                .map(|s| s.trim().to_owned())
-                .unwrap_or_else(|_| "?".into());
+            let name = crate::registry::proc::program_name(pid).unwrap_or_else(|| "?".into());
             return Some(Process { pid, name });
         }
     }

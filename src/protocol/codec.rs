@@ -94,15 +94,16 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
         self.buf.iter().any(|b| !b.is_ascii_whitespace())
     }
 
-    /// Wait until the peer closes its side, buffering whatever it sends
-    /// meanwhile (up to one line's worth, then wait without reading). Used
-    /// while a request runs, to notice a client that went away.
-    pub async fn closed(&mut self) -> std::io::Result<()> {
+    /// Wait until the connection breaks (a read error: a reset), buffering
+    /// whatever the peer sends meanwhile (up to one line's worth, then wait
+    /// without reading). Used while a request runs, to notice a client that
+    /// went away. End of input is not that: a client that half-closes after
+    /// its request (`printf '…\n' | nc -N`) still waits for the answer, so
+    /// after end of input this waits for ever, and only a failed write tells
+    /// that the client is gone.
+    pub async fn broken(&mut self) -> std::io::Result<()> {
         loop {
-            if self.eof {
-                return Ok(());
-            }
-            if self.buf.len() > self.max + 1 {
+            if self.eof || self.buf.len() > self.max + 1 {
                 return std::future::pending().await;
             }
             self.fill().await?;

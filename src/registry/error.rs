@@ -116,23 +116,50 @@ impl RegistryError {
     }
 }
 
-/// Who held the lock when a wait timed out, as recorded by the holder itself.
+/// Who held the lock when a wait timed out: what the holder recorded, else
+/// what the kernel's lock table says, else nothing known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LockHolder {
-    /// An exclusive holder recorded its pid and when it took the lock.
+    /// A cadre transaction took the lock exclusively and recorded its pid and when.
     Known { pid: u32, held_for: Duration },
-    /// Nobody recorded itself: a reader (shared lock) or a cadre older than
-    /// the holder record.
+    /// No cadre process recorded itself; the kernel lists these holders
+    /// (another program, or readers).
+    Listed(Vec<super::lock_table::LockHolding>),
+    /// Neither: the lock was released as the wait gave up, or the kernel's
+    /// table cannot be read.
     Unknown,
 }
 
 impl std::fmt::Display for LockHolder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            LockHolder::Known { pid, held_for } => {
-                write!(f, "held by pid {pid} for {:.1}s", held_for.as_secs_f64())
+            LockHolder::Known { pid, held_for } => write!(
+                f,
+                "held by pid {pid} for {:.1}s (an exclusive lock of a cadre transaction)",
+                held_for.as_secs_f64()
+            ),
+            LockHolder::Listed(holders) => {
+                let (exclusive, shared): (Vec<_>, Vec<_>) =
+                    holders.iter().partition(|h| h.exclusive);
+                let names = |hs: &[&super::lock_table::LockHolding]| {
+                    hs.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                if !exclusive.is_empty() {
+                    write!(f, "held exclusively by {}", names(&exclusive))?;
+                }
+                if !shared.is_empty() {
+                    let sep = if exclusive.is_empty() { "" } else { "; " };
+                    write!(f, "{sep}held shared (for reading) by {}", names(&shared))?;
+                }
+                Ok(())
             }
-            LockHolder::Unknown => write!(f, "holder unknown (a reader holds a shared lock)"),
+            LockHolder::Unknown => write!(
+                f,
+                "holder unknown (the kernel lists none now: it may just have been released)"
+            ),
         }
     }
 }

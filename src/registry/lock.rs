@@ -105,24 +105,32 @@ impl Drop for LockGuard {
     }
 }
 
-/// What the exclusive holder wrote: "PID MILLIS_SINCE_EPOCH".
+/// Who holds the lock at `path`: the record a cadre transaction wrote
+/// ("PID MILLIS_SINCE_EPOCH") when the kernel agrees that pid holds it, else
+/// the holders the kernel lists.
 fn read_holder(path: &Path) -> LockHolder {
+    let listed = super::lock_table::holders(path);
     let mut text = String::new();
-    let read = File::open(path).and_then(|mut f| f.read_to_string(&mut text));
-    if read.is_err() {
-        return LockHolder::Unknown;
-    }
-    let mut parts = text.split_ascii_whitespace();
-    let pid = parts.next().and_then(|p| p.parse::<u32>().ok());
-    let since = parts.next().and_then(|t| t.parse::<u64>().ok());
-    match (pid, since) {
-        // A record left by a holder that died is stale: the kernel released
-        // its lock, so whoever blocks us now is a reader.
-        (Some(pid), Some(ms)) if super::ProcessId::of(pid).is_some() => {
+    let record = File::open(path)
+        .and_then(|mut f| f.read_to_string(&mut text))
+        .ok()
+        .and_then(|_| {
+            let mut parts = text.split_ascii_whitespace();
+            let pid = parts.next()?.parse::<u32>().ok()?;
+            let ms = parts.next()?.parse::<u64>().ok()?;
+            // A record left by a holder that died is stale: the kernel released its lock.
+            super::ProcessId::of(pid)?;
+            Some((pid, ms))
+        });
+    match record {
+        Some((pid, ms))
+            if listed.is_empty() || listed.iter().any(|h| h.pid == pid && h.exclusive) =>
+        {
             let taken = UNIX_EPOCH + Duration::from_millis(ms);
             let held_for = SystemTime::now().duration_since(taken).unwrap_or_default();
             LockHolder::Known { pid, held_for }
         }
+        _ if !listed.is_empty() => LockHolder::Listed(listed),
         _ => LockHolder::Unknown,
     }
 }

@@ -4,7 +4,8 @@
 //! # Layout
 //! - `entry`: what the file holds: entries and their [`State`].
 //! - [`state_dir`]: where the files live (0700 directory).
-//! - `lock`: bounded `flock` waits that name the holder on timeout.
+//! - `lock`: bounded `flock` waits that name the holder on timeout; `lock_table`: who
+//!   holds a `flock`, from `/proc/locks`.
 //! - `daemon_lock`: one daemon per state directory and per specialists.d.
 //! - `atomic`: temp file + atomic swap of names (+ fsyncs with [`Durability::PowerLoss`]).
 //! - [`proc`]: process identity (pid + start time) and liveness.
@@ -25,6 +26,7 @@ mod error;
 pub mod etcd;
 pub mod events;
 mod lock;
+mod lock_table;
 mod ports;
 pub mod proc;
 pub mod state_dir;
@@ -38,6 +40,7 @@ pub use daemon_lock::{DaemonLock, DaemonLockError};
 pub use entry::{Entry, RegistryData, State};
 pub use error::{LockHolder, RegistryError};
 pub use events::{Event, EventKind};
+pub use lock_table::LockHolding;
 pub use proc::ProcessId;
 pub use state_dir::StateDir;
 pub use txn::Txn;

@@ -52,6 +52,12 @@ impl ProcessId {
     }
 }
 
+/// A process's name (`/proc/PID/comm`), when it can be read.
+pub fn program_name(pid: u32) -> Option<String> {
+    let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    Some(name.trim().to_owned())
+}
+
 struct Stat {
     start: u64,
     dead: bool,

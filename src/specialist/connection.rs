@@ -51,12 +51,13 @@ impl Connection {
     }
 
     /// While a chat is answered: the writer for its chunks, and a future
-    /// that resolves when the client has gone (end of stream or a reset).
-    /// The client's next request stays buffered meanwhile.
+    /// that resolves when the connection breaks (a reset; end of input only
+    /// means no further requests). The client's next request stays buffered
+    /// meanwhile.
     pub(crate) fn split(
         &mut self,
     ) -> (&mut Writer, impl Future<Output = std::io::Result<()>> + '_) {
-        (&mut self.writer, self.reader.closed())
+        (&mut self.writer, self.reader.broken())
     }
 
     /// After a protocol violation: stop writing, and keep reading for

@@ -7,6 +7,7 @@ pub mod fixture;
 mod api;
 mod bench;
 mod browser;
+mod half_close;
 mod kubelet;
 mod openai;
 mod pages;

@@ -10,3 +10,4 @@ mod etcd;
 mod files;
 mod ports;
 mod stale;
+mod torn_reads;

@@ -169,8 +169,12 @@ async fn drain_lets_an_in_flight_chat_finish_and_refuses_new_requests() {
         .unwrap();
 }
 
+/// A client that hangs up (a reset: what an abandoned or killed client's
+/// socket sends when replies are unread) cancels the provider request at
+/// once, before any answer was written. (End of input alone does not:
+/// `half_close.rs`.)
 #[tokio::test]
-async fn client_leaving_mid_chat_cancels_the_provider_request() {
+async fn client_resetting_mid_chat_cancels_the_provider_request() {
     let ollama = OllamaServer::start(Behaviour {
         latency: Duration::from_secs(3),
         ..Behaviour::default()
@@ -183,10 +187,38 @@ async fn client_leaving_mid_chat_cancels_the_provider_request() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(h.counters().in_flight, 1);
+    raw.stream.get_ref().set_zero_linger().unwrap();
     drop(raw);
     let deadline = std::time::Instant::now() + Duration::from_secs(2);
     while h.counters().in_flight != 0 {
         assert!(std::time::Instant::now() < deadline, "chat not cancelled");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    h.drain(Duration::from_secs(1)).await;
+}
+
+/// A client that closes mid-stream is gone once a chunk cannot be written:
+/// the provider request is cancelled long before the answer would end.
+#[tokio::test]
+async fn client_closing_mid_stream_cancels_at_the_next_chunk() {
+    let ollama = OllamaServer::start(Behaviour {
+        chunk_delay: Duration::from_millis(200),
+        answer: Some("one two three four five six seven eight nine ten eleven twelve".into()),
+        ..Behaviour::default()
+    })
+    .await;
+    let h = start(spec("numa", &ollama.base_url, "p"), limits());
+    let mut raw = Raw::connect(h.local_addr().port()).await;
+    raw.send(b"{\"type\":\"chat\",\"content\":\"x\",\"stream\":true}\n")
+        .await;
+    assert_eq!(raw.recv().await.unwrap()["type"], "chunk");
+    drop(raw);
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while ollama.cut_short() == 0 || h.counters().in_flight != 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the streamed chat ran on after its client closed"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     h.drain(Duration::from_secs(1)).await;

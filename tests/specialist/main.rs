@@ -8,6 +8,7 @@ mod bad_input;
 mod chat_path;
 mod cli_chat_team;
 mod concurrency;
+mod half_close;
 mod protocol;
 mod provider_anthropic;
 mod provider_ollama;
