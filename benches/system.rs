@@ -13,6 +13,8 @@
 //! - `team`: 18 specialists, provider latency 200 ms, time until all answered.
 //! - `protocols`: what an A2A `SendMessage` and an MCP `ask` add over a socket chat
 //!   (not in the default run; name it).
+//! - `consult`: what a consultation (`ask_colleague`, three provider requests)
+//!   costs over those requests made directly (not in the default run; name it).
 //! - `edge`: socket vs `/v1` against a lean loopback backend, concurrency 1 and
 //!   16, N = 18 and 1000: added latency, daemon CPU per chat, TIME_WAIT left
 //!   (not in the default run; `CADRE_BENCH_BIN_B` alternates a second build; see `system/edge.rs`).
@@ -40,6 +42,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+#[path = "system/consult.rs"]
+mod consult;
 #[path = "system/edge.rs"]
 mod edge;
 #[path = "system/idle.rs"]
@@ -114,8 +118,11 @@ async fn provider_chat(State(latency): State<Arc<AtomicU64>>, body: axum::body::
     }
     let text = format!("mark={}", mark_of(&req));
     let model = req["model"].as_str().unwrap_or("m").to_owned();
+    // A request offering `ask_colleague` gets a call (see `consult`).
+    let message =
+        consult::tool_call(&req).unwrap_or_else(|| json!({"role": "assistant", "content": text}));
     let chunk = json!({"model": model, "created_at": "2026-11-24T00:00:00Z",
-        "message": {"role": "assistant", "content": text}, "done": false});
+        "message": message, "done": false});
     let done = json!({"model": model, "created_at": "2026-11-24T00:00:00Z",
         "message": {"role": "assistant", "content": ""}, "done": true, "done_reason": "stop",
         "prompt_eval_count": 7, "eval_count": 3});
@@ -123,7 +130,7 @@ async fn provider_chat(State(latency): State<Arc<AtomicU64>>, body: axum::body::
         format!("{chunk}\n{done}\n")
     } else {
         let mut d = done.clone();
-        d["message"]["content"] = json!(text);
+        d["message"] = message;
         d.to_string()
     };
     Response::builder()
@@ -630,6 +637,7 @@ fn main() {
         "overhead",
         "team",
         "protocols",
+        "consult",
         "edge",
         "idle",
     ];
@@ -655,6 +663,7 @@ fn main() {
                 "overhead" => overhead(&provider).await,
                 "team" => team(&provider).await,
                 "protocols" => protocols::protocols(&provider).await,
+                "consult" => consult::consult(&provider).await,
                 "edge" => edge::edge(&sizes()).await,
                 "idle" => idle::idle(&provider.base_url, &sizes()).await,
                 _ => unreachable!(),

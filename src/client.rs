@@ -35,6 +35,8 @@ pub enum ClientError {
         specialist: SpecialistName,
         code: ErrorCode,
         error: String,
+        /// When a retry can succeed (`rate_limited`, `budget_exceeded`).
+        retry_after_ms: Option<u64>,
     },
 }
 
@@ -52,6 +54,8 @@ pub struct Answer {
     pub model: String,
     pub usage: crate::conversation::Usage,
     pub latency_ms: u64,
+    /// The colleagues the specialist asked on the way.
+    pub consulted: Vec<crate::protocol::Consulted>,
 }
 
 /// One open connection to a specialist.
@@ -205,16 +209,32 @@ impl Client {
         chat: ChatBody,
         mut on_chunk: impl FnMut(&str),
     ) -> Result<Answer, ClientError> {
+        self.chat_events(chat, |body| {
+            if let ReplyBody::Chunk { content } = body {
+                on_chunk(content);
+            }
+        })
+        .await
+    }
+
+    /// [`Client::chat`], handing every line before the answer to `on_line`:
+    /// chunks, and the `consult` / `consult_result` of a specialist asking
+    /// its colleagues.
+    pub async fn chat_events(
+        &mut self,
+        chat: ChatBody,
+        mut on_line: impl FnMut(&ReplyBody),
+    ) -> Result<Answer, ClientError> {
         self.send(&Request::new(RequestBody::Chat(chat))).await?;
         loop {
             let reply = into_result(self.next_reply().await?)?;
             match reply.body {
-                ReplyBody::Chunk { content } => on_chunk(&content),
                 ReplyBody::Response {
                     content,
                     model,
                     usage,
                     latency_ms,
+                    consulted,
                 } => {
                     return Ok(Answer {
                         specialist: reply.specialist,
@@ -222,8 +242,12 @@ impl Client {
                         model,
                         usage,
                         latency_ms,
+                        consulted,
                     });
                 }
+                ref body @ (ReplyBody::Chunk { .. }
+                | ReplyBody::Consult { .. }
+                | ReplyBody::ConsultResult { .. }) => on_line(body),
                 other => {
                     return Err(ClientError::BadReply {
                         addr: self.addr.clone(),
@@ -237,10 +261,15 @@ impl Client {
 
 fn into_result(reply: Reply) -> Result<Reply, ClientError> {
     match reply.body {
-        ReplyBody::Error { code, error } => Err(ClientError::Remote {
+        ReplyBody::Error {
+            code,
+            error,
+            retry_after_ms,
+        } => Err(ClientError::Remote {
             specialist: reply.specialist,
             code,
             error,
+            retry_after_ms,
         }),
         _ => Ok(reply),
     }
@@ -260,12 +289,12 @@ pub async fn ping(host: &str, port: u16, timeout: Duration) -> Result<Duration, 
     }
 }
 
-/// What [`probe`] found: a specialist that answers `ping`, and its request count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What [`probe`] found: a specialist that answers `ping`, and its `info`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Probe {
     pub rtt: Duration,
-    /// From `info`; `None` when `info` did not answer.
-    pub requests: Option<u64>,
+    /// `None` when `info` did not answer.
+    pub info: Option<Box<crate::protocol::Info>>,
 }
 
 /// [`ping`], then `info` on the same connection: the liveness check of `status`.
@@ -280,11 +309,11 @@ pub async fn probe(host: &str, port: u16, timeout: Duration) -> Result<Probe, Cl
         });
     }
     let rtt = started.elapsed();
-    let requests = match c.request(RequestBody::Info).await.map(|r| r.body) {
-        Ok(ReplyBody::InfoResponse(info)) => Some(info.requests),
+    let info = match c.request(RequestBody::Info).await.map(|r| r.body) {
+        Ok(ReplyBody::InfoResponse(info)) => Some(info),
         _ => None,
     };
-    Ok(Probe { rtt, requests })
+    Ok(Probe { rtt, info })
 }
 
 /// Connect, send one chat, collect the answer.

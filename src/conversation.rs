@@ -21,11 +21,14 @@ pub struct Message {
     pub content: String,
 }
 
-/// Token counts as the provider reported them.
+/// Token counts of one chat: as the provider reported them, or, when it
+/// reported none, estimated by cadre (`estimated: true`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub estimated: bool,
 }
 
 /// Reachability of a provider, as `health` reports it.

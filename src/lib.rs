@@ -15,6 +15,8 @@
 //!   port grants, process liveness, single-instance locks. [`registry::etcd`]: the same on
 //!   etcd (leases, per-host ports), for many daemons on many hosts.
 //! - [`watch`]: file events → debounced reconcile triggers.
+//! - [`consult`]: specialists asking colleagues (the `ask_colleague` tool): the chain,
+//!   the policy, the tool loop over provider rounds, A2A agents as colleagues.
 //! - [`conversation`]: messages, roles, usage and provider health, shared by both ends of a chat.
 //! - [`protocol`]: socket request/reply types and the line codec.
 //! - [`specialist`]: one listener per specialist, its connections, counters and drain;
@@ -25,6 +27,12 @@
 //! - [`net`]: outgoing sockets with SO_REUSEADDR, the kernel's TCP table and
 //!   ephemeral range, and why a port does not bind.
 //! - [`control`]: the daemon's control socket and its client.
+//! - [`health`]: provider and component health as every view shows it; the
+//!   component monitor (one timer polling every `[health] url`).
+//! - [`usage`]: token usage per specialist and provider, `[limits]` applied
+//!   to every chat, today's usage kept in the state directory.
+//! - [`doctor`]: `cadre doctor`'s checks of a set-up (providers, models,
+//!   ports, state directory, HTTP, git), each with its fix.
 //! - [`http`]: the web pages, JSON/SSE API, OpenAI-compatible routes and `/metrics` of `cadre up`.
 //! - [`review`]: `cadre diff`, two config trees (dirs or git revisions) compared.
 //! - [`agent`]: what the A2A and MCP servers need of the daemon: agents with cards and chats.
@@ -39,10 +47,13 @@ pub mod agent;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod consult;
 pub mod control;
 pub mod conversation;
 pub mod desired;
+pub mod doctor;
 pub mod generator;
+pub mod health;
 pub mod http;
 pub mod jsonrpc;
 pub mod mcp;
@@ -56,4 +67,5 @@ pub mod review;
 pub mod schema;
 pub mod specialist;
 pub mod supervisor;
+pub mod usage;
 pub mod watch;

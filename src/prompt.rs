@@ -45,6 +45,8 @@ pub struct SpecialistContext {
     pub personality: Personality,
     pub params: Params,
     pub health: Option<Health>,
+    /// `[consult]`, so a template can tell the model whom it may ask.
+    pub consult: Option<crate::config::Consult>,
 }
 
 /// One colleague in `team`: enough to know whom to refer a question to.
@@ -294,6 +296,7 @@ mod tests {
             },
             params: Params::default(),
             health: None,
+            consult: None,
         }
     }
 

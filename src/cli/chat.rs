@@ -8,7 +8,7 @@ use clap::Args;
 use super::{CliError, Global};
 use crate::client::{Client, ClientError};
 use crate::conversation::{Message, Role};
-use crate::protocol::ChatBody;
+use crate::protocol::{ChatBody, ReplyBody};
 
 /// A model may think for minutes before its first token.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(600);
@@ -71,16 +71,36 @@ async fn ask(
     };
     let mut out = std::io::stdout();
     let answer = client
-        .chat(body, |chunk| {
-            let _ = out.write_all(chunk.as_bytes());
-            let _ = out.flush();
+        .chat_events(body, |line| match line {
+            ReplyBody::Chunk { content } => {
+                let _ = out.write_all(content.as_bytes());
+                let _ = out.flush();
+            }
+            // Consultations go to stderr: stdout stays the answer alone.
+            ReplyBody::Consult { to, question } => eprintln!("[asking {to}: {question}]"),
+            ReplyBody::ConsultResult {
+                to,
+                ok: false,
+                error,
+                ..
+            } => eprintln!(
+                "[{to} could not answer: {}]",
+                error.as_deref().unwrap_or("")
+            ),
+            ReplyBody::ConsultResult { to, latency_ms, .. } => {
+                eprintln!("[{to} answered in {latency_ms} ms]")
+            }
+            _ => {}
         })
         .await?;
     if json {
-        let v = serde_json::json!({
+        let mut v = serde_json::json!({
             "type": "response", "specialist": answer.specialist, "content": answer.content,
             "model": answer.model, "usage": answer.usage, "latency_ms": answer.latency_ms,
         });
+        if !answer.consulted.is_empty() {
+            v["consulted"] = serde_json::json!(answer.consulted);
+        }
         println!("{v}");
     } else {
         println!();

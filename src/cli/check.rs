@@ -24,6 +24,7 @@ pub fn run(g: &Global, a: CheckArgs) -> Result<i32, CliError> {
     loaded
         .diagnostics
         .extend(config::warnings::unset_key_env(&loaded, &paths, is_set));
+    loaded.diagnostics.extend(config::consult::check(&loaded));
     let counts = report::Counts::of(loaded.specs.len(), &loaded.diagnostics);
     let format = if a.json { CheckFormat::Json } else { a.format };
     match format {

@@ -15,6 +15,7 @@ pub mod chat;
 pub mod check;
 pub mod completions;
 pub mod diff;
+pub mod doctor;
 pub mod mcp;
 pub mod new;
 pub mod plan;
@@ -205,6 +206,8 @@ pub enum Command {
     New(new::NewArgs),
     /// Compare two config trees (dirs or git revisions): fields and rendered prompts.
     Diff(diff::DiffArgs),
+    /// Check the set-up: providers and models, ports, state directory, HTTP, git (exit 1 on a failure).
+    Doctor(doctor::DoctorArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
     /// Speak MCP over stdio for an MCP host, bridged to the running daemon's /mcp.
@@ -227,6 +230,7 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Schema(a) => schema::run(&g, a),
         Command::New(a) => new::run(&g, a),
         Command::Diff(a) => diff::run(&g, a).map_err(CliError::review),
+        Command::Doctor(a) => doctor::run(&g, a),
         Command::Completions(a) => completions::run(a),
         Command::Mcp(a) => mcp::run(&g, a),
     }

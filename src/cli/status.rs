@@ -9,8 +9,10 @@ use clap::Args;
 use serde::{Serialize, Serializer};
 
 use super::{CliError, Global};
-use crate::config::SpecialistName;
+use crate::config::{ChatLimits, SpecialistName};
+use crate::health::{ComponentHealth, ComponentStatus, ProviderVerdict};
 use crate::registry::{Entry, State};
+use crate::usage::UsageReport;
 
 /// Arguments of `cadre status`.
 #[derive(Debug, Args)]
@@ -65,6 +67,7 @@ pub struct Row {
     pub owner: String,
     pub started_at: String,
     pub uptime_secs: Option<u64>,
+    /// Chats received (pings and info requests, status's own among them, are not counted).
     pub requests: Option<u64>,
     pub generation: String,
     pub last_error: Option<String>,
@@ -73,6 +76,13 @@ pub struct Row {
     pub revision: Option<String>,
     pub alive: bool,
     pub responding: bool,
+    /// Its provider as the provider doctor last found it.
+    pub provider_health: Option<ProviderVerdict>,
+    /// Its component as last polled; `null` without a `[health] url`.
+    pub component_health: Option<ComponentHealth>,
+    /// Tokens used (since the daemon started, per provider, today).
+    pub usage: Option<UsageReport>,
+    pub limits: Option<ChatLimits>,
 }
 
 /// A ping that takes longer than this counts as no answer.
@@ -121,6 +131,7 @@ async fn row(e: &Entry) -> Row {
     } else {
         Seen::Registered(e.state)
     };
+    let info = probe.and_then(|p| p.info);
     Row {
         name: e.name.clone(),
         component: e.component.clone(),
@@ -134,12 +145,16 @@ async fn row(e: &Entry) -> Row {
         owner: e.owner.display().to_string(),
         started_at: e.started_at.clone(),
         uptime_secs: uptime(&e.started_at),
-        requests: probe.and_then(|p| p.requests),
+        requests: info.as_ref().map(|i| i.requests),
         generation: e.generation.clone(),
         last_error: e.last_error.clone(),
         revision: e.revision.clone(),
         alive,
         responding,
+        provider_health: info.as_ref().and_then(|i| i.provider_health.clone()),
+        component_health: info.as_ref().and_then(|i| i.component_health.clone()),
+        usage: info.as_ref().map(|i| i.usage.clone()),
+        limits: info.as_ref().map(|i| i.limits),
     }
 }
 
@@ -159,46 +174,122 @@ fn human(secs: u64) -> String {
     }
 }
 
-fn write_table(out: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
-    // REVISION only when the team lives in a git work tree.
-    let with_revision = rows.iter().any(|r| r.revision.is_some());
-    let mut header = vec![
-        "NAME",
-        "COMPONENT",
-        "PORT",
-        "MODEL",
-        "PROVIDER",
-        "STATE",
-        "PID",
-        "UPTIME",
-        "REQUESTS",
-    ];
-    if with_revision {
-        header.push("REVISION");
+/// One column of the table: its header, its cell, and when it shows.
+struct Column {
+    header: &'static str,
+    cell: fn(&Row) -> String,
+    /// Shown only when some row has something to say here; `None`: always.
+    shown_if: Option<fn(&Row) -> bool>,
+}
+
+fn or_dash(v: Option<String>) -> String {
+    v.unwrap_or_else(|| "-".into())
+}
+
+/// Every column of `status`, in order: the one place to add one.
+const COLUMNS: &[Column] = &[
+    Column {
+        header: "NAME",
+        cell: |r| r.name.to_string(),
+        shown_if: None,
+    },
+    Column {
+        header: "COMPONENT",
+        cell: |r| r.component.clone(),
+        shown_if: None,
+    },
+    Column {
+        header: "PORT",
+        cell: |r| r.port.to_string(),
+        shown_if: None,
+    },
+    Column {
+        header: "MODEL",
+        cell: |r| r.model.clone(),
+        shown_if: None,
+    },
+    Column {
+        header: "PROVIDER",
+        cell: |r| r.provider.clone(),
+        shown_if: None,
+    },
+    Column {
+        header: "PROVIDER-HEALTH",
+        cell: |r| or_dash(r.provider_health.as_ref().map(|h| h.status.label())),
+        shown_if: None,
+    },
+    Column {
+        header: "COMPONENT-HEALTH",
+        cell: |r| or_dash(r.component_health.as_ref().map(component_cell)),
+        shown_if: Some(|r| r.component_health.is_some()),
+    },
+    Column {
+        header: "STATE",
+        cell: |r| r.state.as_str().to_owned(),
+        shown_if: None,
+    },
+    Column {
+        header: "PID",
+        cell: |r| r.pid.to_string(),
+        shown_if: None,
+    },
+    Column {
+        header: "UPTIME",
+        cell: |r| or_dash(r.uptime_secs.map(human)),
+        shown_if: None,
+    },
+    Column {
+        header: "REQUESTS",
+        cell: |r| or_dash(r.requests.map(|n| n.to_string())),
+        shown_if: None,
+    },
+    Column {
+        header: "TOKENS",
+        cell: |r| or_dash(r.usage.as_ref().map(|u| tokens_cell(u, r.limits))),
+        shown_if: None,
+    },
+    Column {
+        header: "REVISION",
+        cell: |r| or_dash(r.revision.clone()),
+        shown_if: Some(|r| r.revision.is_some()),
+    },
+    Column {
+        header: "LAST ERROR",
+        cell: |r| or_dash(r.last_error.clone()),
+        shown_if: None,
+    },
+];
+
+/// `up`, `slow 1200ms`, `down`.
+fn component_cell(h: &ComponentHealth) -> String {
+    match (h.status, h.latency_ms) {
+        (ComponentStatus::Slow, Some(ms)) => format!("slow {ms}ms"),
+        (s, _) => s.as_str().to_owned(),
     }
-    header.push("LAST ERROR");
+}
+
+/// Today's tokens, `~` when estimates are among them, over the budget when set.
+fn tokens_cell(u: &UsageReport, limits: Option<ChatLimits>) -> String {
+    let mark = if u.today.estimated_tokens > 0 {
+        "~"
+    } else {
+        ""
+    };
+    match limits.and_then(|l| l.tokens_per_day) {
+        Some(budget) => format!("{mark}{}/{budget}", u.today.total()),
+        None => format!("{mark}{}", u.today.total()),
+    }
+}
+
+fn write_table(out: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
+    let columns: Vec<&Column> = COLUMNS
+        .iter()
+        .filter(|c| c.shown_if.is_none_or(|f| rows.iter().any(f)))
+        .collect();
+    let header: Vec<&str> = columns.iter().map(|c| c.header).collect();
     let cells: Vec<Vec<String>> = rows
         .iter()
-        .map(|r| {
-            let mut row = vec![
-                r.name.to_string(),
-                r.component.clone(),
-                r.port.to_string(),
-                r.model.clone(),
-                r.provider.clone(),
-                r.state.as_str().to_owned(),
-                r.pid.to_string(),
-                r.uptime_secs.map(human).unwrap_or_else(|| "-".into()),
-                r.requests
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|| "-".into()),
-            ];
-            if with_revision {
-                row.push(r.revision.clone().unwrap_or_else(|| "-".into()));
-            }
-            row.push(r.last_error.clone().unwrap_or_else(|| "-".into()));
-            row
-        })
+        .map(|r| columns.iter().map(|c| (c.cell)(r)).collect())
         .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in &cells {
@@ -220,7 +311,7 @@ fn write_table(out: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
             .collect::<Vec<_>>()
             .join("  ")
     };
-    writeln!(out, "{}", line(header.to_vec()))?;
+    writeln!(out, "{}", line(header))?;
     for row in &cells {
         writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
     }

@@ -1,8 +1,9 @@
 //! `cadre up`: run the team in the foreground until SIGINT/SIGTERM or
 //! `cadre stop --all`.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::Args;
 use tokio::signal::unix::{SignalKind, signal};
@@ -12,6 +13,7 @@ use super::{CliError, Global};
 use crate::config::ProjectPaths;
 use crate::registry::{DaemonLock, Durability, ProcessId, Registry, State, StateDir};
 use crate::supervisor::SupervisorHandle;
+use crate::usage::Ledger;
 use crate::{control, http, supervisor, watch};
 
 /// Arguments of `cadre up`.
@@ -88,11 +90,14 @@ async fn serve(d: Daemon) -> Result<(), CliError> {
     let mut hup = signal_of(SignalKind::hangup(), "SIGHUP")?;
     let control_listener = control::bind(d.state.path())?;
 
+    let ledger = Arc::new(Ledger::open(d.state.path(), &d.dir));
+    let _ledger_writer = AbortOnDrop(tokio::spawn(ledger.clone().write_changes()));
     let sup = supervisor::spawn(supervisor::Options {
         paths: d.paths.clone(),
         owner: d.dir.clone(),
         registry: d.registry.clone(),
         process: d.me,
+        ledger,
     });
     let info = control::DaemonInfo {
         pid: d.me.pid,
@@ -144,6 +149,15 @@ async fn serve(d: Daemon) -> Result<(), CliError> {
 }
 
 type HttpTask = tokio::task::JoinHandle<std::io::Result<()>>;
+
+/// A background task that ends with the scope holding it.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 /// Serve HTTP on `listener` until `stop`; returns the task and the base URL.
 fn start_http(
@@ -279,11 +293,22 @@ fn init_tracing(format: super::LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        .with_ansi(colour(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR"),
+        ));
     let _ = match format {
         super::LogFormat::Json => builder.json().try_init(),
         super::LogFormat::Text => builder.try_init(),
     };
+}
+
+/// Whether log lines carry ANSI colour: only on a terminal, and never while
+/// `NO_COLOR` is set to anything but the empty string (no-color.org); a log
+/// written to a file or a pipe must not fill with escape codes.
+fn colour(stderr_is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// Another live daemon's entries for this same specialists.d mean it runs it.
@@ -299,4 +324,18 @@ fn refuse_if_owned(registry: &Registry, dir: &Path, me: ProcessId) -> Result<(),
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colour;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(colour(true, Some("".into())));
+        assert!(!colour(true, Some("1".into())));
+        assert!(!colour(false, None));
+        assert!(!colour(false, Some("1".into())));
+    }
 }

@@ -78,7 +78,9 @@ pub fn read(
     };
     let provider = provider(&cx, &src, &file, diags);
     let port_ok = port_in_range(&cx, &src, file.port, diags);
-    let provider = provider.filter(|_| port_ok)?;
+    let health_ok = health_ok(&cx, &src, file.health.as_ref(), diags);
+    let consult_ok = consult_valid(&cx, &src, file.consult.as_ref(), diags);
+    let provider = provider.filter(|_| port_ok && health_ok && consult_ok)?;
     let spec = spec(&cx, file, provider);
     Some(Candidate {
         template: spec.template.clone(),
@@ -155,6 +157,34 @@ fn port_in_range(cx: &Ctx<'_>, src: &str, port: Option<u16>, diags: &mut Vec<Dia
     }
 }
 
+/// `[health]` must describe a check the monitor can run.
+fn health_ok(
+    cx: &Ctx<'_>,
+    src: &str,
+    health: Option<&super::Health>,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    let problems = health.map(super::Health::problems).unwrap_or_default();
+    for (key, msg) in &problems {
+        diags.push(cx.error(Problem::at_key(src, key, msg.clone())));
+    }
+    problems.is_empty()
+}
+
+/// `[consult]`'s own values (names, bounds, URLs); the team is `check`'s.
+fn consult_valid(
+    cx: &Ctx<'_>,
+    src: &str,
+    consult: Option<&super::Consult>,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    let Some(c) = consult else { return true };
+    let problems = super::consult::validate(cx.name, c, src);
+    let ok = problems.is_empty();
+    diags.extend(problems.into_iter().map(|p| cx.error(p)));
+    ok
+}
+
 struct Resolved {
     spec: Spec,
     template: String,
@@ -184,6 +214,8 @@ fn spec(cx: &Ctx<'_>, file: SpecialistFile, provider: super::ResolvedProvider) -
         personality: file.personality,
         params: resolve::params(&project.defaults.params, &file.params),
         health: file.health,
+        limits: file.limits.or(project.defaults.limits),
+        consult: file.consult,
         system_prompt: SystemPrompt::default(),
         generation: String::new(),
     };

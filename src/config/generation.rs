@@ -7,17 +7,21 @@
 
 use serde::Serialize;
 
-use super::spec::ResolvedProvider;
-use super::types::Params;
+use super::spec::Spec;
 
+/// What the hash covers: the spec's behaviour fields and its prompt.
 #[derive(Serialize)]
 struct Behaviour<'a> {
     component: &'a str,
     title: &'a str,
     description: &'a str,
     model: &'a str,
-    provider: &'a ResolvedProvider,
-    params: &'a Params,
+    provider: &'a super::ResolvedProvider,
+    params: &'a super::Params,
+    /// Absent from the JSON when unset, so specs without `[consult]` keep
+    /// the generation they had before it existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    consult: Option<&'a super::Consult>,
     /// [`text_hash`] of the prompt, as 16 hex digits.
     system_prompt: String,
 }
@@ -25,7 +29,8 @@ struct Behaviour<'a> {
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
-fn fnv1a64(bytes: &[u8]) -> u64 {
+/// FNV-1a, 64 bit: stable across processes and platforms (file names, hashes on disk).
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
     let mut h = FNV_OFFSET;
     for b in bytes {
         h ^= u64::from(*b);
@@ -54,72 +59,51 @@ fn text_hash(text: &str) -> u64 {
     h
 }
 
-/// 16 hex digits identifying the behaviour of a specialist.
-pub fn generation(
-    component: &str,
-    title: &str,
-    description: &str,
-    model: &str,
-    provider: &ResolvedProvider,
-    params: &Params,
-    system_prompt: &str,
-) -> String {
+/// 16 hex digits identifying the behaviour of `spec` once it runs on
+/// `system_prompt` (the spec's own prompt field is not filled in yet).
+pub fn generation(spec: &Spec, system_prompt: &str) -> String {
     let b = Behaviour {
-        component,
-        title,
-        description,
-        model,
-        provider,
-        params,
+        component: &spec.component,
+        title: &spec.title,
+        description: &spec.description,
+        model: &spec.model,
+        provider: &spec.provider,
+        params: &spec.params,
+        consult: spec.consult.as_ref(),
         system_prompt: format!("{:016x}", text_hash(system_prompt)),
     };
     // Serializing plain structs and BTreeMaps cannot fail; fall back to Debug just in case.
-    let text = serde_json::to_string(&b).unwrap_or_else(|_| {
-        format!("{component}{title}{description}{model}{provider:?}{params:?}{system_prompt}")
-    });
+    let text = serde_json::to_string(&b).unwrap_or_else(|_| format!("{spec:?}{system_prompt}"));
     format!("{:016x}", fnv1a64(text.as_bytes()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{ProviderKind, ResolvedTimeouts};
-
-    fn p() -> ResolvedProvider {
-        ResolvedProvider {
-            name: "ollama".into(),
-            kind: ProviderKind::Ollama,
-            base_url: "http://127.0.0.1:11434".into(),
-            api_key_env: None,
-            timeouts: ResolvedTimeouts::default(),
-            max_retries: 2,
-            keep_alive: None,
-        }
-    }
 
     #[test]
     fn stable_and_sensitive() {
-        let a = generation("c", "t", "d", "m", &p(), &Params::default(), "hi");
-        assert_eq!(
-            a,
-            generation("c", "t", "d", "m", &p(), &Params::default(), "hi")
-        );
+        let s = Spec::example("numa");
+        let a = generation(&s, "hi");
+        assert_eq!(a, generation(&s, "hi"));
         assert_eq!(a.len(), 16);
-        assert_ne!(
-            a,
-            generation("c", "t", "d", "m", &p(), &Params::default(), "hi!")
-        );
-        let mut q = p();
-        q.max_retries = 3;
-        assert_ne!(
-            a,
-            generation("c", "t", "d", "m", &q, &Params::default(), "hi")
-        );
-        let params = Params {
-            temperature: Some(0.1),
-            ..Params::default()
-        };
-        assert_ne!(a, generation("c", "t", "d", "m", &p(), &params, "hi"));
+        assert_ne!(a, generation(&s, "hi!"));
+        let mut q = s.clone();
+        q.provider.max_retries += 1;
+        assert_ne!(a, generation(&q, "hi"));
+        let mut q = s.clone();
+        q.params.temperature = Some(0.1);
+        assert_ne!(a, generation(&q, "hi"));
+        let mut q = s.clone();
+        q.consult = Some(crate::config::Consult::default());
+        let with = generation(&q, "hi");
+        assert_ne!(a, with, "[consult] changes behaviour");
+        q.consult.as_mut().unwrap().budget = 9;
+        assert_ne!(with, generation(&q, "hi"));
+        // What the hash does not cover: identity and where it listens.
+        let mut q = s.clone();
+        q.port = Some(45001);
+        assert_eq!(a, generation(&q, "hi"));
     }
 
     #[test]

@@ -6,17 +6,22 @@
 //! - [`mod@load`]: the whole directory → [`Parsed`]; [`files`] decides which files count.
 //! - [`candidate`]: one file → a resolved [`Candidate`]; two files pinning one port.
 //! - [`parse`]: bytes → types with located problems ([`source`] positions, [`suggest`] typos).
-//! - [`resolve`]: defaults and providers; [`generation`]: the behaviour hash.
+//! - [`resolve`]: defaults and providers; [`generation`]: the behaviour hash;
+//!   [`health`]: `[health]` with its defaults, checked.
+//! - [`consult`]: `[consult]`, the colleagues a model may ask, checked against the team.
 //! - [`diff`]: the one field diff of two specs (`cadre plan` and `cadre diff`).
 //! - `parallel`: per-file work (reading, rendering) spread over the cores for large teams.
 //! - [`diagnostic`]: a located problem; [`report`]: its renderings (text, one line,
 //!   JSON, GitHub annotations); [`warnings`]: check-time warnings.
 
 pub mod candidate;
+pub mod consult;
 pub mod diagnostic;
 pub mod diff;
 pub mod files;
 pub mod generation;
+pub mod health;
+pub mod limits;
 pub mod load;
 pub mod name;
 pub mod parallel;
@@ -30,7 +35,9 @@ pub mod types;
 pub mod warnings;
 
 pub use candidate::Candidate;
+pub use consult::Consult;
 pub use diagnostic::{Diagnostic, Severity};
+pub use health::HealthCheck;
 pub use load::{Loaded, Parsed, ProjectPaths, load_project_file, parse_all};
 pub use name::SpecialistName;
 pub use spec::{ResolvedProvider, ResolvedTimeouts, Spec, SystemPrompt};

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::name::SpecialistName;
-use super::types::{Health, Params, Personality, ProviderKind};
+use super::types::{ChatLimits, Health, Params, Personality, ProviderKind};
 
 /// A provider as a specialist will use it: built-in or `[providers.NAME]`, with defaults applied.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -67,10 +67,49 @@ pub struct Spec {
     /// Params with `[defaults.params]` merged under the file's own.
     pub params: Params,
     pub health: Option<Health>,
+    /// What it may spend: its own `[limits]` over `[defaults.limits]`.
+    pub limits: ChatLimits,
+    /// `[consult]`: the colleagues its model may ask, as the file says.
+    pub consult: Option<super::consult::Consult>,
     /// The rendered system prompt, exactly as the provider receives it.
     pub system_prompt: SystemPrompt,
     /// Hash of everything that affects behaviour (hex); changes iff a reload is needed.
     pub generation: String,
+}
+
+#[cfg(test)]
+impl Spec {
+    /// A plain valid spec for unit tests.
+    pub(crate) fn example(name: &str) -> Spec {
+        Spec {
+            name: SpecialistName::parse(name).expect("a valid name"),
+            file: PathBuf::from(format!("specialists.d/{name}.toml")),
+            component: name.into(),
+            title: format!("{name} title"),
+            description: String::new(),
+            model: "m".into(),
+            provider: ResolvedProvider {
+                name: "ollama".into(),
+                kind: ProviderKind::Ollama,
+                base_url: "http://127.0.0.1:11434".into(),
+                api_key_env: None,
+                timeouts: ResolvedTimeouts::default(),
+                max_retries: 2,
+                keep_alive: None,
+            },
+            host: "127.0.0.1".into(),
+            port: None,
+            template: "specialist.md.j2".into(),
+            enabled: true,
+            personality: Personality::default(),
+            params: Params::default(),
+            health: None,
+            limits: ChatLimits::default(),
+            consult: None,
+            system_prompt: SystemPrompt::default(),
+            generation: String::new(),
+        }
+    }
 }
 
 /// A rendered system prompt, shared rather than copied.

@@ -8,6 +8,9 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use super::health::Health;
+pub use super::limits::ChatLimits;
+
 /// One specialist, declared by `specialists.d/NAME.toml`; the file stem is its name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -46,6 +49,12 @@ pub struct SpecialistFile {
     /// Per-specialist overrides of the provider's timeouts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeouts: Option<Timeouts>,
+    /// What this specialist may spend (over `[defaults.limits]` of cadre.toml).
+    #[serde(default, skip_serializing_if = "ChatLimits::is_unlimited")]
+    pub limits: ChatLimits,
+    /// Colleagues its model may ask (the `ask_colleague` tool) before it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consult: Option<super::consult::Consult>,
 }
 
 fn yes() -> bool {
@@ -97,15 +106,6 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(with = "BTreeMap<String, serde_json::Value>")]
     pub extra: BTreeMap<String, toml::Value>,
-}
-
-/// Health check of the component a specialist serves.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Health {
-    /// HTTP url of the component's health endpoint; absent means the specialist performs no checks.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
 }
 
 /// Timeouts of a provider request, in humantime form ("2s", "500ms", "5m").
@@ -178,6 +178,9 @@ pub struct Defaults {
     /// Default template for specialists that name none.
     #[serde(default = "default_template")]
     pub template: String,
+    /// Limits of every specialist that sets none of its own (field by field).
+    #[serde(default, skip_serializing_if = "ChatLimits::is_unlimited")]
+    pub limits: ChatLimits,
 }
 
 impl Default for Defaults {
@@ -187,6 +190,7 @@ impl Default for Defaults {
             model: default_model(),
             params: Params::default(),
             template: default_template(),
+            limits: ChatLimits::default(),
         }
     }
 }

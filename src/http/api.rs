@@ -20,7 +20,9 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::AppState;
-use crate::config::SpecialistName;
+use crate::config::{ChatLimits, SpecialistName};
+use crate::health::{ComponentHealth, ProviderVerdict};
+use crate::usage::UsageReport;
 
 use super::error::{ApiError, json_object};
 use super::target;
@@ -46,10 +48,21 @@ pub struct SpecialistJson {
     pub generation: String,
     pub last_error: Option<String>,
     pub revision: Option<String>,
+    /// Chats received (while a listener runs).
     pub requests: Option<u64>,
+    /// `ping`, `health` and `info` requests, apart from chats.
+    pub pings: Option<u64>,
+    pub healths: Option<u64>,
+    pub infos: Option<u64>,
     pub errors: Option<u64>,
     pub in_flight: Option<u64>,
     pub last_latency_ms: Option<u64>,
+    /// Its provider as the provider doctor last found it (`null` before the first check).
+    pub provider_health: Option<ProviderVerdict>,
+    /// Its component as last polled (`null` without a `[health] url`).
+    pub component_health: Option<ComponentHealth>,
+    pub usage: UsageReport,
+    pub limits: ChatLimits,
 }
 
 fn to_json(l: &LiveView) -> SpecialistJson {
@@ -70,9 +83,16 @@ fn to_json(l: &LiveView) -> SpecialistJson {
         last_error: l.view.last_error.clone(),
         revision: l.revision.clone(),
         requests: c.map(|c| c.requests),
+        pings: c.map(|c| c.pings),
+        healths: c.map(|c| c.healths),
+        infos: c.map(|c| c.infos),
         errors: c.map(|c| c.errors),
         in_flight: c.map(|c| c.in_flight),
         last_latency_ms: c.and_then(|c| c.last_latency_ms),
+        provider_health: l.provider_health.clone(),
+        component_health: l.component_health.clone(),
+        usage: l.usage.clone(),
+        limits: spec.limits,
     }
 }
 
@@ -142,6 +162,8 @@ fn reply_event(reply: &Reply) -> Event {
         ReplyBody::Chunk { .. } => "chunk",
         ReplyBody::Response { .. } => "response",
         ReplyBody::Error { .. } => "error",
+        ReplyBody::Consult { .. } => "consult",
+        ReplyBody::ConsultResult { .. } => "consult_result",
         _ => "message",
     };
     Event::default()

@@ -54,6 +54,9 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: ApiCode,
     pub message: String,
+    /// A 429's wait: the body's `retry_after_ms` and, rounded up to
+    /// seconds, the `Retry-After` header that HTTP clients honour.
+    pub retry_after_ms: Option<u64>,
 }
 
 impl ApiError {
@@ -62,7 +65,20 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after_ms: None,
         }
+    }
+
+    /// The same error, to be retried after `ms` (when given).
+    pub fn retry_after(mut self, ms: Option<u64>) -> ApiError {
+        self.retry_after_ms = ms;
+        self
+    }
+
+    /// The `Retry-After` header of this error, if it has a wait.
+    pub fn retry_after_header(&self) -> Option<(axum::http::HeaderName, axum::http::HeaderValue)> {
+        let secs = self.retry_after_ms?.div_ceil(1000);
+        Some((axum::http::header::RETRY_AFTER, secs.into()))
     }
 
     pub fn unknown_specialist(name: &str) -> ApiError {
@@ -83,6 +99,7 @@ impl ApiError {
             ErrorCode::ProviderUnavailable | ErrorCode::ProviderError => StatusCode::BAD_GATEWAY,
             ErrorCode::Timeout => StatusCode::GATEWAY_TIMEOUT,
             ErrorCode::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::RateLimited | ErrorCode::BudgetExceeded => StatusCode::TOO_MANY_REQUESTS,
         };
         ApiError::new(status, ApiCode::Protocol(code), message)
     }
@@ -102,8 +119,16 @@ impl From<SupervisorError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"type": "error", "code": self.code, "error": self.message});
-        (self.status, Json(body)).into_response()
+        let mut body = json!({"type": "error", "code": self.code, "error": self.message});
+        if let Some(ms) = self.retry_after_ms {
+            body["retry_after_ms"] = ms.into();
+        }
+        let header = self.retry_after_header();
+        let mut r = (self.status, Json(body)).into_response();
+        if let Some((k, v)) = header {
+            r.headers_mut().insert(k, v);
+        }
+        r
     }
 }
 

@@ -13,8 +13,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use super::{AppState, Tallies};
+use crate::health::{ComponentStatus, ProviderStatus};
 use crate::protocol::ErrorCode;
 use crate::specialist::{CountersSnapshot, LATENCY_BUCKETS, LATENCY_BUCKETS_MS};
+use crate::supervisor::LiveView;
 
 /// Errors that mean the provider failed (not the client).
 const PROVIDER_FAILURES: [ErrorCode; 3] = [
@@ -67,6 +69,7 @@ struct Row<'a> {
     name: String,
     provider: String,
     counters: &'a CountersSnapshot,
+    live: &'a LiveView,
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
@@ -79,12 +82,15 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
             name: label(l.view.name.as_str()),
             provider: label(&l.spec.provider.name),
             counters: l.counters.as_ref().unwrap_or(&zero),
+            live: l,
         })
         .collect();
     let mut out = String::new();
     specialists(&mut out, &rows);
     reconciles(&mut out, &rows, &tallies);
     providers(&mut out, &rows);
+    tokens(&mut out, &rows);
+    health(&mut out, &rows);
     Ok((
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         out,
@@ -105,8 +111,19 @@ fn per_specialist(
 }
 
 fn specialists(out: &mut String, rows: &[Row<'_>]) {
-    out.push_str("# HELP cadre_requests_total Requests received by a specialist (socket and HTTP).\n# TYPE cadre_requests_total counter\n");
+    out.push_str("# HELP cadre_requests_total Chats received by a specialist (socket and HTTP); pings, health and info requests are in cadre_probes_total.\n# TYPE cadre_requests_total counter\n");
     per_specialist(out, rows, "cadre_requests_total", |r| r.counters.requests);
+    out.push_str("# HELP cadre_probes_total Ping, health and info requests received by a specialist.\n# TYPE cadre_probes_total counter\n");
+    for r in rows {
+        let c = r.counters;
+        for (kind, n) in [("ping", c.pings), ("health", c.healths), ("info", c.infos)] {
+            let _ = writeln!(
+                out,
+                "cadre_probes_total{{specialist=\"{}\",type=\"{kind}\"}} {n}",
+                r.name
+            );
+        }
+    }
     out.push_str(
         "# HELP cadre_errors_total Error replies by code.\n# TYPE cadre_errors_total counter\n",
     );
@@ -165,5 +182,112 @@ fn providers(out: &mut String, rows: &[Row<'_>]) {
     out.push_str("# HELP cadre_provider_failures_total Chats a provider failed (unavailable, error, timeout).\n# TYPE cadre_provider_failures_total counter\n");
     for (p, (_, f)) in &providers {
         let _ = writeln!(out, "cadre_provider_failures_total{{provider=\"{p}\"}} {f}");
+    }
+}
+
+/// Tokens since start per specialist and provider (estimates counted, and
+/// counted apart), today's per specialist with its budget, and per provider.
+fn tokens(out: &mut String, rows: &[Row<'_>]) {
+    out.push_str("# HELP cadre_tokens_total Tokens used since the daemon started, by kind (estimates included where a provider reported none).\n# TYPE cadre_tokens_total counter\n");
+    let mut by_provider: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for r in rows {
+        for (p, u) in &r.live.usage.by_provider {
+            let p = label(p);
+            for (kind, n) in [
+                ("prompt", u.prompt_tokens),
+                ("completion", u.completion_tokens),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "cadre_tokens_total{{specialist=\"{}\",provider=\"{p}\",kind=\"{kind}\"}} {n}",
+                    r.name
+                );
+            }
+            let e = by_provider.entry(p).or_default();
+            e.0 += u.prompt_tokens;
+            e.1 += u.completion_tokens;
+        }
+    }
+    out.push_str("# HELP cadre_estimated_tokens_total Of cadre_tokens_total, the tokens cadre estimated because the provider reported no usage.\n# TYPE cadre_estimated_tokens_total counter\n");
+    for r in rows {
+        for (p, u) in &r.live.usage.by_provider {
+            let _ = writeln!(
+                out,
+                "cadre_estimated_tokens_total{{specialist=\"{}\",provider=\"{}\"}} {}",
+                r.name,
+                label(p),
+                u.estimated_tokens
+            );
+        }
+    }
+    out.push_str("# HELP cadre_provider_tokens_total Tokens used per provider since the daemon started.\n# TYPE cadre_provider_tokens_total counter\n");
+    for (p, (prompt, completion)) in &by_provider {
+        for (kind, n) in [("prompt", prompt), ("completion", completion)] {
+            let _ = writeln!(
+                out,
+                "cadre_provider_tokens_total{{provider=\"{p}\",kind=\"{kind}\"}} {n}"
+            );
+        }
+    }
+    out.push_str("# HELP cadre_tokens_today Tokens used today (UTC) by a specialist, kept across restarts: what tokens_per_day counts.\n# TYPE cadre_tokens_today gauge\n");
+    per_specialist(out, rows, "cadre_tokens_today", |r| {
+        r.live.usage.today.total()
+    });
+    out.push_str("# HELP cadre_tokens_per_day_limit A specialist's [limits] tokens_per_day.\n# TYPE cadre_tokens_per_day_limit gauge\n");
+    for r in rows {
+        if let Some(limit) = r.live.spec.limits.tokens_per_day {
+            let _ = writeln!(
+                out,
+                "cadre_tokens_per_day_limit{{specialist=\"{}\"}} {limit}",
+                r.name
+            );
+        }
+    }
+}
+
+/// Provider and component health, one sample per possible status (1 for
+/// the current one), and the component's probe latency.
+fn health(out: &mut String, rows: &[Row<'_>]) {
+    out.push_str("# HELP cadre_provider_health A specialist's provider as the provider doctor last found it (1 for the current status).\n# TYPE cadre_provider_health gauge\n");
+    for r in rows {
+        let Some(v) = &r.live.provider_health else {
+            continue;
+        };
+        for status in ProviderStatus::ALL {
+            let _ = writeln!(
+                out,
+                "cadre_provider_health{{specialist=\"{}\",provider=\"{}\",status=\"{}\"}} {}",
+                r.name,
+                r.provider,
+                status.as_str(),
+                u8::from(v.status == status)
+            );
+        }
+    }
+    out.push_str("# HELP cadre_component_health A specialist's component as its [health] url last answered (1 for the current status).\n# TYPE cadre_component_health gauge\n");
+    for r in rows {
+        let Some(c) = &r.live.component_health else {
+            continue;
+        };
+        for status in ComponentStatus::ALL {
+            let _ = writeln!(
+                out,
+                "cadre_component_health{{specialist=\"{}\",status=\"{}\"}} {}",
+                r.name,
+                status.as_str(),
+                u8::from(c.status == status)
+            );
+        }
+    }
+    out.push_str("# HELP cadre_component_latency_seconds How long the last probe of a component's [health] url took.\n# TYPE cadre_component_latency_seconds gauge\n");
+    for r in rows {
+        if let Some(ms) = r.live.component_health.as_ref().and_then(|c| c.latency_ms) {
+            let _ = writeln!(
+                out,
+                "cadre_component_latency_seconds{{specialist=\"{}\"}} {}",
+                r.name,
+                ms as f64 / 1000.0
+            );
+        }
     }
 }

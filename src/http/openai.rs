@@ -33,18 +33,28 @@ impl From<ApiError> for OpenAiError {
 impl IntoResponse for OpenAiError {
     fn into_response(self) -> Response {
         let e = self.0;
-        let kind = if e.status.is_server_error() {
-            "server_error"
-        } else {
-            "invalid_request_error"
+        // The types OpenAI itself gives: `requests` for a request-rate limit,
+        // `insufficient_quota` for a spent budget (which its SDKs' retry
+        // policies treat as final). The code stays cadre's.
+        let kind = match e.code {
+            ApiCode::Protocol(ErrorCode::RateLimited) => "requests",
+            ApiCode::Protocol(ErrorCode::BudgetExceeded) => "insufficient_quota",
+            _ if e.status.is_server_error() => "server_error",
+            _ => "invalid_request_error",
         };
         let code = if e.status == StatusCode::NOT_FOUND {
             ApiCode::ModelNotFound
         } else {
             e.code
         };
-        let body = json!({"error": {"message": e.message, "type": kind, "code": code}});
-        (e.status, Json(body)).into_response()
+        let body =
+            json!({"error": {"message": e.message, "type": kind, "param": null, "code": code}});
+        let header = e.retry_after_header();
+        let mut r = (e.status, Json(body)).into_response();
+        if let Some((k, v)) = header {
+            r.headers_mut().insert(k, v);
+        }
+        r
     }
 }
 
@@ -127,7 +137,11 @@ fn content_text(v: Option<&Value>) -> String {
 
 fn remote_error(reply: Reply) -> OpenAiError {
     match reply.body {
-        ReplyBody::Error { code, error } => OpenAiError(ApiError::from_code(code, error)),
+        ReplyBody::Error {
+            code,
+            error,
+            retry_after_ms,
+        } => OpenAiError(ApiError::from_code(code, error).retry_after(retry_after_ms)),
         other => OpenAiError(ApiError::from_code(
             ErrorCode::ProviderError,
             format!("unexpected reply: {other:?}"),
@@ -230,12 +244,16 @@ fn stream_chunks(
                     y.send(Event::default().data("[DONE]")).await;
                     return;
                 }
-                ReplyBody::Error { code, error } => {
+                ReplyBody::Error { code, error, .. } => {
+                    // Mid-stream failure: an error object, and no [DONE].
                     let e = ApiError::from_code(code, error);
                     let body = json!({"error": {"message": e.message, "type": "server_error", "code": e.code}});
                     y.send(Event::default().data(body.to_string())).await;
                     return;
                 }
+                // A consultation is the specialist's own business: the
+                // completion carries its answer.
+                ReplyBody::Consult { .. } | ReplyBody::ConsultResult { .. } => {}
                 _ => return,
             }
             next = replies.next().await;

@@ -62,6 +62,11 @@ impl PortList {
         self.0.is_empty()
     }
 
+    /// Each range, `(first, last)`.
+    pub fn ranges(&self) -> impl Iterator<Item = (u16, u16)> + '_ {
+        self.0.iter().copied()
+    }
+
     /// Add `first..=last`, merging with what touches it.
     pub fn add(&mut self, first: u16, last: u16) {
         self.0.push((first, last));

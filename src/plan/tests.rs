@@ -31,6 +31,8 @@ pub(crate) fn spec(name: &str) -> Spec {
         },
         params: Params::default(),
         health: None,
+        limits: Default::default(),
+        consult: None,
         system_prompt: "rendered p".into(),
         generation: "g1".into(),
     }

@@ -164,16 +164,7 @@ fn render_misses(
         let result = prompter
             .render_with(&c.template, &context, team.without(c.name.as_str()))
             .map(|text| {
-                let s = &c.spec;
-                let generation = generation::generation(
-                    &s.component,
-                    &s.title,
-                    &s.description,
-                    &s.model,
-                    &s.provider,
-                    &s.params,
-                    &text,
-                );
+                let generation = generation::generation(&c.spec, &text);
                 (SystemPrompt::from(text), generation)
             });
         (i, context, result)
@@ -194,6 +185,7 @@ pub(crate) fn context_of(s: &Spec) -> SpecialistContext {
         personality: s.personality.clone(),
         params: s.params.clone(),
         health: s.health.clone(),
+        consult: s.consult.clone(),
     }
 }
 

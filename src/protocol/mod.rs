@@ -6,20 +6,31 @@
 //! - JSON that is not an object (an array, a number, …) → `bad_request`;
 //! - an object without a string `type` → `bad_request`; an unknown `type` → `unknown_type`;
 //! - a known type with wrong fields (e.g. a chat without `content`) → `bad_request`;
-//! - a line longer than [`MAX_LINE`] → `too_large`, and the connection is closed.
+//! - a line longer than [`MAX_LINE`] → `too_large`, and the connection is closed;
+//! - a chat over its specialist's `[limits]` → `rate_limited` or `budget_exceeded`,
+//!   with `retry_after_ms` (when a retry can succeed); the connection stays open.
 //!
 //! Unknown extra fields are ignored, so existing clients that send more than
 //! cadre reads keep working.
+//!
+//! A chat of a specialist with `[consult]` may interleave `consult` and
+//! `consult_result` lines with its chunks (one pair per colleague asked, its
+//! colleagues' own included) before the final `response`, which then lists
+//! them in `consulted`. Clients that know only `chunk` and `response` can
+//! skip lines of other types.
 
 pub mod codec;
+mod info;
+mod reply;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::config::SpecialistName;
-use crate::conversation::{Message, ProviderHealth, Usage};
+use crate::conversation::Message;
 
 pub use codec::{Line, LineReader, write_line};
+pub use info::{HealthStatus, Info};
+pub use reply::{Consulted, Reply, ReplyBody};
 
 /// Error codes of error replies; the wire names are part of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -33,11 +44,15 @@ pub enum ErrorCode {
     ProviderError,
     Timeout,
     ShuttingDown,
+    /// Over `[limits] requests_per_minute`; the reply carries `retry_after_ms`.
+    RateLimited,
+    /// Over `[limits] tokens_per_day`; the reply carries `retry_after_ms` (midnight UTC).
+    BudgetExceeded,
 }
 
 impl ErrorCode {
     /// Every code, in the order of the table above; [`ErrorCode::index`] is a position here.
-    pub const ALL: [ErrorCode; 8] = [
+    pub const ALL: [ErrorCode; 10] = [
         ErrorCode::BadJson,
         ErrorCode::BadRequest,
         ErrorCode::UnknownType,
@@ -46,6 +61,8 @@ impl ErrorCode {
         ErrorCode::ProviderError,
         ErrorCode::Timeout,
         ErrorCode::ShuttingDown,
+        ErrorCode::RateLimited,
+        ErrorCode::BudgetExceeded,
     ];
 
     /// Position in [`ErrorCode::ALL`], for tables indexed by code (counters).
@@ -63,6 +80,8 @@ impl ErrorCode {
             ErrorCode::ProviderError => "provider_error",
             ErrorCode::Timeout => "timeout",
             ErrorCode::ShuttingDown => "shutting_down",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::BudgetExceeded => "budget_exceeded",
         }
     }
 }
@@ -92,6 +111,26 @@ pub enum RequestBody {
     Info,
 }
 
+/// Which kind of request: [`RequestBody`] without its fields (counters, logs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestKind {
+    Chat,
+    Ping,
+    Health,
+    Info,
+}
+
+impl RequestBody {
+    pub fn kind(&self) -> RequestKind {
+        match self {
+            RequestBody::Chat(_) => RequestKind::Chat,
+            RequestBody::Ping => RequestKind::Ping,
+            RequestBody::Health => RequestKind::Health,
+            RequestBody::Info => RequestKind::Info,
+        }
+    }
+}
+
 /// The fields of a chat request.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ChatBody {
@@ -105,6 +144,9 @@ pub struct ChatBody {
     pub temperature: Option<f64>,
     /// Overrides the specialist's `params.max_tokens` for this request.
     pub max_tokens: Option<u32>,
+    /// Set in process only, never read from the wire: this chat answers a
+    /// colleague's question, as part of that consultation.
+    pub consultation: Option<crate::consult::Chain>,
 }
 
 /// Why a line is not a request; becomes an error reply.
@@ -223,6 +265,7 @@ fn chat_body(
         stream: wire.stream.unwrap_or(false),
         temperature: wire.temperature,
         max_tokens: wire.max_tokens,
+        consultation: None,
     })
 }
 
@@ -283,105 +326,6 @@ impl Request {
             obj.insert("id".into(), id.clone());
         }
         Value::Object(obj)
-    }
-}
-
-/// One reply line. Every reply names the specialist and echoes the request's `id`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Reply {
-    pub specialist: SpecialistName,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<Value>,
-    #[serde(flatten)]
-    pub body: ReplyBody,
-}
-
-/// The typed part of a reply; `type` on the wire.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ReplyBody {
-    /// A piece of a streamed answer.
-    Chunk {
-        content: String,
-    },
-    /// The whole answer.
-    Response {
-        content: String,
-        model: String,
-        usage: Usage,
-        latency_ms: u64,
-    },
-    Pong,
-    HealthResponse {
-        status: HealthStatus,
-        provider: ProviderHealth,
-    },
-    InfoResponse(Box<Info>),
-    Error {
-        code: ErrorCode,
-        error: String,
-    },
-}
-
-/// `healthy` when the provider answers, else `degraded` (the socket itself still works).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum HealthStatus {
-    Healthy,
-    Degraded,
-}
-
-/// What `info` tells about a specialist.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Info {
-    pub component: String,
-    pub title: String,
-    pub description: String,
-    /// The provider's name (`ollama`, or a `[providers.*]` key).
-    pub provider: String,
-    pub model: String,
-    pub port: u16,
-    pub generation: String,
-    #[serde(default)]
-    pub requests: u64,
-    #[serde(default)]
-    pub errors: u64,
-    #[serde(default)]
-    pub in_flight: u64,
-    #[serde(default)]
-    pub last_latency_ms: Option<u64>,
-    /// Git provenance of the specialist's files, when they are in a work tree.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revision: Option<String>,
-}
-
-impl Reply {
-    pub fn error(
-        specialist: &SpecialistName,
-        id: Option<Value>,
-        code: ErrorCode,
-        error: impl Into<String>,
-    ) -> Reply {
-        Reply {
-            specialist: specialist.clone(),
-            id,
-            body: ReplyBody::Error {
-                code,
-                error: error.into(),
-            },
-        }
-    }
-
-    /// The reply as one line, newline included.
-    pub fn to_line(&self) -> Vec<u8> {
-        // Serializing these types cannot fail: every map key is a string and no
-        // custom Serialize impl can error. Fall back to a fixed error line anyway.
-        let mut v = serde_json::to_vec(self).unwrap_or_else(|_| {
-            br#"{"type":"error","code":"provider_error","error":"reply could not be encoded"}"#
-                .to_vec()
-        });
-        v.push(b'\n');
-        v
     }
 }
 

@@ -2,7 +2,7 @@ use proptest::prelude::*;
 use serde_json::json;
 
 use super::*;
-use crate::conversation::Role;
+use crate::conversation::{Role, Usage};
 
 fn code_of(line: &str) -> ErrorCode {
     decode(line.as_bytes()).expect_err(line).code
@@ -84,8 +84,10 @@ fn replies_have_the_documented_shape() {
             usage: Usage {
                 prompt_tokens: 3,
                 completion_tokens: 2,
+                estimated: false,
             },
             latency_ms: 12,
+            consulted: Vec::new(),
         },
     };
     let v: serde_json::Value = serde_json::from_slice(&r.to_line()).unwrap();
@@ -109,6 +111,56 @@ fn replies_have_the_documented_shape() {
     assert_eq!(
         serde_json::from_slice::<Reply>(&pong.to_line()).unwrap(),
         pong
+    );
+}
+
+#[test]
+fn consultation_lines_have_the_documented_shape() {
+    let numa: crate::config::SpecialistName = "numa".parse().unwrap();
+    let line = |body| {
+        let r = Reply {
+            specialist: numa.clone(),
+            id: Some(json!("q1")),
+            body,
+        };
+        let v: serde_json::Value = serde_json::from_slice(&r.to_line()).unwrap();
+        assert_eq!(serde_json::from_value::<Reply>(v.clone()).unwrap(), r);
+        v
+    };
+    assert_eq!(
+        line(ReplyBody::Consult {
+            to: "penia".into(),
+            question: "Is the budget approved?".into()
+        }),
+        json!({"specialist":"numa","id":"q1","type":"consult","to":"penia",
+               "question":"Is the budget approved?"})
+    );
+    assert_eq!(
+        line(ReplyBody::ConsultResult {
+            to: "penia".into(),
+            ok: false,
+            content: None,
+            error: Some("penia timed out".into()),
+            latency_ms: 7
+        }),
+        json!({"specialist":"numa","id":"q1","type":"consult_result","to":"penia","ok":false,
+               "error":"penia timed out","latency_ms":7})
+    );
+    let v = line(ReplyBody::Response {
+        content: "yes".into(),
+        model: "m".into(),
+        usage: Usage::default(),
+        latency_ms: 30,
+        consulted: vec![Consulted {
+            to: "penia".into(),
+            question: "Is the budget approved?".into(),
+            latency_ms: 7,
+            ok: true,
+        }],
+    });
+    assert_eq!(
+        v["consulted"],
+        json!([{"to":"penia","question":"Is the budget approved?","latency_ms":7,"ok":true}])
     );
 }
 
@@ -165,6 +217,7 @@ fn arb_request() -> impl Strategy<Value = Request> {
                 stream,
                 temperature,
                 max_tokens,
+                consultation: None,
             })
         });
     let body = prop_oneof![

@@ -7,9 +7,13 @@ use serde_json::{Value, json};
 
 use super::secret::ApiKey;
 use super::sse::SseParser;
-use super::wire::{DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, short, to_body};
+use super::tools::anthropic::{Uses, block_call, tool_json, turn_json};
+use super::wire::{
+    DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, fix_base_url, short, to_body,
+};
 use super::{ChatRequest, Completion, ProviderError, Role, Usage};
 use crate::config::ResolvedProvider;
+use crate::health::Severity;
 
 pub struct Anthropic;
 
@@ -23,6 +27,16 @@ struct ApiUsage {
     input_tokens: Option<u64>,
     #[serde(default)]
     output_tokens: Option<u64>,
+}
+
+impl ApiUsage {
+    fn usage(&self) -> Usage {
+        Usage {
+            prompt_tokens: self.input_tokens.unwrap_or(0),
+            completion_tokens: self.output_tokens.unwrap_or(0),
+            estimated: false,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -53,12 +67,19 @@ struct MessageObj {
     content: Vec<Block>,
 }
 
+/// A content block: `text`, or `tool_use` (`id`, `name`, `input`).
 #[derive(Debug, Default, Deserialize)]
 struct Block {
     #[serde(default, rename = "type")]
     kind: String,
     #[serde(default)]
     text: String,
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    input: Option<Value>,
 }
 
 /// One streamed event's data (fields used by any event type).
@@ -74,6 +95,10 @@ struct Event {
     usage: Option<ApiUsage>,
     #[serde(default)]
     error: Option<ApiError>,
+    #[serde(default)]
+    index: Option<usize>,
+    #[serde(default)]
+    content_block: Option<Block>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -82,6 +107,8 @@ struct Delta {
     kind: Option<String>,
     #[serde(default)]
     text: Option<String>,
+    #[serde(default)]
+    partial_json: Option<String>,
 }
 
 #[derive(Default)]
@@ -89,7 +116,10 @@ struct Decoder {
     sse: SseParser,
     done: bool,
     model: String,
-    usage: Usage,
+    /// `None` until an event carries a `usage` object.
+    usage: Option<Usage>,
+    /// `tool_use` blocks being streamed.
+    uses: Uses,
 }
 
 impl Decoder {
@@ -101,25 +131,40 @@ impl Decoder {
                 if let Some(m) = ev.message {
                     self.model = m.model;
                     if let Some(u) = m.usage {
-                        self.usage.prompt_tokens = u.input_tokens.unwrap_or(0);
-                        self.usage.completion_tokens = u.output_tokens.unwrap_or(0);
+                        self.usage = Some(u.usage());
                     }
                 }
             }
-            "content_block_delta" => {
-                if let Some(d) = ev.delta
-                    && d.kind.as_deref() == Some("text_delta")
+            "content_block_start" => {
+                if let Some(b) = ev.content_block
+                    && b.kind == "tool_use"
                 {
+                    self.uses.start(ev.index, b.id, b.name, b.input);
+                }
+            }
+            "content_block_delta" => match ev.delta {
+                Some(d) if d.kind.as_deref() == Some("text_delta") => {
                     return Ok(d.text.into_iter().collect());
                 }
-            }
+                Some(d) if d.kind.as_deref() == Some("input_json_delta") => {
+                    let index = ev.index.unwrap_or(0);
+                    let json = d.partial_json.as_deref().unwrap_or("");
+                    if !self.uses.delta(index, json) {
+                        return Err(DecodeError::Malformed(format!(
+                            "input_json_delta for content block {index}, which is not a tool_use"
+                        )));
+                    }
+                }
+                _ => {}
+            },
             "message_delta" => {
                 if let Some(u) = ev.usage {
+                    let usage = self.usage.get_or_insert_default();
                     if let Some(n) = u.output_tokens {
-                        self.usage.completion_tokens = n;
+                        usage.completion_tokens = n;
                     }
                     if let Some(n) = u.input_tokens {
-                        self.usage.prompt_tokens = n;
+                        usage.prompt_tokens = n;
                     }
                 }
             }
@@ -128,7 +173,7 @@ impl Decoder {
                 let e = ev.error.unwrap_or_default();
                 return Err(DecodeError::Provider(e.text()));
             }
-            // ping, content_block_start/stop and future event types carry no text.
+            // ping, content_block_stop and future event types carry no text.
             _ => {}
         }
         Ok(Vec::new())
@@ -145,6 +190,10 @@ impl StreamDecoder for Decoder {
 
     fn is_done(&self) -> bool {
         self.done
+    }
+
+    fn calling(&self) -> bool {
+        !self.uses.is_empty()
     }
 
     fn at_eof(&mut self) -> Result<(), DecodeError> {
@@ -166,6 +215,7 @@ impl StreamDecoder for Decoder {
             model: self.model.clone(),
             usage: self.usage,
             provider_ms: None,
+            tool_calls: self.uses.calls(),
         }
     }
 }
@@ -185,6 +235,7 @@ fn chat_json(req: &ChatRequest) -> Value {
             messages.push(json!({"role": m.role, "content": m.content}));
         }
     }
+    messages.extend(req.tools.turns.iter().flat_map(turn_json));
     let p = &req.params;
     let mut body = json!({
         "model": req.model,
@@ -194,6 +245,9 @@ fn chat_json(req: &ChatRequest) -> Value {
     });
     if !system.is_empty() {
         body["system"] = json!(system);
+    }
+    if !req.tools.offered.is_empty() {
+        body["tools"] = req.tools.offered.iter().map(tool_json).collect();
     }
     if let Some(t) = p.temperature {
         body["temperature"] = json!(t);
@@ -259,14 +313,17 @@ impl Wire for Anthropic {
             .filter(|b| b.kind == "text")
             .map(|b| b.text.as_str())
             .collect();
-        let u = m.usage.unwrap_or_default();
+        let tool_calls = m
+            .content
+            .into_iter()
+            .filter(|b| b.kind == "tool_use")
+            .map(|b| block_call(b.id, b.name, b.input))
+            .collect();
         Ok(Completion {
+            tool_calls,
             content,
             model: m.model,
-            usage: Usage {
-                prompt_tokens: u.input_tokens.unwrap_or(0),
-                completion_tokens: u.output_tokens.unwrap_or(0),
-            },
+            usage: m.usage.map(|u| u.usage()),
             provider_ms: None,
         })
     }
@@ -288,5 +345,22 @@ impl Wire for Anthropic {
 
     fn health_probe(&self, _cfg: &ResolvedProvider) -> HealthProbe {
         HealthProbe::KeyPresent
+    }
+
+    /// Not asked: the key is what is checked (as `health` does).
+    fn models_url(&self, _cfg: &ResolvedProvider) -> Option<String> {
+        None
+    }
+
+    fn parse_models(&self, _body: &str) -> Result<Vec<String>, DecodeError> {
+        Ok(Vec::new())
+    }
+
+    fn missing_model(&self, _cfg: &ResolvedProvider, _model: &str) -> (String, Severity) {
+        ("check `model`".to_owned(), Severity::Warn)
+    }
+
+    fn unreachable_fix(&self, cfg: &ResolvedProvider) -> String {
+        fix_base_url(cfg)
     }
 }

@@ -283,6 +283,9 @@ impl Chat<'_> {
                         return Ok(()); // the client is gone; dropping resp cancels upstream
                     }
                 }
+                if decoder.calling() {
+                    phase_name = TimeoutPhase::Stall;
+                }
                 if decoder.is_done() {
                     break 'read;
                 }
@@ -335,6 +338,18 @@ impl Chat<'_> {
         let _ = self.tx.send(Ok(ChatEvent::Done(done))).await;
         Ok(())
     }
+}
+
+/// The innermost cause of a reqwest error (`Connection refused (os error
+/// 111)`): what a one-line health message needs, without hyper's layers.
+pub fn root_cause(e: &reqwest::Error) -> String {
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    let mut last = None;
+    while let Some(s) = src {
+        last = Some(s.to_string());
+        src = s.source();
+    }
+    last.unwrap_or_else(|| reason(e))
 }
 
 /// A reqwest error's cause chain without the url (which Display prepends).

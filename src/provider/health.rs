@@ -8,7 +8,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::ProviderHealth;
-use super::driver::{Ctx, reason};
+use super::driver::{Ctx, root_cause};
 use super::secret::ApiKey;
 use super::wire::{HealthProbe, short};
 
@@ -57,31 +57,83 @@ async fn probe(ctx: &Ctx) -> ProviderHealth {
         }
         HealthProbe::Get(url) => url,
     };
-    let headers = match ctx.wire.headers(cfg, key.as_ref()) {
-        Ok(h) => h,
-        Err(e) => return health(false, Some(e.to_string())),
-    };
-    let bound = cfg.timeouts.connect + Duration::from_secs(5);
-    let detail = match ctx
-        .client
-        .get(&url)
-        .headers(headers)
-        .timeout(bound)
-        .send()
-        .await
-    {
-        Ok(r) if r.status().is_success() => return health(true, None),
-        Ok(r) => {
-            let status = r.status().as_u16();
-            let body = r.text().await.unwrap_or_default();
-            format!("GET {url} returned HTTP {status}: {}", short(&body))
+    match get(ctx, &url, key.as_ref()).await {
+        Ok(_) => health(true, None),
+        Err(e) => health(false, Some(e.to_string())),
+    }
+}
+
+/// Why a GET of a provider's url gave no usable answer (key redacted).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GetError {
+    #[error("{0}")]
+    Transport(String),
+    #[error("GET {url} returned HTTP {status}: {body}")]
+    Status {
+        url: String,
+        status: u16,
+        body: String,
+    },
+}
+
+/// The most of a GET's answer read: a model list of thousands of models
+/// fits many times over; a server sending more is not one to trust.
+pub const GET_CAP: usize = 8 << 20;
+
+/// The body as text (lossily), read up to [`GET_CAP`].
+async fn read_capped(mut resp: reqwest::Response) -> Result<String, String> {
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) if body.len() + chunk.len() > GET_CAP => {
+                return Err(format!("the answer is larger than {} MiB", GET_CAP >> 20));
+            }
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) => return Ok(String::from_utf8_lossy(&body).into_owned()),
+            Err(e) => return Err(format!("the answer broke off: {}", root_cause(&e))),
         }
-        Err(e) if e.is_timeout() => format!("GET {url} timed out after {} ms", bound.as_millis()),
-        Err(e) => format!("cannot reach {url}: {}", reason(&e)),
+    }
+}
+
+/// GET `url` with the provider's headers, bounded by its connect timeout
+/// plus 5 s; the body of a 2xx answer, or why there is none.
+pub async fn get(ctx: &Ctx, url: &str, key: Option<&ApiKey>) -> Result<String, GetError> {
+    let cfg = &ctx.cfg;
+    let redact = |text: String| match key {
+        Some(k) => k.redact(&text),
+        None => text,
     };
-    let detail = match &key {
-        Some(k) => k.redact(&detail),
-        None => detail,
+    let headers = ctx
+        .wire
+        .headers(cfg, key)
+        .map_err(|e| GetError::Transport(redact(e.to_string())))?;
+    let bound = cfg.timeouts.connect + Duration::from_secs(5);
+    let shown = crate::net::url::shown(url);
+    let send = ctx.client.get(url).headers(headers).timeout(bound).send();
+    let resp = match send.await {
+        Ok(r) => r,
+        Err(e) if e.is_timeout() => {
+            let ms = bound.as_millis();
+            return Err(GetError::Transport(format!(
+                "GET {shown} timed out after {ms} ms"
+            )));
+        }
+        Err(e) => {
+            let why = redact(root_cause(&e));
+            return Err(GetError::Transport(format!("cannot reach {shown}: {why}")));
+        }
     };
-    health(false, Some(detail))
+    let status = resp.status();
+    let body = read_capped(resp).await.map_err(|why| {
+        let why = format!("GET {shown} returned HTTP {}: {why}", status.as_u16());
+        GetError::Transport(redact(why))
+    })?;
+    if status.is_success() {
+        return Ok(body);
+    }
+    Err(GetError::Status {
+        url: shown,
+        status: status.as_u16(),
+        body: redact(short(&body)),
+    })
 }

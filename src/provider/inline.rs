@@ -1,6 +1,7 @@
 //! A stream whose producer is polled in place: the chat loop runs inside the
 //! task that polls the stream (see [`super::driver`] for why), and dropping
-//! the stream drops the loop.
+//! the stream drops the loop. The provider's chat loop and the consultation
+//! loop ([`crate::consult`]) both use it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,23 +11,21 @@ use futures::Stream;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TryRecvError;
 
-use super::driver::Item;
-
 /// The chat loop, polled in place by whoever polls the stream.
 ///
 /// Only the loop puts items into `rx`, and only while `poll_next` polls it, so
 /// `rx` needs no waker of its own: `try_recv` after each poll of the loop is
 /// enough, and the loop's own wakers (socket, timers, channel capacity) wake
 /// the caller's task.
-pub(super) struct Inline {
+pub(crate) struct Inline<T> {
     run: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
-    rx: mpsc::Receiver<Item>,
+    rx: mpsc::Receiver<T>,
 }
 
-impl Stream for Inline {
-    type Item = Item;
+impl<T> Stream for Inline<T> {
+    type Item = T;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Item>> {
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         loop {
             match self.rx.try_recv() {
                 Ok(item) => return Poll::Ready(Some(item)),
@@ -47,11 +46,11 @@ impl Stream for Inline {
     }
 }
 
-impl Inline {
-    pub(super) fn new(
+impl<T> Inline<T> {
+    pub(crate) fn new(
         run: Pin<Box<dyn Future<Output = ()> + Send>>,
-        rx: mpsc::Receiver<Item>,
-    ) -> Inline {
+        rx: mpsc::Receiver<T>,
+    ) -> Inline<T> {
         Inline { run: Some(run), rx }
     }
 }

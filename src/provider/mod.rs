@@ -4,19 +4,30 @@
 //! a stream of [`ChatEvent`]s: text chunks, then exactly one [`ChatEvent::Done`].
 //! Dropping the stream cancels the upstream HTTP request, which is how a
 //! client that disconnects stops the model working for nobody.
+//!
+//! Tool calling ([`tools`]) rides the same stream: a request may offer tools
+//! and carry earlier tool rounds; the final [`Completion`] then lists the
+//! calls the model made. One request is one round: whoever runs the tools
+//! sends the next request, so retries, timeouts and redaction apply to every
+//! round exactly as to a plain chat.
 
 pub mod anthropic;
+mod check;
 mod driver;
 mod health;
-mod inline;
+pub(crate) mod inline;
 pub mod ollama;
 pub mod openai;
 pub mod retry;
 mod secret;
 pub mod sse;
+pub mod tools;
 mod wire;
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Once};
+
+use arc_swap::ArcSwapOption;
 
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
@@ -24,6 +35,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Params, ProviderKind};
 pub use crate::conversation::{Message, ProviderHealth, Role, Usage};
+pub use driver::{reason, root_cause};
+pub use health::GET_CAP;
+pub use tools::{Tool, ToolCall, ToolResult, ToolTurn, Tools};
+
+use crate::health::{Problem, ProviderCheck, ProviderStatus, Severity};
 
 /// What a specialist asks of its provider.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +52,8 @@ pub struct ChatRequest {
     pub params: Params,
     /// Ask the provider to stream. Non-streaming still yields one chunk then `Done`.
     pub stream: bool,
+    /// Tools offered and the tool rounds so far (empty: a plain chat).
+    pub tools: Tools,
 }
 
 /// The end of a chat.
@@ -45,9 +63,14 @@ pub struct Completion {
     pub content: String,
     /// The model that answered, as the provider named it.
     pub model: String,
-    pub usage: Usage,
+    /// Token counts from the provider's usage fields; `None` when it sent none.
+    pub usage: Option<Usage>,
     /// Provider-reported generation time in ms, when it says.
     pub provider_ms: Option<u64>,
+    /// The tools the model called instead of (or after) answering; empty
+    /// for a plain answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
 }
 
 /// One step of a chat.
@@ -123,6 +146,19 @@ pub trait Provider: Send + Sync + 'static {
     fn chat(&self, req: ChatRequest) -> BoxStream<'static, Result<ChatEvent, ProviderError>>;
     /// Check reachability (cached by the implementation for a few seconds).
     fn health(&self) -> BoxFuture<'static, ProviderHealth>;
+    /// The provider doctor: key, reachability and which of `models` it
+    /// lacks. The result is kept for [`Provider::last_check`].
+    fn check(&self, models: BTreeSet<String>) -> BoxFuture<'static, Arc<ProviderCheck>>;
+    /// What the last [`Provider::check`] found, if one ran.
+    fn last_check(&self) -> Option<Arc<ProviderCheck>>;
+}
+
+/// Install the process's TLS provider once; every HTTP client needs it first.
+pub fn install_tls() {
+    static TLS: Once = Once::new();
+    TLS.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }
 
 /// Build the provider a resolved config describes (one pooled client inside).
@@ -130,10 +166,7 @@ pub trait Provider: Send + Sync + 'static {
 /// sharing a provider share its connection pool. Timeouts, retries and the
 /// key's variable name come from `cfg`; the key itself is read at each use.
 pub fn build(cfg: &crate::config::ResolvedProvider) -> Arc<dyn Provider> {
-    static TLS: Once = Once::new();
-    TLS.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
+    install_tls();
     let wire: Arc<dyn wire::Wire> = match cfg.kind {
         ProviderKind::Ollama => Arc::new(ollama::Ollama),
         ProviderKind::Openai => Arc::new(openai::OpenAi),
@@ -148,6 +181,7 @@ pub fn build(cfg: &crate::config::ResolvedProvider) -> Arc<dyn Provider> {
         Ok(client) => Arc::new(HttpProvider {
             ctx: Arc::new(driver::Ctx::new(cfg.clone(), client, wire)),
             health: Arc::new(health::HealthCache::default()),
+            checked: Arc::default(),
         }),
         Err(e) => Arc::new(Broken {
             name: cfg.name.clone(),
@@ -161,6 +195,7 @@ pub fn build(cfg: &crate::config::ResolvedProvider) -> Arc<dyn Provider> {
 struct HttpProvider {
     ctx: Arc<driver::Ctx>,
     health: Arc<health::HealthCache>,
+    checked: Arc<ArcSwapOption<ProviderCheck>>,
 }
 
 impl Provider for HttpProvider {
@@ -171,6 +206,19 @@ impl Provider for HttpProvider {
     fn health(&self) -> BoxFuture<'static, ProviderHealth> {
         let (ctx, cache) = (self.ctx.clone(), self.health.clone());
         Box::pin(async move { cache.get(&ctx).await })
+    }
+
+    fn check(&self, models: BTreeSet<String>) -> BoxFuture<'static, Arc<ProviderCheck>> {
+        let (ctx, checked) = (self.ctx.clone(), self.checked.clone());
+        Box::pin(async move {
+            let found = Arc::new(check::check(&ctx, models).await);
+            checked.store(Some(found.clone()));
+            found
+        })
+    }
+
+    fn last_check(&self) -> Option<Arc<ProviderCheck>> {
+        self.checked.load_full()
     }
 }
 
@@ -200,5 +248,28 @@ impl Provider for Broken {
             detail: Some(self.reason.clone()),
         };
         Box::pin(async move { h })
+    }
+
+    fn check(&self, models: BTreeSet<String>) -> BoxFuture<'static, Arc<ProviderCheck>> {
+        let found = Arc::new(ProviderCheck {
+            provider: self.name.clone(),
+            kind: self.kind,
+            url: String::new(),
+            checked_at: crate::registry::now_rfc3339(),
+            general: Some(Problem {
+                status: ProviderStatus::Unreachable,
+                severity: Severity::Fail,
+                message: format!("provider {} cannot be used: {}", self.name, self.reason),
+                fix: None,
+            }),
+            models,
+            listed: false,
+            missing: Default::default(),
+        });
+        Box::pin(async move { found })
+    }
+
+    fn last_check(&self) -> Option<Arc<ProviderCheck>> {
+        None
     }
 }

@@ -6,11 +6,25 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::secret::ApiKey;
-use super::wire::{DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, short, to_body};
+use super::tools::{self, ToolCall, ToolTurn};
+use super::wire::{
+    DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, fix_base_url, short, to_body,
+};
 use super::{ChatRequest, Completion, Message, ProviderError, Role, Usage};
 use crate::config::ResolvedProvider;
+use crate::health::Severity;
+use tools::ollama::{gather, tool_json, turn_json};
 
 pub struct Ollama;
+
+/// A model name with its tag: Ollama reads `llama3` as `llama3:latest`.
+fn tagged(model: &str) -> std::borrow::Cow<'_, str> {
+    if model.contains(':') {
+        model.into()
+    } else {
+        format!("{model}:latest").into()
+    }
+}
 
 /// One NDJSON record (streamed) or the whole answer (non-streamed).
 #[derive(Debug, Default, Deserialize)]
@@ -36,6 +50,10 @@ struct Record {
 struct Msg {
     #[serde(default)]
     content: String,
+    /// Whole calls: Ollama parses the model's output itself and streams
+    /// each call complete, in a `done: false` line of its own.
+    #[serde(default)]
+    tool_calls: Vec<tools::ollama::WireCall>,
 }
 
 impl Record {
@@ -53,11 +71,14 @@ impl Record {
         Completion {
             content: String::new(),
             model: self.model.clone(),
-            usage: Usage {
+            // Ollama leaves `prompt_eval_count` out when the prompt was cached.
+            usage: (self.prompt_eval_count.is_some() || self.eval_count.is_some()).then(|| Usage {
                 prompt_tokens: self.prompt_eval_count.unwrap_or(0),
                 completion_tokens: self.eval_count.unwrap_or(0),
-            },
+                estimated: false,
+            }),
             provider_ms: self.total_duration.map(|ns| ns / 1_000_000),
+            tool_calls: Vec::new(),
         }
     }
 }
@@ -65,6 +86,7 @@ impl Record {
 #[derive(Default)]
 struct Decoder {
     last: Option<Record>,
+    calls: Vec<ToolCall>,
 }
 
 impl StreamDecoder for Decoder {
@@ -73,9 +95,18 @@ impl StreamDecoder for Decoder {
             return Ok(Vec::new());
         }
         let mut r = Record::parse(line)?;
-        let text = r.message.take().map(|m| m.content).unwrap_or_default();
+        let (text, calls) = r
+            .message
+            .take()
+            .map(|m| (m.content, m.tool_calls))
+            .unwrap_or_default();
+        gather(&mut self.calls, calls);
         self.last = Some(r);
         Ok(vec![text])
+    }
+
+    fn calling(&self) -> bool {
+        !self.calls.is_empty()
     }
 
     fn is_done(&self) -> bool {
@@ -93,10 +124,13 @@ impl StreamDecoder for Decoder {
     }
 
     fn completion(&self) -> Completion {
-        self.last
+        let mut c = self
+            .last
             .as_ref()
             .map(Record::completion)
-            .unwrap_or_default()
+            .unwrap_or_default();
+        c.tool_calls = self.calls.clone();
+        c
     }
 }
 
@@ -112,12 +146,24 @@ struct Body<'a> {
     options: Map<String, Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     keep_alive: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    tools: Vec<Value>,
 }
 
-/// The system prompt (when not empty) as the first message, then the history.
+/// The system prompt (when not empty) as the first message, then the
+/// history, then each tool round: the assistant's calls and a `tool` message
+/// per result.
 struct Messages<'a> {
     system: &'a str,
     history: &'a [Message],
+    turns: &'a [ToolTurn],
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Out<'a> {
+    Plain(OutMsg<'a>),
+    Json(Value),
 }
 
 #[derive(Serialize)]
@@ -138,7 +184,9 @@ impl Serialize for Messages<'_> {
                 .chain(self.history.iter().map(|m| OutMsg {
                     role: m.role,
                     content: &m.content,
-                })),
+                }))
+                .map(Out::Plain)
+                .chain(self.turns.iter().flat_map(turn_json).map(Out::Json)),
         )
     }
 }
@@ -169,10 +217,12 @@ impl Wire for Ollama {
             messages: Messages {
                 system: &req.system,
                 history: &req.messages,
+                turns: &req.tools.turns,
             },
             stream: req.stream,
             options,
             keep_alive: cfg.keep_alive.as_deref(),
+            tools: req.tools.offered.iter().map(tool_json).collect(),
         })
     }
 
@@ -195,13 +245,15 @@ impl Wire for Ollama {
 
     fn parse_whole(&self, body: &str) -> Result<Completion, DecodeError> {
         let mut r = Record::parse(body.trim())?;
-        let content = r
+        let m = r
             .message
             .take()
-            .map(|m| m.content)
             .ok_or_else(|| DecodeError::Malformed("answer has no `message`".into()))?;
+        let mut tool_calls = Vec::new();
+        gather(&mut tool_calls, m.tool_calls);
         Ok(Completion {
-            content,
+            content: m.content,
+            tool_calls,
             ..r.completion()
         })
     }
@@ -223,5 +275,50 @@ impl Wire for Ollama {
 
     fn health_probe(&self, cfg: &ResolvedProvider) -> HealthProbe {
         HealthProbe::Get(format!("{}/api/version", cfg.base_url))
+    }
+
+    fn models_url(&self, cfg: &ResolvedProvider) -> Option<String> {
+        Some(format!("{}/api/tags", cfg.base_url))
+    }
+
+    /// `{"models": [{"name": "llama3.3:70b", "model": "llama3.3:70b", …}]}`.
+    fn parse_models(&self, body: &str) -> Result<Vec<String>, DecodeError> {
+        #[derive(Deserialize)]
+        struct Tags {
+            models: Vec<Tag>,
+        }
+        #[derive(Deserialize)]
+        struct Tag {
+            #[serde(default)]
+            name: Option<String>,
+            #[serde(default)]
+            model: Option<String>,
+        }
+        let tags: Tags = serde_json::from_str(body).map_err(|e| {
+            DecodeError::Malformed(format!("/api/tags is not Ollama's model list: {e}"))
+        })?;
+        Ok(tags
+            .models
+            .into_iter()
+            .flat_map(|t| [t.name, t.model])
+            .flatten()
+            .collect())
+    }
+
+    fn lists(&self, listed: &[String], model: &str) -> bool {
+        let want = tagged(model);
+        listed.iter().any(|m| tagged(m) == want)
+    }
+
+    fn missing_model(&self, _cfg: &ResolvedProvider, model: &str) -> (String, Severity) {
+        (format!("`ollama pull {model}` fetches it"), Severity::Fail)
+    }
+
+    fn unreachable_fix(&self, cfg: &ResolvedProvider) -> String {
+        if crate::net::url::is_loopback(&cfg.base_url) {
+            "start Ollama with `ollama serve` (or install it from https://ollama.com)".to_owned()
+        } else {
+            fix_base_url(cfg)
+        }
     }
 }

@@ -8,9 +8,13 @@ use serde_json::{Value, json};
 
 use super::secret::ApiKey;
 use super::sse::SseParser;
-use super::wire::{DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, short, to_body};
+use super::tools::openai::{CallPiece, Calls, tool_json, turn_json};
+use super::wire::{
+    DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, fix_base_url, short, to_body,
+};
 use super::{ChatRequest, Completion, ProviderError, Usage};
 use crate::config::ResolvedProvider;
+use crate::health::Severity;
 
 pub struct OpenAi;
 
@@ -40,6 +44,8 @@ struct Choice {
 struct Content {
     #[serde(default)]
     content: Option<String>,
+    #[serde(default)]
+    tool_calls: Vec<CallPiece>,
 }
 
 #[derive(Debug, Default, Clone, Copy, Deserialize)]
@@ -48,6 +54,16 @@ struct ApiUsage {
     prompt_tokens: u64,
     #[serde(default)]
     completion_tokens: u64,
+}
+
+impl ApiUsage {
+    fn usage(self) -> Usage {
+        Usage {
+            prompt_tokens: self.prompt_tokens,
+            completion_tokens: self.completion_tokens,
+            estimated: false,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -96,6 +112,7 @@ struct Decoder {
     finished: bool,
     model: String,
     usage: Option<ApiUsage>,
+    calls: Calls,
 }
 
 impl Decoder {
@@ -116,8 +133,11 @@ impl Decoder {
             if c.finish_reason.is_some() {
                 self.finished = true;
             }
-            if let Some(text) = c.delta.and_then(|d| d.content) {
-                out.push(text);
+            if let Some(d) = c.delta {
+                for piece in d.tool_calls {
+                    self.calls.push(piece);
+                }
+                out.extend(d.content);
             }
         }
         Ok(out)
@@ -136,6 +156,10 @@ impl StreamDecoder for Decoder {
         self.done
     }
 
+    fn calling(&self) -> bool {
+        !self.calls.is_empty()
+    }
+
     fn at_eof(&mut self) -> Result<(), DecodeError> {
         if let Some(ev) = self.sse.finish() {
             self.event(&ev.data)?;
@@ -151,15 +175,12 @@ impl StreamDecoder for Decoder {
     }
 
     fn completion(&self) -> Completion {
-        let u = self.usage.unwrap_or_default();
         Completion {
             content: String::new(),
             model: self.model.clone(),
-            usage: Usage {
-                prompt_tokens: u.prompt_tokens,
-                completion_tokens: u.completion_tokens,
-            },
+            usage: self.usage.map(ApiUsage::usage),
             provider_ms: None,
+            tool_calls: self.calls.finish(),
         }
     }
 }
@@ -175,7 +196,11 @@ fn chat_json(req: &ChatRequest) -> Value {
             .iter()
             .map(|m| json!({"role": m.role, "content": m.content})),
     );
+    messages.extend(req.tools.turns.iter().flat_map(turn_json));
     let mut body = json!({"model": req.model, "messages": messages, "stream": req.stream});
+    if !req.tools.offered.is_empty() {
+        body["tools"] = req.tools.offered.iter().map(tool_json).collect();
+    }
     if req.stream {
         body["stream_options"] = json!({"include_usage": true});
     }
@@ -225,23 +250,28 @@ impl Wire for OpenAi {
 
     fn parse_whole(&self, body: &str) -> Result<Completion, DecodeError> {
         let b = parse(body)?;
-        let content = b
-            .choices
-            .into_iter()
-            .next()
-            .and_then(|c| c.message)
-            .and_then(|m| m.content)
-            .ok_or_else(|| {
-                DecodeError::Malformed("answer has no `choices[0].message.content`".into())
-            })?;
-        let u = b.usage.unwrap_or_default();
+        let message = b.choices.into_iter().next().and_then(|c| c.message);
+        let mut calls = Calls::default();
+        let content = match message {
+            Some(m) => {
+                m.tool_calls.into_iter().for_each(|p| calls.push(p));
+                // `content` is null when the model only called tools.
+                match m.content {
+                    Some(c) => Some(c),
+                    None if calls.is_empty() => None,
+                    None => Some(String::new()),
+                }
+            }
+            None => None,
+        }
+        .ok_or_else(|| {
+            DecodeError::Malformed("answer has no `choices[0].message.content`".into())
+        })?;
         Ok(Completion {
+            tool_calls: calls.finish(),
             content,
             model: b.model,
-            usage: Usage {
-                prompt_tokens: u.prompt_tokens,
-                completion_tokens: u.completion_tokens,
-            },
+            usage: b.usage.map(ApiUsage::usage),
             provider_ms: None,
         })
     }
@@ -271,5 +301,41 @@ impl Wire for OpenAi {
 
     fn health_probe(&self, cfg: &ResolvedProvider) -> HealthProbe {
         HealthProbe::Get(format!("{}/models", cfg.base_url))
+    }
+
+    fn models_url(&self, cfg: &ResolvedProvider) -> Option<String> {
+        Some(format!("{}/models", cfg.base_url))
+    }
+
+    /// `{"object": "list", "data": [{"id": "gpt-4o", …}]}`.
+    fn parse_models(&self, body: &str) -> Result<Vec<String>, DecodeError> {
+        #[derive(Deserialize)]
+        struct List {
+            data: Vec<Model>,
+        }
+        #[derive(Deserialize)]
+        struct Model {
+            id: String,
+        }
+        let list: List = serde_json::from_str(body).map_err(|e| {
+            DecodeError::Malformed(format!("/models is not an OpenAI model list: {e}"))
+        })?;
+        Ok(list.data.into_iter().map(|m| m.id).collect())
+    }
+
+    /// Only a warning: some servers (llama.cpp's) answer under any model name.
+    fn missing_model(&self, cfg: &ResolvedProvider, _model: &str) -> (String, Severity) {
+        (
+            format!(
+                "chats may fail; check `model` against what {}/models lists (some servers, \
+                 llama.cpp's among them, answer under any name)",
+                crate::net::url::shown(&cfg.base_url)
+            ),
+            Severity::Warn,
+        )
+    }
+
+    fn unreachable_fix(&self, cfg: &ResolvedProvider) -> String {
+        fix_base_url(cfg)
     }
 }

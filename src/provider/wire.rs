@@ -6,6 +6,7 @@ use reqwest::header::HeaderMap;
 use super::secret::ApiKey;
 use super::{ChatRequest, Completion, ProviderError};
 use crate::config::ResolvedProvider;
+use crate::health::Severity;
 
 /// Why a streamed line or a whole body could not be used.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,8 +25,15 @@ pub trait StreamDecoder: Send {
     fn is_done(&self) -> bool;
     /// The body ended; fail unless the stream was complete.
     fn at_eof(&mut self) -> Result<(), DecodeError>;
-    /// Usage, model and timings gathered so far (content is filled by the driver).
+    /// Usage, model, timings and tool calls gathered so far (content is
+    /// filled by the driver).
     fn completion(&self) -> Completion;
+    /// A tool call has begun streaming: the model is producing output even
+    /// though no text came, so the wait between pieces is a stall, not the
+    /// first token.
+    fn calling(&self) -> bool {
+        false
+    }
 }
 
 /// How to reach a provider's health, per kind.
@@ -55,6 +63,28 @@ pub trait Wire: Send + Sync + 'static {
     /// The provider's own words for an error status, with a hint where one helps.
     fn error_message(&self, status: u16, body: &str, model: &str) -> String;
     fn health_probe(&self, cfg: &ResolvedProvider) -> HealthProbe;
+    /// Where the provider lists the models it serves; `None` when it cannot
+    /// tell (then only the key and reachability are checked).
+    fn models_url(&self, cfg: &ResolvedProvider) -> Option<String>;
+    /// The model names in a model list's body.
+    fn parse_models(&self, body: &str) -> Result<Vec<String>, DecodeError>;
+    /// Whether `listed` holds `model`, as this provider spells model names.
+    fn lists(&self, listed: &[String], model: &str) -> bool {
+        listed.iter().any(|m| m == model)
+    }
+    /// What to do about a model the provider does not list, and whether a
+    /// chat with it surely fails.
+    fn missing_model(&self, cfg: &ResolvedProvider, model: &str) -> (String, Severity);
+    /// What to do when nothing answers at the provider's url.
+    fn unreachable_fix(&self, cfg: &ResolvedProvider) -> String;
+}
+
+/// The fix for a provider of a `[providers.NAME]` entry that does not answer.
+pub fn fix_base_url(cfg: &ResolvedProvider) -> String {
+    format!(
+        "start it, or point `base_url` of [providers.{}] in cadre.toml at where it runs",
+        cfg.name
+    )
 }
 
 /// Convert `[params.extra]` TOML values to JSON for a request body.

@@ -18,8 +18,8 @@
 //! Every call of the file registry blocks (file locks, file I/O): from async code, run it in
 //! `tokio::task::spawn_blocking`.
 
-mod atomic;
-mod corrupt;
+pub(crate) mod atomic;
+pub(crate) mod corrupt;
 mod daemon_lock;
 mod entry;
 mod error;
@@ -27,7 +27,7 @@ pub mod etcd;
 pub mod events;
 mod lock;
 mod lock_table;
-mod ports;
+pub(crate) mod ports;
 pub mod proc;
 pub mod state_dir;
 pub mod txn;

@@ -17,15 +17,20 @@ impl StateDir {
     /// (and tightened to 0700 if it exists) because the registry names
     /// processes and paths of its user.
     pub fn resolve(flag: Option<&Path>) -> Result<StateDir, RegistryError> {
-        let path = resolve_path(
+        let dir = StateDir(StateDir::locate(flag)?);
+        dir.ensure()?;
+        Ok(dir)
+    }
+
+    /// Where the state directory is, by the same rule, without creating or
+    /// changing it (`cadre doctor` reports what it finds).
+    pub fn locate(flag: Option<&Path>) -> Result<PathBuf, RegistryError> {
+        resolve_path(
             flag,
             std::env::var_os("CADRE_STATE_DIR"),
             std::env::var_os("XDG_STATE_HOME"),
             std::env::var_os("HOME"),
-        )?;
-        let dir = StateDir(path);
-        dir.ensure()?;
-        Ok(dir)
+        )
     }
 
     pub fn path(&self) -> &Path {

@@ -58,9 +58,12 @@ use serde_json::Value;
 use super::handlers::chat_request;
 use super::{ReplyCode, Serving, Shared};
 use crate::config::SpecialistName;
+use crate::consult::{self, Step};
+use crate::conversation::Usage;
 use crate::generator::{Generator, Yield};
-use crate::protocol::{ChatBody, ErrorCode, Reply, ReplyBody};
-use crate::provider::{ChatEvent, Completion, ProviderError};
+use crate::protocol::{ChatBody, Consulted, ErrorCode, Reply, ReplyBody};
+use crate::provider::{Completion, ProviderError};
+use crate::usage::Ticket;
 
 use super::CountersSnapshot;
 pub use super::specialists::Specialists;
@@ -92,7 +95,9 @@ impl ChatPath {
     /// now. `id` is echoed on every reply. Nothing happens until the stream
     /// is polled; dropping it cancels the chat.
     pub fn chat(&self, id: Option<Value>, body: ChatBody) -> ChatStream {
-        self.shared.counters.request();
+        self.shared
+            .counters
+            .request(crate::protocol::RequestKind::Chat);
         open(self.shared.clone(), id, body)
     }
 }
@@ -158,7 +163,7 @@ impl Drop for Unanswered<'_> {
 
 /// How the provider part of a chat ended.
 enum Ended {
-    Done(Completion, String),
+    Done(Completion, Vec<Consulted>),
     Failed(ProviderError),
     Aborted,
 }
@@ -186,25 +191,120 @@ async fn run(shared: Arc<Shared>, id: Option<Value>, body: ChatBody, y: Yield<Re
         shared: &shared,
         armed: true,
     };
-    let started = Instant::now();
-    let ended = provider_loop(&shared, &serving, &body, &y, &reply).await;
-    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let last = match ended {
-        Ended::Done(done, streamed) => {
-            shared.counters.latency(latency_ms);
-            answer(&serving, done, streamed, latency_ms)
+    let last = match admit(&shared, &serving).await {
+        Ok(ticket) => {
+            let mut bill = Bill {
+                ticket,
+                serving: &serving,
+                body: &body,
+                text: String::new(),
+                settled: false,
+            };
+            let started = Instant::now();
+            let ended = provider_loop(&shared, &mut bill, &y, &reply).await;
+            let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            finish(&shared, &mut bill, ended, latency_ms)
         }
-        Ended::Failed(e) => error(&shared, e.code(), e.to_string()),
-        Ended::Aborted => error(
-            &shared,
-            ErrorCode::ShuttingDown,
-            "specialist stopped before the answer was complete",
-        ),
+        Err(body) => body,
     };
     // Disarmed before the send: a consumer may drop the stream as soon as it
     // holds the final reply.
     unanswered.armed = false;
     y.send(reply(last)).await;
+}
+
+/// Wait for the specialist's `[limits]` to let the chat in (a turn under
+/// `max_concurrent`; the wait ends with the drain's abort); the error reply
+/// when they refuse it.
+async fn admit(shared: &Shared, serving: &Serving) -> Result<Ticket, ReplyBody> {
+    let admitted = tokio::select! {
+        biased;
+        _ = shared.abort.cancelled() => None,
+        t = serving.meter.admit(&serving.spec.limits) => Some(t),
+    };
+    match admitted {
+        Some(Ok(ticket)) => Ok(ticket),
+        Some(Err(e)) => {
+            tracing::debug!(specialist = %serving.spec.name, "chat refused: {e}");
+            shared.counters.error_code(e.code());
+            Err(ReplyBody::Error {
+                code: e.code(),
+                error: e.to_string(),
+                retry_after_ms: Some(e.retry_after_ms()),
+            })
+        }
+        None => Err(aborted(shared)),
+    }
+}
+
+fn aborted(shared: &Shared) -> ReplyBody {
+    error(
+        shared,
+        ErrorCode::ShuttingDown,
+        "specialist stopped before the answer was complete",
+    )
+}
+
+/// The final reply of an admitted chat, its cost recorded.
+fn finish(shared: &Shared, bill: &mut Bill<'_>, ended: Ended, latency_ms: u64) -> ReplyBody {
+    match ended {
+        Ended::Done(done, consulted) => {
+            shared.counters.latency(latency_ms);
+            let usage = bill.settle(Some(&done)).unwrap_or_default();
+            let streamed = std::mem::take(&mut bill.text);
+            answer(bill.serving, done, streamed, usage, latency_ms, consulted)
+        }
+        Ended::Failed(e) => {
+            bill.settle(None);
+            error(shared, e.code(), e.to_string())
+        }
+        Ended::Aborted => {
+            bill.settle(None);
+            aborted(shared)
+        }
+    }
+}
+
+/// What an admitted chat cost, recorded exactly once however it ends: the
+/// provider's usage; else, when text was generated (an answer without usage
+/// fields, one that failed or was cut short, one whose client left and
+/// dropped the stream), an estimate, marked as such.
+struct Bill<'a> {
+    ticket: Ticket,
+    serving: &'a Serving,
+    body: &'a ChatBody,
+    /// What streamed so far.
+    text: String,
+    settled: bool,
+}
+
+impl Bill<'_> {
+    fn settle(&mut self, done: Option<&Completion>) -> Option<Usage> {
+        if std::mem::replace(&mut self.settled, true) {
+            return None;
+        }
+        let answer = match done {
+            Some(Completion { usage: Some(u), .. }) => {
+                self.ticket.record(&self.serving.spec.provider.name, u);
+                return Some(*u);
+            }
+            Some(d) if !d.content.is_empty() => d.content.as_str(),
+            _ if self.text.is_empty() => return None,
+            _ => self.text.as_str(),
+        };
+        let prompt = std::iter::once(self.serving.spec.system_prompt.as_str())
+            .chain(self.body.history.iter().map(|m| m.content.as_str()))
+            .chain(std::iter::once(self.body.content.as_str()));
+        let u = crate::usage::estimate(prompt, answer);
+        self.ticket.record(&self.serving.spec.provider.name, &u);
+        Some(u)
+    }
+}
+
+impl Drop for Bill<'_> {
+    fn drop(&mut self) {
+        self.settle(None);
+    }
 }
 
 /// An error reply body, counted by its code.
@@ -213,36 +313,47 @@ fn error(shared: &Shared, code: ErrorCode, message: impl Into<String>) -> ReplyB
     ReplyBody::Error {
         code,
         error: message.into(),
+        retry_after_ms: None,
     }
 }
 
-/// Read the provider's answer, handing out chunks when the chat streams.
-/// Only the wait for the next provider event races the drain's abort, never
+/// Read the provider's answer (through the consultation loop when the spec
+/// has `[consult]`), handing out chunks and consultation lines when the chat
+/// streams. Only the wait for the next step races the drain's abort, never
 /// a `send` (see [`Yield::send`]).
 async fn provider_loop(
     shared: &Shared,
-    serving: &Serving,
-    body: &ChatBody,
+    bill: &mut Bill<'_>,
     y: &Yield<Reply>,
     reply: &impl Fn(ReplyBody) -> Reply,
 ) -> Ended {
-    let mut events = serving.provider.chat(chat_request(serving, body));
-    let mut text = String::new();
+    let (serving, body) = (bill.serving, bill.body);
+    let colleagues = shared.colleagues.get().cloned();
+    let consulting = consult::consulting(&serving.spec, body.consultation.as_ref(), colleagues);
+    let req = chat_request(serving, body);
+    let mut steps = consult::chat(serving.provider.clone(), req, consulting);
     loop {
-        let event = tokio::select! {
+        let step = tokio::select! {
             biased;
             _ = shared.abort.cancelled() => return Ended::Aborted,
-            e = events.next() => e,
+            s = steps.next() => s,
         };
-        match event {
-            Some(Ok(ChatEvent::Chunk(c))) => {
-                text.push_str(&c);
+        match step {
+            Some(Step::Chunk(c)) => {
+                bill.text.push_str(&c);
                 if body.stream && !c.is_empty() {
                     y.send(reply(ReplyBody::Chunk { content: c })).await;
                 }
             }
-            Some(Ok(ChatEvent::Done(done))) => return Ended::Done(done, text),
-            Some(Err(e)) => return Ended::Failed(e),
+            // A colleague's own consultations are tagged with its name.
+            Some(Step::Line(from, line)) if body.stream => {
+                let mut r = reply(line);
+                r.specialist = from;
+                y.send(r).await;
+            }
+            Some(Step::Line(..)) => {}
+            Some(Step::Done(done, consulted)) => return Ended::Done(done, consulted),
+            Some(Step::Failed(e)) => return Ended::Failed(e),
             None => {
                 return Ended::Failed(ProviderError::Malformed {
                     provider: serving.spec.provider.name.clone(),
@@ -254,7 +365,14 @@ async fn provider_loop(
 }
 
 /// The final `response`: the provider's whole text, else what streamed.
-fn answer(serving: &Serving, done: Completion, streamed: String, latency_ms: u64) -> ReplyBody {
+fn answer(
+    serving: &Serving,
+    done: Completion,
+    streamed: String,
+    usage: Usage,
+    latency_ms: u64,
+    consulted: Vec<Consulted>,
+) -> ReplyBody {
     let content = if done.content.is_empty() {
         streamed
     } else {
@@ -268,7 +386,8 @@ fn answer(serving: &Serving, done: Completion, streamed: String, latency_ms: u64
     ReplyBody::Response {
         content,
         model,
-        usage: done.usage,
+        usage,
         latency_ms,
+        consulted,
     }
 }

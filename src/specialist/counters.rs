@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
-use crate::protocol::ErrorCode;
+use crate::protocol::{ErrorCode, RequestKind};
 
 /// Upper bounds (ms) of the chat latency histogram buckets of `/metrics`.
 pub const LATENCY_BUCKETS_MS: [u64; 12] =
@@ -19,7 +19,13 @@ const CODES: usize = ErrorCode::ALL.len();
 /// Counters for `info`, `status` and `/metrics`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CountersSnapshot {
+    /// Chats received (answered or not): what REQUESTS shows.
     pub requests: u64,
+    /// `ping`, `health` and `info` requests, counted apart from chats so the
+    /// probes of `status` and monitors never look like use.
+    pub pings: u64,
+    pub healths: u64,
+    pub infos: u64,
     pub errors: u64,
     pub in_flight: u64,
     pub last_latency_ms: Option<u64>,
@@ -47,6 +53,9 @@ const NO_LATENCY: u64 = u64::MAX;
 #[derive(Debug)]
 pub(crate) struct Counters {
     requests: AtomicU64,
+    pings: AtomicU64,
+    healths: AtomicU64,
+    infos: AtomicU64,
     errors: AtomicU64,
     in_flight: AtomicU64,
     last_latency_ms: AtomicU64,
@@ -59,6 +68,9 @@ impl Default for Counters {
     fn default() -> Self {
         Counters {
             requests: AtomicU64::new(0),
+            pings: AtomicU64::new(0),
+            healths: AtomicU64::new(0),
+            infos: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             last_latency_ms: AtomicU64::new(NO_LATENCY),
@@ -70,8 +82,15 @@ impl Default for Counters {
 }
 
 impl Counters {
-    pub(crate) fn request(&self) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
+    /// One request of `kind`: a chat counts in `requests`, the rest apart.
+    pub(crate) fn request(&self, kind: RequestKind) {
+        let counter = match kind {
+            RequestKind::Chat => &self.requests,
+            RequestKind::Ping => &self.pings,
+            RequestKind::Health => &self.healths,
+            RequestKind::Info => &self.infos,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn error(&self) {
@@ -105,6 +124,9 @@ impl Counters {
         let last = self.last_latency_ms.load(Ordering::Relaxed);
         CountersSnapshot {
             requests: self.requests.load(Ordering::Relaxed),
+            pings: self.pings.load(Ordering::Relaxed),
+            healths: self.healths.load(Ordering::Relaxed),
+            infos: self.infos.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),
             in_flight: self.in_flight.load(Ordering::Relaxed),
             last_latency_ms: (last != NO_LATENCY).then_some(last),

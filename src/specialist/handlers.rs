@@ -36,8 +36,7 @@ pub(crate) async fn respond(
                 .await
         }
         RequestBody::Health => {
-            let (status, provider) = health(&serving).await;
-            let body = ReplyBody::HealthResponse { status, provider };
+            let body = health(&serving).await;
             shared.send(conn, reply(body)).await
         }
         RequestBody::Chat(body) => chat(shared, request.id, body, conn).await,
@@ -56,14 +55,24 @@ fn info(shared: &Shared, serving: &Serving) -> Info {
         port: shared.port,
         generation: spec.generation.clone(),
         requests: c.requests,
+        pings: c.pings,
+        healths: c.healths,
+        infos: c.infos,
         errors: c.errors,
         in_flight: c.in_flight,
         last_latency_ms: c.last_latency_ms,
         revision: shared.revision.load_full().map(|r| (*r).clone()),
+        usage: serving.meter.report(),
+        limits: spec.limits,
+        provider_health: serving.provider_health(),
+        component_health: serving.component_health(),
     }
 }
 
-async fn health(serving: &Serving) -> (HealthStatus, ProviderHealth) {
+/// The provider's reachability (the specialist's own readiness) and, apart
+/// from it, the component's health: a component that is down never makes
+/// the specialist `degraded`, it keeps answering.
+async fn health(serving: &Serving) -> ReplyBody {
     let h = match tokio::time::timeout(HEALTH_TIMEOUT, serving.provider.health()).await {
         Ok(h) => h,
         Err(_) => ProviderHealth {
@@ -78,7 +87,11 @@ async fn health(serving: &Serving) -> (HealthStatus, ProviderHealth) {
     } else {
         HealthStatus::Degraded
     };
-    (status, h)
+    ReplyBody::HealthResponse {
+        status,
+        provider: h,
+        component: serving.component_health(),
+    }
 }
 
 /// The provider request for a chat: system prompt, history, the new message;
@@ -103,6 +116,7 @@ pub(crate) fn chat_request(serving: &Serving, body: &ChatBody) -> ChatRequest {
         messages,
         params,
         stream: body.stream,
+        tools: Default::default(),
     }
 }
 

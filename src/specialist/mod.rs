@@ -34,8 +34,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{Limits, Spec, SpecialistName};
+use crate::health::{ComponentCell, ComponentHealth, ProviderVerdict};
 use crate::protocol::{ErrorCode, Reply, ReplyBody};
 use crate::provider::{Provider, ProviderError};
+use crate::usage::{LimitError, Meter};
 
 use connection::Connection;
 
@@ -49,6 +51,35 @@ pub use specialists::Specialists;
 pub struct Serving {
     pub spec: Arc<Spec>,
     pub provider: Arc<dyn Provider>,
+    /// Its usage counters and limiter: one per name for the daemon's life,
+    /// so a reload or a move keeps them (the limits come from `spec`).
+    pub meter: Arc<Meter>,
+    /// Where the component monitor puts its health (`None`: no `[health] url`).
+    pub component: Option<ComponentCell>,
+}
+
+impl Serving {
+    /// `spec` on `provider`, with a meter of its own and no component health.
+    pub fn new(spec: Arc<Spec>, provider: Arc<dyn Provider>) -> Serving {
+        Serving {
+            spec,
+            provider,
+            meter: Arc::default(),
+            component: None,
+        }
+    }
+
+    /// Its provider as the last provider check found it, for its model.
+    pub fn provider_health(&self) -> Option<ProviderVerdict> {
+        self.provider
+            .last_check()
+            .map(|c| c.verdict(&self.spec.model))
+    }
+
+    /// Its component's health as last polled.
+    pub fn component_health(&self) -> Option<ComponentHealth> {
+        self.component.as_ref().map(|c| (**c.load()).clone())
+    }
 }
 
 /// State shared by the accept loop and every connection.
@@ -68,6 +99,9 @@ pub(crate) struct Shared {
     /// Git provenance of the spec's files (`a1b2c3d`, `a1b2c3d+modified`);
     /// kept apart from `Serving` because a commit changes it without a reload.
     pub(crate) revision: arc_swap::ArcSwapOption<String>,
+    /// How its consultations reach colleagues (set once by whoever runs the
+    /// team; without it, only remote agents can be asked).
+    pub(crate) colleagues: std::sync::OnceLock<Arc<dyn crate::consult::Colleagues>>,
 }
 
 impl Shared {
@@ -98,6 +132,15 @@ impl ReplyCode for ProviderError {
                 ErrorCode::ProviderError
             }
             ProviderError::Timeout { .. } => ErrorCode::Timeout,
+        }
+    }
+}
+
+impl ReplyCode for LimitError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            LimitError::RateLimited { .. } => ErrorCode::RateLimited,
+            LimitError::BudgetExceeded { .. } => ErrorCode::BudgetExceeded,
         }
     }
 }
@@ -142,6 +185,7 @@ impl SpecialistHandle {
             tracker: TaskTracker::new(),
             accept_ended: AtomicBool::new(false),
             revision: arc_swap::ArcSwapOption::empty(),
+            colleagues: std::sync::OnceLock::new(),
         });
         let notice = EndNotice {
             ended,
@@ -174,6 +218,12 @@ impl SpecialistHandle {
     /// already running keeps the `Serving` it loaded when it started.
     pub fn reload(&self, serving: Serving) {
         self.shared.serving.store(Arc::new(serving));
+    }
+
+    /// How this specialist's consultations reach its colleagues; the first
+    /// call wins (the team it runs in does not change).
+    pub fn set_colleagues(&self, colleagues: Arc<dyn crate::consult::Colleagues>) {
+        let _ = self.shared.colleagues.set(colleagues);
     }
 
     /// Record where the served spec came from (shown by `info`).
@@ -277,10 +327,10 @@ mod tests {
 
     fn serving() -> Serving {
         let spec = crate::plan::tests::spec("numa");
-        Serving {
-            provider: crate::provider::build(&spec.provider),
-            spec: Arc::new(spec),
-        }
+        Serving::new(
+            Arc::new(spec.clone()),
+            crate::provider::build(&spec.provider),
+        )
     }
 
     /// A listener that dies on its own says so at once, and is seen as

@@ -31,7 +31,6 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
     let mut conn = Connection::new(stream);
     tracing::debug!(specialist = %shared.name(), %peer, "connection opened");
     while let Next::Line(line) = next(&shared, &mut conn).await {
-        shared.counters.request();
         let request = match protocol::decode(&line) {
             Ok(r) => r,
             Err(e) => {
@@ -42,6 +41,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
                 continue;
             }
         };
+        shared.counters.request(request.body.kind());
         if shared.draining.is_cancelled() {
             let reply = Reply::error(
                 &shared.name(),
@@ -83,7 +83,6 @@ async fn next(shared: &Shared, conn: &mut Connection) -> Next {
     match read {
         Ok(Some(Line::Line(line))) => Next::Line(line),
         Ok(Some(Line::TooLarge)) => {
-            shared.counters.request();
             let msg = format!(
                 "request line exceeds {} bytes; closing the connection",
                 protocol::MAX_LINE

@@ -40,6 +40,8 @@ impl Supervisor {
         Serving {
             spec: spec.clone(),
             provider: self.providers.get(&spec.provider),
+            meter: self.opts.ledger.meter(&spec.name),
+            component: self.component_cell(spec),
         }
     }
 
@@ -50,13 +52,16 @@ impl Supervisor {
     ) -> Result<SpecialistHandle, String> {
         let listener = res?;
         let serving = self.serving(spec);
-        SpecialistHandle::spawn_reporting(
+        let handle = SpecialistHandle::spawn_reporting(
             listener,
             serving,
             self.limits.clone(),
             self.ended.clone(),
         )
-        .map_err(|e| format!("cannot serve on its socket: {e}"))
+        .map_err(|e| format!("cannot serve on its socket: {e}"))?;
+        // Its consultations ask the others on their in-process chat paths.
+        handle.set_colleagues(Arc::new(self.specialists.clone()));
+        Ok(handle)
     }
 
     pub(super) fn start_one(
@@ -247,6 +252,7 @@ impl Supervisor {
         } else {
             self.slots.remove(&name);
         }
+        self.publish_targets();
         self.assert_registry().await;
     }
 }

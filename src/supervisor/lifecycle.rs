@@ -56,6 +56,7 @@ impl Supervisor {
             died = true;
         }
         if died {
+            self.publish_targets();
             self.assert_registry().await;
         }
     }
@@ -139,6 +140,8 @@ impl Supervisor {
             ),
         }
         self.slots.clear();
+        self.publish_targets();
+        self.opts.ledger.flush().await;
         if let Err(e) = registry_sync::remove_all(&self.opts.registry, &self.me).await {
             tracing::error!("could not deregister: {e}");
         }

@@ -9,6 +9,7 @@
 mod actions;
 pub mod events;
 mod handle;
+mod health;
 mod lifecycle;
 mod providers;
 mod reconcile;
@@ -22,12 +23,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Notify, broadcast, mpsc};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::config::{Limits, ProjectPaths, SpecialistName};
+use crate::config::{HealthCheck, Limits, ProjectPaths, SpecialistName};
+use crate::health::{ComponentCell, ComponentHealth, ProviderVerdict};
 use crate::plan::{Marks, Operator};
 use crate::registry::{ProcessId, Registry};
+use crate::usage::{Ledger, UsageReport};
 
 pub use events::{EventKind, ReconcileEvent};
 pub use handle::{SupervisorError, SupervisorHandle};
@@ -48,6 +51,8 @@ pub struct Options {
     pub registry: Registry,
     /// This process, as the registry identifies it.
     pub process: ProcessId,
+    /// Every specialist's usage meter, and today's usage on disk.
+    pub ledger: Arc<Ledger>,
 }
 
 /// What woke a reconcile; logged with it, and a start at [`Trigger::Startup`]
@@ -98,6 +103,12 @@ pub struct LiveView {
     pub counters: Option<crate::specialist::CountersSnapshot>,
     /// The commit that last touched its file, when known.
     pub revision: Option<String>,
+    /// Its provider as the provider doctor last found it, for its model.
+    pub provider_health: Option<ProviderVerdict>,
+    /// Its component as last polled (`None`: no `[health] url`).
+    pub component_health: Option<ComponentHealth>,
+    /// Tokens used (since start, per provider, today).
+    pub usage: UsageReport,
 }
 
 /// Start the supervisor task. It reconciles once at once, then on every
@@ -107,6 +118,8 @@ pub struct LiveView {
 pub fn spawn(opts: Options) -> SupervisorHandle {
     let (tx, rx) = mpsc::channel(64);
     let (events, _) = broadcast::channel(1024);
+    let (targets, watched) = watch::channel(Vec::new());
+    crate::health::component::spawn(watched);
     let specialists = crate::specialist::Specialists::default();
     let handle = SupervisorHandle {
         tx,
@@ -133,6 +146,10 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
         next_token: 0,
         renders: Arc::default(),
         last_load: None,
+        asked: Default::default(),
+        checking: Default::default(),
+        cells: BTreeMap::new(),
+        targets,
         specialists,
         ended: Arc::new(Notify::new()),
     };
@@ -170,6 +187,13 @@ struct Supervisor {
         crate::desired::fingerprint::Fingerprint,
         Arc<crate::config::Loaded>,
     )>,
+    /// What the provider doctor was last asked, and its checks in flight.
+    asked: health::Asked,
+    checking: std::collections::HashMap<String, tokio::task::JoinHandle<()>>,
+    /// Each component check and the cell its health goes to.
+    cells: BTreeMap<SpecialistName, (HealthCheck, ComponentCell)>,
+    /// What the component monitor polls.
+    targets: watch::Sender<Vec<crate::health::component::Target>>,
     /// The running listeners by name, as in-process chats find them.
     specialists: crate::specialist::Specialists,
     /// Notified when a listener's accept loop ends on its own.
@@ -250,21 +274,34 @@ impl Supervisor {
                 let _ = reply.send(self.one(&name));
             }
             Command::Live { reply } => {
-                let views = self
-                    .snapshot()
-                    .into_iter()
-                    .zip(self.slots.values())
-                    .map(|(view, s)| LiveView {
-                        view,
-                        spec: s.spec.clone(),
-                        counters: s.handle.as_ref().map(|h| h.counters()),
-                        revision: s.revision.clone(),
-                    })
-                    .collect();
-                let _ = reply.send(views);
+                let _ = reply.send(self.live());
             }
             Command::Shutdown { .. } => {}
         }
+    }
+
+    /// Every specialist with its spec, counters, health and usage.
+    fn live(&mut self) -> Vec<LiveView> {
+        let views = self.snapshot();
+        views.into_iter().filter_map(|v| self.live_of(v)).collect()
+    }
+
+    /// `view`'s specialist with its spec, counters, health and usage.
+    fn live_of(&mut self, view: SlotView) -> Option<LiveView> {
+        let s = self.slots.get(&view.name)?;
+        let (spec, served) = (s.spec.clone(), s.handle.as_ref().map(|h| h.serving()));
+        // Not serving now: what it would serve (its meter and cells are kept by name).
+        let serving = served.unwrap_or_else(|| Arc::new(self.serving(&spec)));
+        let s = self.slots.get(&view.name)?;
+        Some(LiveView {
+            spec: s.spec.clone(),
+            counters: s.handle.as_ref().map(|h| h.counters()),
+            revision: s.revision.clone(),
+            provider_health: serving.provider_health(),
+            component_health: serving.component_health(),
+            usage: serving.meter.report(),
+            view,
+        })
     }
 
     /// What in-process chats find: every slot with a running listener.
@@ -279,36 +316,27 @@ impl Supervisor {
     }
 
     /// One specialist's view, without looking at the others.
-    fn one(&self, name: &str) -> Option<LiveView> {
+    fn one(&mut self, name: &str) -> Option<LiveView> {
+        let view = self.view_of(name)?;
+        self.live_of(view)
+    }
+
+    fn view_of(&self, name: &str) -> Option<SlotView> {
         let (name, s) = self.slots.get_key_value(name)?;
         let mark = self.marks.of_specialist(name);
-        Some(LiveView {
-            view: SlotView {
-                name: name.clone(),
-                host: s.spec.host.clone(),
-                port: s.port,
-                state: s.state(mark),
-                last_error: s.error(mark),
-            },
-            spec: s.spec.clone(),
-            counters: s.handle.as_ref().map(|h| h.counters()),
-            revision: s.revision.clone(),
+        Some(SlotView {
+            name: name.clone(),
+            host: s.spec.host.clone(),
+            port: s.port,
+            state: s.state(mark),
+            last_error: s.error(mark),
         })
     }
 
     fn snapshot(&self) -> Vec<SlotView> {
         self.slots
-            .iter()
-            .map(|(name, s)| {
-                let mark = self.marks.of_specialist(name);
-                SlotView {
-                    name: name.clone(),
-                    host: s.spec.host.clone(),
-                    port: s.port,
-                    state: s.state(mark),
-                    last_error: s.error(mark),
-                }
-            })
+            .keys()
+            .filter_map(|n| self.view_of(n.as_str()))
             .collect()
     }
 

@@ -91,12 +91,12 @@ impl Supervisor {
         let applied = self.apply(plan, trigger).await;
         // Before the registry says so, in-process chats find what now runs.
         self.publish();
-        self.providers.retain_used(
-            self.slots
-                .values()
-                .filter(|s| s.running())
-                .map(|s| &s.spec.provider),
-        );
+        // Failed specialists keep theirs too: their retry needs it, and
+        // their provider health is shown.
+        self.providers
+            .retain_used(self.slots.values().map(|s| &s.spec.provider));
+        self.check_providers(trigger);
+        self.publish_targets();
         self.refresh_provenance().await;
         self.assert_registry().await;
         applied

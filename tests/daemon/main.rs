@@ -4,7 +4,9 @@
 #[path = "../fixture/mod.rs"]
 pub mod fixture;
 
+mod consult;
 mod e2e_llama;
+mod operation;
 mod plan_diff;
 mod ports;
 mod provenance;

@@ -5,24 +5,13 @@ use crate::fixture::http;
 use crate::fixture::ollama;
 
 use crate::fixture::Project;
-use async_openai::Client;
-use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::types::chat::{
     ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
     CreateChatCompletionRequestArgs,
 };
 use futures::StreamExt;
-use http::up_http;
-
-fn openai(base: &str) -> Client<OpenAIConfig> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    Client::with_config(
-        OpenAIConfig::new()
-            .with_api_base(format!("{base}/v1"))
-            .with_api_key("unused"),
-    )
-}
+use http::{openai, up_http};
 
 fn request(model: &str, stream: bool) -> async_openai::types::chat::CreateChatCompletionRequest {
     CreateChatCompletionRequestArgs::default()

@@ -701,3 +701,32 @@ const E2E_JS: &str = include_str!("pages/e2e.js");
 /// chunks, a render every 64 chunks (one frame of a fast stream); each mode
 /// three times, alternating. Defines `window.benchRun(mode)`.
 const BENCH_JS: &str = include_str!("pages/bench.js");
+
+/// Token usage on the chat page and the cards, as `/api/specialists`
+/// reports it (the loopback Ollama reports 7 prompt and 3 completion tokens
+/// a chat): nothing before the first chat, updated after each answer and
+/// after a team round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_show_token_usage_after_each_answer() {
+    let Some(d) = browser().await else { return };
+    let (_server, _p, web) = team([48370, 48374], &["numa"], Behaviour::default()).await;
+    let c = d.client();
+    open_chat(c, &web, "numa").await;
+    let shown = "document.getElementById('usage').textContent";
+    assert_eq!(js(c, shown).await, "", "no usage before a chat");
+    say(c, "count").await;
+    answers_done(c, 1).await;
+    let one = "10 tokens (7 in, 3 out) · 10 today";
+    let ok = until(c, &format!("{shown} === '{one}'"), LONG).await;
+    assert!(ok, "the chat page shows {}", js(c, shown).await);
+
+    open_team(c, &web, 1).await;
+    let card = "document.querySelector('#card-numa .usage').textContent";
+    let ok = until(c, &format!("{card} === '{one}'"), LONG).await;
+    assert!(ok, "the card shows {}", js(c, card).await);
+    team_round(c, "count again").await;
+    let two = "20 tokens (14 in, 6 out) · 20 today";
+    let ok = until(c, &format!("{card} === '{two}'"), LONG).await;
+    assert!(ok, "after the round the card shows {}", js(c, card).await);
+    d.close().await;
+}

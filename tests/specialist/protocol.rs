@@ -60,8 +60,10 @@ async fn ping_info_health_and_chat() {
     assert_eq!(sent[0]["options"]["temperature"], 0.9);
     assert_eq!(sent[0]["options"]["num_predict"], 50);
 
+    // REQUESTS counts chats; ping, info and health are counted apart.
     let c = h.counters();
-    assert_eq!(c.requests, 4);
+    assert_eq!(c.requests, 1);
+    assert_eq!((c.pings, c.infos, c.healths), (1, 1, 1));
     assert_eq!(c.errors, 0);
     assert_eq!(c.in_flight, 0);
     assert!(c.last_latency_ms.is_some());

@@ -96,6 +96,7 @@ function show(s) {
   st.className = "state " + s.state;
   document.getElementById("health").replaceChildren(...healthBadges(s));
   document.getElementById("revision").textContent = s.revision ? "revision " + s.revision : "";
+  document.getElementById("usage").textContent = usageText(s);
   document.getElementById("problem").textContent = s.state !== STATE.ready && s.last_error ? s.last_error : "";
 }
 
@@ -156,6 +157,7 @@ async function ask(message) {
   }
   save();
   input.focus();
+  refresh(); // the answer changed the usage shown
 }
 
 function stopAnswer() {

@@ -126,6 +126,22 @@ async function showPrompt(name) {
   }
 }
 
+// Tokens a specialist used, as /api/specialists reports them (`usage`:
+// prompt and completion tokens since the daemon started, how many of them
+// were estimated, and `today`, which survives a restart). Empty before the
+// first chat; nothing is guessed.
+function usageText(s) {
+  const u = s.usage;
+  if (u == null || typeof u !== "object") return "";
+  const sum = t => (t && (t.prompt_tokens || 0) + (t.completion_tokens || 0)) || 0;
+  const total = sum(u), today = sum(u.today);
+  if (total === 0 && today === 0) return "";
+  let text = total + " tokens (" + (u.prompt_tokens || 0) + " in, " + (u.completion_tokens || 0) + " out)";
+  if (u.today) text += " · " + today + " today";
+  if (u.estimated_tokens) text += " · " + u.estimated_tokens + " estimated";
+  return text;
+}
+
 // Provider and component health, as far as /api/specialists reports them:
 // `provider_health` and `component_health`, each a status string or an
 // object with `status` (and optionally `detail`, `latency_ms`). Absent or

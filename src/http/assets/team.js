@@ -24,6 +24,7 @@ function card(name) {
       el("div", { class: "state" }),
       el("div", { class: "health" }),
       el("div", { class: "revision meta" }),
+      el("div", { class: "usage meta" }),
       el("div", { class: "error" }),
       el("div", { class: "answer md", "aria-live": "polite" }),
       el("div", { class: "tools" }, prompt));
@@ -46,6 +47,7 @@ function render(list) {
     c.dataset.state = s.state;
     c.querySelector(".health").replaceChildren(...healthBadges(s));
     c.querySelector(".revision").textContent = s.revision ? "revision " + s.revision : "";
+    c.querySelector(".usage").textContent = usageText(s);
     c.querySelector(".error").textContent = s.state !== STATE.ready && s.last_error ? s.last_error : "";
   }
   const ready = list.filter(s => s.state === STATE.ready).length;
@@ -126,6 +128,7 @@ async function teamChat(message) {
     round = null;
     send.disabled = false;
     stop.hidden = true;
+    refresh(); // the round changed every member's usage
   }
 }
 
