@@ -292,6 +292,8 @@ pub async fn ping(host: &str, port: u16, timeout: Duration) -> Result<Duration, 
 /// What [`probe`] found: a specialist that answers `ping`, and its `info`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Probe {
+    /// Who answered: the `specialist` the pong names (the port may hold another).
+    pub specialist: crate::config::SpecialistName,
     pub rtt: Duration,
     /// `None` when `info` did not answer.
     pub info: Option<Box<crate::protocol::Info>>,
@@ -313,7 +315,11 @@ pub async fn probe(host: &str, port: u16, timeout: Duration) -> Result<Probe, Cl
         Ok(ReplyBody::InfoResponse(info)) => Some(info),
         _ => None,
     };
-    Ok(Probe { rtt, info })
+    Ok(Probe {
+        specialist: reply.specialist,
+        rtt,
+        info,
+    })
 }
 
 /// Connect, send one chat, collect the answer.

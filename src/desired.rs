@@ -36,11 +36,19 @@ pub fn load_cached(paths: &ProjectPaths, cache: &mut RenderCache) -> Loaded {
         .collect();
     let mut diagnostics = parsed.diagnostics;
     diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    let templates_missing = match std::fs::read_dir(&paths.templates) {
+        Ok(_) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Some(format!("{} is missing", paths.templates.display()))
+        }
+        Err(e) => Some(format!("{} cannot be read: {e}", paths.templates.display())),
+    };
     Loaded {
         project: parsed.project,
         project_ok: parsed.project_ok,
         specs,
         diagnostics,
+        templates_missing,
     }
 }
 

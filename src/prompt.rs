@@ -135,6 +135,12 @@ impl Prompter {
         self.dir.join(name)
     }
 
+    /// Whether rendering `name` takes cadre's built-in default (the project
+    /// has no such file).
+    pub fn uses_builtin(&self, name: &str) -> bool {
+        name == DEFAULT_TEMPLATE && self.sources.get(name).is_none()
+    }
+
     /// The source of template `name` as the loader sees it (for showing an error's line).
     pub fn source_of(&self, name: &str) -> Option<String> {
         match self.sources.get(name) {

@@ -16,7 +16,11 @@
 //! watches a deleted directory. The watches are therefore put on the
 //! resolved directories, the root entries a path resolves through (`..data`)
 //! count as relevant, and whenever a relevant change re-points a path the
-//! watches move to where it points now.
+//! watches move to where it points now. A directory replaced at the same path
+//! (`mv new specialists.d`, `templates/` removed and re-created) is a new
+//! inode: watched directories are compared by identity, not name, so its
+//! watch moves too. A symlink in `specialists.d` whose target lives elsewhere
+//! gets its target's directory watched, so editing the target applies at once.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
@@ -88,12 +92,15 @@ pub fn watch(
     let mut debouncer =
         debounce::new(DEBOUNCE, MAX_DELAY, ignore, handler).map_err(err(&paths.specialists))?;
     debouncer
-        .watch(&armed.specialists, RecursiveMode::NonRecursive)
+        .watch(&armed.specialists.path, RecursiveMode::NonRecursive)
         .map_err(err(&paths.specialists))?;
     if let Some(t) = &armed.templates {
         debouncer
-            .watch(t, RecursiveMode::Recursive)
+            .watch(&t.path, RecursiveMode::Recursive)
             .map_err(err(&paths.templates))?;
+    }
+    for t in &armed.targets {
+        watch_or_warn(&mut debouncer, &t.path, RecursiveMode::NonRecursive);
     }
     // cadre.toml, and the links the others resolve through: watch the root
     // (non-recursively) and filter by name.
@@ -104,6 +111,46 @@ pub fn watch(
     }
     lock(&inner).debouncer = Some(debouncer);
     Ok(Watcher { _inner: inner })
+}
+
+/// Keeps a [`watch_file`] watch alive; dropping it stops watching.
+pub struct FileWatcher {
+    _debouncer: Debouncer,
+}
+
+/// Call `trigger` (from the watcher's thread) after each burst of changes
+/// to the file `path`: its directory is watched, since a file replaced by
+/// rename (as registry commits do) would leave a watch on the old inode.
+/// Reads of the file wake nothing.
+pub fn watch_file(
+    path: &Path,
+    trigger: impl Fn() + Send + Sync + 'static,
+) -> Result<FileWatcher, WatchError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map(std::ffi::OsStr::to_os_string);
+    let handler = move |res: Batch| {
+        let hit = match &res {
+            Ok(events) => events
+                .iter()
+                .any(|e| e.paths.iter().any(|p| p.file_name() == name.as_deref())),
+            Err(_) => true,
+        };
+        if hit {
+            trigger();
+        }
+    };
+    let err = |source| WatchError::Watch {
+        path: path.to_path_buf(),
+        source,
+    };
+    let ignore = |kind: &EventKind| !changes(kind);
+    let mut debouncer = debounce::new(DEBOUNCE, MAX_DELAY, ignore, handler).map_err(err)?;
+    debouncer
+        .watch(dir, RecursiveMode::NonRecursive)
+        .map_err(err)?;
+    Ok(FileWatcher {
+        _debouncer: debouncer,
+    })
 }
 
 /// Whether a batch calls for a reconcile; moves the watches first when a
@@ -142,33 +189,34 @@ fn rearm(inner: &mut Inner, now: Armed) {
         return;
     };
     let now = &inner.armed;
-    let moves = [
-        (
-            Some(&old.specialists),
-            Some(&now.specialists),
-            RecursiveMode::NonRecursive,
-        ),
-        (
-            old.templates.as_ref(),
-            now.templates.as_ref(),
-            RecursiveMode::Recursive,
-        ),
-    ];
-    for (from, to, mode) in moves {
-        if from == to {
-            continue;
-        }
-        if let Some(from) = from {
-            let _ = d.unwatch(from);
-        }
-        if let Some(to) = to
-            && let Err(e) = d.watch(to, mode)
-        {
-            tracing::warn!(
-                "cannot watch {}: {e}; the periodic resync still reloads",
-                to.display()
-            );
-        }
+    let dirs = |a: &Armed| {
+        let mut v = vec![(a.specialists.clone(), RecursiveMode::NonRecursive)];
+        v.extend(a.templates.clone().map(|t| (t, RecursiveMode::Recursive)));
+        v.extend(
+            a.targets
+                .iter()
+                .map(|t| (t.clone(), RecursiveMode::NonRecursive)),
+        );
+        v
+    };
+    let (before, after) = (dirs(&old), dirs(now));
+    for (dir, _) in before.iter().filter(|b| !after.contains(b)) {
+        // Often gone with its directory already (`WatchNotFound`).
+        let _ = d.unwatch(&dir.path);
+    }
+    for (dir, mode) in after.iter().filter(|a| !before.contains(a)) {
+        watch_or_warn(d, &dir.path, *mode);
+    }
+}
+
+fn watch_or_warn(d: &mut Debouncer, path: &Path, mode: RecursiveMode) {
+    // A path watched before under another inode: drop the stale watch first.
+    let _ = d.unwatch(path);
+    if let Err(e) = d.watch(path, mode) {
+        tracing::warn!(
+            "cannot watch {}: {e}; the periodic resync still reloads",
+            path.display()
+        );
     }
 }
 
@@ -190,16 +238,36 @@ fn changes(kind: &EventKind) -> bool {
     )
 }
 
+/// A watched directory: its resolved path and which inode that was, so a
+/// directory replaced under the same name counts as another one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Dir {
+    path: PathBuf,
+    id: Option<(u64, u64)>,
+}
+
+impl Dir {
+    fn at(path: PathBuf) -> Dir {
+        use std::os::unix::fs::MetadataExt;
+        let id = std::fs::metadata(&path).ok().map(|m| (m.dev(), m.ino()));
+        Dir { path, id }
+    }
+}
+
 /// Where the watches are: the directories the project's paths resolve to
 /// now, and the root entries they resolve through.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Armed {
     root: PathBuf,
-    specialists: PathBuf,
-    templates: Option<PathBuf>,
+    specialists: Dir,
+    templates: Option<Dir>,
     /// Root entries a path passes through on its way (kubelet's `..data` and
     /// the directory it names): replacing one re-points the path.
     links: Vec<PathBuf>,
+    /// Directories outside `specialists.d` holding the targets of its symlinks.
+    targets: Vec<Dir>,
+    /// Those targets themselves: an event on one is relevant.
+    target_files: Vec<PathBuf>,
 }
 
 impl Armed {
@@ -208,15 +276,43 @@ impl Armed {
         for p in [&paths.specialists, &paths.templates, &paths.project_file] {
             links_through(root, &root.join(file_name_or(p, "")), &mut links);
         }
+        let specialists = canonical(&paths.specialists);
+        let target_files = symlink_targets(&paths.specialists, &specialists);
+        let mut target_dirs: Vec<PathBuf> = target_files
+            .iter()
+            .filter_map(|f| f.parent().map(Path::to_path_buf))
+            .collect();
+        target_dirs.sort();
+        target_dirs.dedup();
         Armed {
             root: root.to_path_buf(),
-            specialists: canonical(&paths.specialists),
+            specialists: Dir::at(specialists),
             templates: std::fs::canonicalize(&paths.templates)
                 .ok()
-                .filter(|t| t.is_dir()),
+                .filter(|t| t.is_dir())
+                .map(Dir::at),
             links,
+            targets: target_dirs.into_iter().map(Dir::at).collect(),
+            target_files,
         }
     }
+}
+
+/// Where the symlinks of `dir` point, for those that point outside it
+/// (`resolved` is `dir` canonicalized). Bounded: a directory of thousands of
+/// links watches at most this many target directories' worth of them.
+fn symlink_targets(dir: &Path, resolved: &Path) -> Vec<PathBuf> {
+    const MAX_TARGETS: usize = 256;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_symlink()))
+        .filter_map(|e| std::fs::canonicalize(e.path()).ok())
+        .filter(|t| t.parent() != Some(resolved))
+        .take(MAX_TARGETS)
+        .collect()
 }
 
 /// Follow `path` through symlinks that live in `root` (a few hops at most),
@@ -265,11 +361,15 @@ impl Relevance {
     }
 
     fn matches(&self, armed: &Armed, p: &Path) -> bool {
-        p.starts_with(&armed.specialists)
-            || armed.templates.as_ref().is_some_and(|t| p.starts_with(t))
+        p.starts_with(&armed.specialists.path)
+            || armed
+                .templates
+                .as_ref()
+                .is_some_and(|t| p.starts_with(&t.path))
             || p.starts_with(&self.templates)
             || p == self.project_file
             || armed.links.iter().any(|l| l == p)
+            || armed.target_files.iter().any(|f| f == p)
     }
 }
 

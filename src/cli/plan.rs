@@ -77,7 +77,9 @@ fn plan_from_nothing(dir: &Path) -> Result<Vec<Action>, CliError> {
     }
     let plan = crate::plan::plan(&loaded, &Actual::default(), &Operator::default());
     if plan.settings.is_none() {
-        return Err(CliError::Refused("cadre.toml is invalid".into()));
+        return Err(CliError::Refused(
+            "the project cannot be loaded (cadre.toml or specialists.d, see above)".into(),
+        ));
     }
     Ok(plan.actions)
 }

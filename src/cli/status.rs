@@ -89,7 +89,11 @@ pub struct Row {
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub fn run(g: &Global, a: StatusArgs) -> Result<i32, CliError> {
-    let rows = rows(g.entries()?)?;
+    let mut entries = g.entries()?;
+    if entries.is_empty() {
+        entries = rebuilt(g)?;
+    }
+    let rows = rows(entries)?;
     let mut out = std::io::stdout().lock();
     let io = CliError::io("cannot write to stdout");
     if a.json {
@@ -100,6 +104,44 @@ pub fn run(g: &Global, a: StatusArgs) -> Result<i32, CliError> {
         write_table(&mut out, &rows).map_err(io)?;
     }
     Ok(0)
+}
+
+/// How long `status` waits for a daemon to re-register its team.
+const REBUILD_WAIT: Duration = Duration::from_secs(5);
+
+/// An empty registry while a daemon runs a team means the file was just
+/// moved aside (corrupt) or emptied and the daemon is re-registering: wait
+/// for its entries rather than report "no specialists" while every one of
+/// them answers. Still empty after [`REBUILD_WAIT`]: an error, never an
+/// empty team with exit 0.
+fn rebuilt(g: &Global) -> Result<Vec<Entry>, CliError> {
+    let state = g.state_dir()?;
+    let req = crate::control::Request::Plan { dir: None };
+    let Ok(resp) = crate::control::request(state.path(), &req, REBUILD_WAIT) else {
+        return Ok(Vec::new()); // no daemon (or none that answers): the registry is the truth
+    };
+    let team = resp
+        .steps
+        .iter()
+        .filter(|s| s.kind != crate::plan::ActionKind::Stop)
+        .count();
+    if team == 0 {
+        return Ok(Vec::new());
+    }
+    let deadline = std::time::Instant::now() + REBUILD_WAIT;
+    while std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        let entries = g.entries()?;
+        if !entries.is_empty() {
+            return Ok(entries);
+        }
+    }
+    let pid = resp.pid.map_or(String::new(), |p| format!(" (pid {p})"));
+    Err(CliError::Refused(format!(
+        "the registry holds no entries, but the daemon{pid} runs {team} specialist(s) and has \
+         not re-registered them within {}s; run `cadre status` again, or see its log",
+        REBUILD_WAIT.as_secs()
+    )))
 }
 
 /// Rows for `entries`, each probed concurrently.
@@ -123,6 +165,9 @@ async fn row(e: &Entry) -> Row {
     } else {
         None
     };
+    // A pong from another specialist (a forged or stale entry pointing at
+    // someone else's port) is no answer from this one.
+    let probe = probe.filter(|p| p.specialist == e.name);
     let responding = probe.is_some();
     let state = if !alive {
         Seen::Dead

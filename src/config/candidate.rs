@@ -94,7 +94,7 @@ pub fn read(
 
 /// The file's text and its typed contents.
 fn parse_file(path: &Path) -> Result<(String, SpecialistFile), Problem> {
-    let bytes = std::fs::read(path).map_err(|e| Problem {
+    let bytes = super::read::read_file(path).map_err(|e| Problem {
         line: 0,
         column: 0,
         key: None,
@@ -217,6 +217,7 @@ fn spec(cx: &Ctx<'_>, file: SpecialistFile, provider: super::ResolvedProvider) -
         limits: file.limits.or(project.defaults.limits),
         consult: file.consult,
         system_prompt: SystemPrompt::default(),
+        builtin_template: false,
         generation: String::new(),
     };
     Resolved {

@@ -97,8 +97,13 @@ fn is_duration(m: &Map<String, Value>) -> bool {
     m.len() == 2 && m.contains_key("secs") && m.contains_key("nanos")
 }
 
-/// A value as shown in a diff: a `Duration` as the config spells it.
+/// A value as shown in a diff: a `Duration` as the config spells it, a URL
+/// without its userinfo (a `base_url` password must not reach a CI log; a
+/// change only to it shows as two equal URLs: something secret changed).
 fn shown(v: &Value) -> Value {
+    if let Value::String(s) = v {
+        return Value::String(crate::net::url::shown_in(s));
+    }
     let duration = match v {
         Value::Object(m) if is_duration(m) => {
             let secs = m.get("secs").and_then(Value::as_u64);
@@ -120,6 +125,17 @@ fn shown(v: &Value) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn url_passwords_are_compared_but_never_shown() {
+        let a = json!({"provider": {"base_url": "http://admin:OLDPW@h:1/v1"}});
+        let b = json!({"provider": {"base_url": "http://admin:NEWPW@h:1/v1"}});
+        let c = values(&a, &b);
+        assert_eq!(c.len(), 1);
+        let shown = serde_json::to_string(&c).unwrap();
+        assert!(!shown.contains("PW"), "{shown}");
+        assert!(shown.contains("http://h:1/v1"), "{shown}");
+    }
 
     fn paths(a: Value, b: Value) -> Vec<String> {
         values(&a, &b).into_iter().map(|c| c.path).collect()

@@ -17,8 +17,10 @@ pub fn ignored(file_name: &str) -> bool {
         || !file_name.ends_with(".toml")
 }
 
-/// The specialist files in `dir`, sorted; an unreadable directory is one diagnostic.
-pub fn specialist_files(dir: &Path, diags: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+/// The specialist files in `dir`, sorted; an unreadable (or missing)
+/// directory is one diagnostic and `None`: it says nothing about which
+/// specialists exist, so callers must not read it as "no files".
+pub fn specialist_files(dir: &Path, diags: &mut Vec<Diagnostic>) -> Option<Vec<PathBuf>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
@@ -30,17 +32,19 @@ pub fn specialist_files(dir: &Path, diags: &mut Vec<Diagnostic>) -> Vec<PathBuf>
                 source_line: None,
             };
             diags.push(Diagnostic::error(dir, None, p));
-            return Vec::new();
+            return None;
         }
     };
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file() || t.is_symlink()))
+        // Special files too: reading refuses them with a diagnostic, rather than
+        // a FIFO named `x.toml` being silently no specialist.
+        .filter(|e| e.file_type().is_ok_and(|t| !t.is_dir()))
         .filter(|e| !ignored(&e.file_name().to_string_lossy()))
         .map(|e| e.path())
         .collect();
     files.sort();
-    files
+    Some(files)
 }
 
 #[cfg(test)]

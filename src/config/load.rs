@@ -46,12 +46,15 @@ impl ProjectPaths {
 pub struct Loaded {
     /// `cadre.toml` as parsed (defaults when absent or broken; a broken one yields diagnostics).
     pub project: ProjectFile,
-    /// False when `cadre.toml` itself failed: callers keep everything on its last good state.
+    /// False when `cadre.toml` itself failed, or `specialists.d` cannot be
+    /// listed: callers keep everything on its last good state.
     pub project_ok: bool,
     /// Every valid, rendered specialist (enabled or not), sorted by name.
     pub specs: Vec<Spec>,
     /// Every problem found.
     pub diagnostics: Vec<Diagnostic>,
+    /// Why `templates/` cannot be listed (missing, unreadable), when it cannot.
+    pub templates_missing: Option<String>,
 }
 
 impl Loaded {
@@ -111,7 +114,12 @@ pub fn parse_all(paths: &ProjectPaths) -> Parsed {
     let mut diagnostics = Vec::new();
     let (project, project_ok, project_src) = load_project(&paths.project_file, &mut diagnostics);
 
-    let paths_found = files::specialist_files(&paths.specialists, &mut diagnostics);
+    // A specialists directory that cannot be listed (removed, replaced by a
+    // non-atomic rename, unreadable) is not an empty team: like a broken
+    // cadre.toml, it keeps everything running as it is.
+    let listed = files::specialist_files(&paths.specialists, &mut diagnostics);
+    let project_ok = project_ok && listed.is_some();
+    let paths_found = listed.unwrap_or_default();
     let read = parallel::map(paths_found, PARALLEL_MIN, |path| {
         let mut diags = Vec::new();
         let c = candidate::read(
@@ -148,9 +156,9 @@ pub fn load_project_file(paths: &ProjectPaths) -> ProjectFile {
 
 /// `cadre.toml`, or defaults when absent; a broken one yields defaults, diagnostics and `ok = false`.
 fn load_project(file: &Path, diags: &mut Vec<Diagnostic>) -> (ProjectFile, bool, String) {
-    let bytes = match std::fs::read(file) {
+    let bytes = match super::read::read_file(file) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(e) if e.is_not_found() => {
             return (ProjectFile::default(), true, String::new());
         }
         Err(e) => {

@@ -5,6 +5,7 @@
 //! - [`types`]: the on-disk types (also the JSON Schemas); [`spec`]: the resolved form.
 //! - [`mod@load`]: the whole directory → [`Parsed`]; [`files`] decides which files count.
 //! - [`candidate`]: one file → a resolved [`Candidate`]; two files pinning one port.
+//! - [`read`]: a file's bytes, regular files only, size-capped, never blocking.
 //! - [`parse`]: bytes → types with located problems ([`source`] positions, [`suggest`] typos).
 //! - [`resolve`]: defaults and providers; [`generation`]: the behaviour hash;
 //!   [`health`]: `[health]` with its defaults, checked.
@@ -26,6 +27,7 @@ pub mod load;
 pub mod name;
 pub mod parallel;
 pub mod parse;
+pub mod read;
 pub mod report;
 pub mod resolve;
 pub mod source;

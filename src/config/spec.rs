@@ -73,6 +73,11 @@ pub struct Spec {
     pub consult: Option<super::consult::Consult>,
     /// The rendered system prompt, exactly as the provider receives it.
     pub system_prompt: SystemPrompt,
+    /// The prompt came from cadre's built-in default template, because the
+    /// project has no `templates/specialist.md.j2`: a running specialist whose
+    /// prompt came from the file is not switched to it when `templates/` vanishes.
+    #[serde(skip)]
+    pub builtin_template: bool,
     /// Hash of everything that affects behaviour (hex); changes iff a reload is needed.
     pub generation: String,
 }
@@ -107,6 +112,7 @@ impl Spec {
             limits: ChatLimits::default(),
             consult: None,
             system_prompt: SystemPrompt::default(),
+            builtin_template: false,
             generation: String::new(),
         }
     }

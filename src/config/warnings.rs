@@ -14,7 +14,7 @@ pub fn unset_key_env(
     paths: &ProjectPaths,
     is_set: impl Fn(&str) -> bool,
 ) -> Vec<Diagnostic> {
-    let project_src = std::fs::read_to_string(&paths.project_file).unwrap_or_default();
+    let project_src = super::read::read_text(&paths.project_file).unwrap_or_default();
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for spec in &loaded.specs {
@@ -43,7 +43,7 @@ pub fn unset_key_env(
                 Problem::at(Some(pos), Some(key), msg),
             ),
             None => {
-                let src = std::fs::read_to_string(&spec.file).unwrap_or_default();
+                let src = super::read::read_text(&spec.file).unwrap_or_default();
                 Diagnostic::warning(
                     &spec.file,
                     Some(&spec.name),

@@ -27,6 +27,12 @@ pub enum ApiCode {
     Unauthorized,
     /// OpenAI's name for an unknown `model`.
     ModelNotFound,
+    /// `Host` names no name this server answers to (DNS rebinding).
+    BadHost,
+    /// `Origin` is another site.
+    BadOrigin,
+    /// A POST body not declared `application/json`.
+    UnsupportedMediaType,
 }
 
 impl ApiCode {
@@ -38,6 +44,9 @@ impl ApiCode {
             ApiCode::MethodNotAllowed => "method_not_allowed",
             ApiCode::Unauthorized => "unauthorized",
             ApiCode::ModelNotFound => "model_not_found",
+            ApiCode::BadHost => "bad_host",
+            ApiCode::BadOrigin => "bad_origin",
+            ApiCode::UnsupportedMediaType => "unsupported_media_type",
         }
     }
 }

@@ -147,6 +147,10 @@ pub fn router(sup: SupervisorHandle, token: Option<String>) -> Router {
         .route("/v1/chat/completions", post(openai::completions))
         // A2A and MCP (DESIGN §14): their own module, one hook here.
         .merge(protocols::routes(&state))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::guard,
+        ))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth))

@@ -1,6 +1,6 @@
 //! The routes of A2A ([`crate::a2a`]) and MCP ([`crate::mcp`]) on the
-//! daemon's HTTP server, behind the same token auth as every route and the
-//! [`guard`](super::guard) against DNS rebinding.
+//! daemon's HTTP server, behind the same token auth and
+//! [`guard`](super::guard) as every route.
 
 use std::sync::Arc;
 
@@ -33,10 +33,6 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
                 .get(super::mcp::get)
                 .delete(super::mcp::delete),
         )
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            super::guard::guard,
-        ))
         .layer(Extension(a2a))
         .layer(Extension(mcp))
 }

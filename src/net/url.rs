@@ -3,18 +3,37 @@
 //! rest of it.
 
 /// `url` without its `user:password@`, if any. Works on text that does not
-/// parse as a url too: what lies between `://` and the first `@` before the
+/// parse as a url too: what lies between `://` and the last `@` before the
 /// path is dropped.
 pub fn shown(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        return url.to_owned();
-    };
-    let rest = &url[scheme_end..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{}{}", &url[..scheme_end], &rest[at + 1..]),
-        None => url.to_owned(),
+    shown_in(url)
+}
+
+/// `text` with `user[:password]@` dropped from every `scheme://` in it: an
+/// error message may quote several URLs, each ending at a path, query,
+/// fragment, space or quote.
+pub fn shown_in(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| {
+                c == '/' || c == '?' || c == '#' || c.is_whitespace() || "\"'<>)`,".contains(c)
+            })
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(at) => {
+                out.push_str(&authority[at + 1..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
     }
+    out.push_str(rest);
+    out
 }
 
 /// Whether `url`'s host is this machine (`localhost`, 127.0.0.0/8, `::1`).

@@ -2,7 +2,9 @@
 //! reconcile policy lives here, as one pure function:
 //!
 //! - **last-known-good, per file**: a broken file's specialist keeps running
-//!   on its last good spec; a new broken file starts nothing ([`want`]);
+//!   on its last good spec; a new broken file starts nothing; a specialist
+//!   whose prompt came from `templates/` keeps it while that directory is
+//!   missing, rather than silently taking the built-in template ([`want`]);
 //! - **config error marks**: which files and specialists are marked
 //!   `config_error`, and which marks appeared or cleared ([`marks`]);
 //! - **operator stops**: `cadre stop NAME` holds until `cadre start NAME` or
@@ -217,7 +219,11 @@ pub fn plan(loaded: &Loaded, actual: &Actual, operator: &Operator) -> Plan {
         return hold(loaded, actual, operator);
     }
     let mut errors = marks::of_files(loaded);
-    let wants = want::wants(loaded, actual, operator);
+    let lost = want::lost_templates(loaded, actual);
+    for (name, why) in &lost {
+        errors.insert(Subject::Specialist(name.clone()), why.clone());
+    }
+    let wants = want::wants(loaded, actual, operator, &lost);
     let mut actions = actions::all(&wants, actual);
     errors.extend(claims::settle(&mut actions, actual));
     let notices = marks::notices(&actual.marks, &errors, actual);

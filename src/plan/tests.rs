@@ -34,6 +34,7 @@ pub(crate) fn spec(name: &str) -> Spec {
         limits: Default::default(),
         consult: None,
         system_prompt: "rendered p".into(),
+        builtin_template: false,
         generation: "g1".into(),
     }
 }
@@ -98,6 +99,7 @@ fn loaded(specs: &[Spec], broken: &[SpecialistName]) -> Loaded {
         project_ok: true,
         specs: specs.to_vec(),
         diagnostics,
+        templates_missing: None,
     }
 }
 

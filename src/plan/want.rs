@@ -21,8 +21,10 @@ pub(super) fn wants(
     loaded: &Loaded,
     actual: &Actual,
     operator: &Operator,
+    lost: &BTreeMap<SpecialistName, String>,
 ) -> BTreeMap<SpecialistName, Want> {
-    let failed: BTreeSet<SpecialistName> = loaded.failed_names().into_iter().collect();
+    let mut failed: BTreeSet<SpecialistName> = loaded.failed_names().into_iter().collect();
+    failed.extend(lost.keys().cloned());
     let stopped = |n: &SpecialistName| operator.stopped.contains(n);
     let mut out = BTreeMap::new();
     for spec in loaded.specs.iter().filter(|s| !failed.contains(&s.name)) {
@@ -52,6 +54,38 @@ pub(super) fn wants(
             .or_insert(Want::Not(Cause::FileDeleted));
     }
     out
+}
+
+/// Specialists whose running prompt came from a template file that is gone
+/// with the whole `templates/` directory (removed, replaced mid-rename,
+/// unreadable): the files now render with the built-in default, which is
+/// not what the project said. Each keeps its last good spec, with this error.
+/// A single template file removed from a present directory is a choice, and
+/// takes the built-in.
+pub(super) fn lost_templates(loaded: &Loaded, actual: &Actual) -> BTreeMap<SpecialistName, String> {
+    let Some(why) = &loaded.templates_missing else {
+        return BTreeMap::new();
+    };
+    loaded
+        .specs
+        .iter()
+        .filter(|s| s.builtin_template)
+        .filter(|s| {
+            actual.specialists.get(&s.name).is_some_and(|i| {
+                !i.spec.builtin_template && matches!(i.phase, Phase::Serving | Phase::Failed)
+            })
+        })
+        .map(|s| {
+            let msg = format!(
+                "{}: {why}; `{}` needs its `{}`, so the last good prompt stays (restore the \
+                 directory; to use the built-in template, restart)",
+                s.file.display(),
+                s.name,
+                s.template
+            );
+            (s.name.clone(), msg)
+        })
+        .collect()
 }
 
 /// The operator's stops whose file still exists (valid or broken); a stop

@@ -90,6 +90,7 @@ pub fn render_all(
                     && hit.provider == c.spec.provider =>
             {
                 c.spec.system_prompt = hit.prompt.clone();
+                c.spec.builtin_template = prompter.uses_builtin(&c.template);
                 c.spec.generation = hit.generation.clone();
                 fresh.insert(c.name.clone(), hit);
             }
@@ -103,6 +104,7 @@ pub fn render_all(
         match result {
             Ok((prompt, generation)) => {
                 c.spec.system_prompt = prompt.clone();
+                c.spec.builtin_template = prompter.uses_builtin(&c.template);
                 c.spec.generation = generation.clone();
                 let entry = Cached {
                     template: c.template.clone(),

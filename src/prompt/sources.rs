@@ -86,8 +86,10 @@ fn walk(
             if depth < MAX_DEPTH {
                 walk(&path, &key, depth + 1, out);
             }
-        } else if meta.is_file() {
-            let text = std::fs::read_to_string(&path).map_err(|e| e.to_string());
+        } else {
+            // A FIFO or device is kept as an error, so a prompt that uses it
+            // says why, instead of the template seeming absent.
+            let text = crate::config::read::read_text(&path).map_err(|e| e.to_string());
             out.insert(key, text);
         }
     }

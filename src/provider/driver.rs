@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout_at};
 
 use super::inline::Inline;
+use super::redact::{scrub, without_key};
 use super::secret::ApiKey;
 use super::sse::LineSplitter;
 use super::wire::{DecodeError, Wire};
@@ -166,7 +167,8 @@ impl Chat<'_> {
             if Instant::now() + wait >= self.total_deadline() {
                 return Err(failure.err);
             }
-            tracing::debug!(provider = %self.ctx.cfg.name, attempt, ?wait, error = %failure.err, "retrying");
+            let err = ApiKey::redact_error(self.key, failure.err);
+            tracing::debug!(provider = %self.ctx.cfg.name, attempt, ?wait, error = %err, "retrying");
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
@@ -211,15 +213,14 @@ impl Chat<'_> {
             Err(_) => return Err(self.timeout(phase)),
             Ok(t) => t.unwrap_or_default(),
         };
+        // Scrubbed before the wire cuts it short (a cut key no longer matches)
+        // and here, not only at the end: the retry path logs this error.
+        let text = scrub(self.key, &text);
         let message = self
             .ctx
             .wire
             .error_message(status.as_u16(), &text, &self.req.model);
-        // Redacted here, not only at the end: the retry path logs this error.
-        let message = match self.key {
-            Some(k) => k.redact(&message),
-            None => message,
-        };
+        let message = scrub(self.key, &message);
         Ok(Err(Failure {
             err: ProviderError::Http {
                 provider: self.name(),
@@ -273,6 +274,9 @@ impl Chat<'_> {
                 .push(&chunk)
                 .map_err(|e| self.malformed(e.to_string()))?;
             for line in lines {
+                // A provider (or a proxy) echoing the key inside a stream
+                // line: gone before the decoder quotes or cuts the line.
+                let line = self.scrubbed(line);
                 for text in decoder.line(&line).map_err(|e| self.decode_error(e))? {
                     if text.is_empty() {
                         continue;
@@ -296,6 +300,7 @@ impl Chat<'_> {
                 .finish()
                 .map_err(|e| self.malformed(e.to_string()))?
             {
+                let rest = self.scrubbed(rest);
                 for text in decoder.line(&rest).map_err(|e| self.decode_error(e))? {
                     content.push_str(&text);
                     let _ = self.tx.send(Ok(ChatEvent::Chunk(text))).await;
@@ -313,6 +318,15 @@ impl Chat<'_> {
         Ok(())
     }
 
+    /// What the provider sent, without the key when there is one (no copy
+    /// otherwise); other content, URLs included, is left as it is.
+    fn scrubbed(&self, text: String) -> String {
+        match self.key {
+            Some(_) => without_key(self.key, &text),
+            None => text,
+        }
+    }
+
     async fn whole_body(&self, resp: reqwest::Response) -> Result<(), ProviderError> {
         let bytes = match timeout_at(self.total_deadline(), resp.bytes()).await {
             Err(_) => return Err(self.timeout(TimeoutPhase::Total)),
@@ -321,10 +335,11 @@ impl Chat<'_> {
         };
         let text =
             std::str::from_utf8(&bytes).map_err(|_| self.malformed("body is not valid UTF-8"))?;
+        let text = self.scrubbed(text.to_owned());
         let mut done = self
             .ctx
             .wire
-            .parse_whole(text)
+            .parse_whole(&text)
             .map_err(|e| self.decode_error(e))?;
         if done.model.is_empty() {
             done.model = self.req.model.clone();

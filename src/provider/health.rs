@@ -9,6 +9,7 @@ use tokio::time::Instant;
 
 use super::ProviderHealth;
 use super::driver::{Ctx, root_cause};
+use super::redact::scrub;
 use super::secret::ApiKey;
 use super::wire::{HealthProbe, short};
 
@@ -99,10 +100,7 @@ async fn read_capped(mut resp: reqwest::Response) -> Result<String, String> {
 /// plus 5 s; the body of a 2xx answer, or why there is none.
 pub async fn get(ctx: &Ctx, url: &str, key: Option<&ApiKey>) -> Result<String, GetError> {
     let cfg = &ctx.cfg;
-    let redact = |text: String| match key {
-        Some(k) => k.redact(&text),
-        None => text,
-    };
+    let redact = |text: String| scrub(key, &text);
     let headers = ctx
         .wire
         .headers(cfg, key)
@@ -134,6 +132,7 @@ pub async fn get(ctx: &Ctx, url: &str, key: Option<&ApiKey>) -> Result<String, G
     Err(GetError::Status {
         url: shown,
         status: status.as_u16(),
-        body: redact(short(&body)),
+        // Scrubbed before it is cut: a cut key no longer matches.
+        body: short(&redact(body)),
     })
 }

@@ -18,6 +18,7 @@ mod health;
 pub(crate) mod inline;
 pub mod ollama;
 pub mod openai;
+mod redact;
 pub mod retry;
 mod secret;
 pub mod sse;

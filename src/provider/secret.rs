@@ -1,10 +1,11 @@
 //! API keys: read from the named environment variable at use, never stored,
 //! never printed. Every error text leaving a provider passes through
-//! [`ApiKey::redact`], so even a provider echoing the key back is caught.
+//! [`super::redact::scrub`], so even a provider echoing the key back is caught.
 
 use reqwest::header::HeaderValue;
 
 use super::ProviderError;
+use super::redact::scrub;
 
 /// A key read from the environment. `Debug` never shows it.
 #[derive(Clone)]
@@ -39,18 +40,20 @@ impl ApiKey {
         Some(v)
     }
 
-    /// Remove the key from a text that might quote it.
-    pub fn redact(&self, text: &str) -> String {
-        if self.0.is_empty() {
-            text.to_string()
-        } else {
-            text.replace(&self.0, "[redacted]")
-        }
+    /// The key itself, for the scrubber only.
+    pub(super) fn expose(&self) -> &str {
+        &self.0
     }
 
-    /// Redact every text field of an error.
+    #[cfg(test)]
+    pub(super) fn for_test(key: &str) -> ApiKey {
+        ApiKey(key.to_string())
+    }
+
+    /// Scrub every text field of an error: the key when there is one, URL
+    /// userinfo always.
     pub fn redact_error(key: Option<&ApiKey>, err: ProviderError) -> ProviderError {
-        let Some(k) = key else { return err };
+        let s = |t: &str| scrub(key, t);
         match err {
             ProviderError::Unavailable {
                 provider,
@@ -58,8 +61,8 @@ impl ApiKey {
                 reason,
             } => ProviderError::Unavailable {
                 provider,
-                url: k.redact(&url),
-                reason: k.redact(&reason),
+                url: s(&url),
+                reason: s(&reason),
             },
             ProviderError::Http {
                 provider,
@@ -68,11 +71,11 @@ impl ApiKey {
             } => ProviderError::Http {
                 provider,
                 status,
-                message: k.redact(&message),
+                message: s(&message),
             },
             ProviderError::Malformed { provider, reason } => ProviderError::Malformed {
                 provider,
-                reason: k.redact(&reason),
+                reason: s(&reason),
             },
             e @ ProviderError::Timeout { .. } => e,
         }
@@ -87,7 +90,10 @@ mod tests {
     fn debug_and_redact_hide_the_key() {
         let k = ApiKey("sk-marker-123".into());
         assert!(!format!("{k:?}").contains("marker"));
-        assert_eq!(k.redact("bad key sk-marker-123!"), "bad key [redacted]!");
+        assert_eq!(
+            scrub(Some(&k), "bad key sk-marker-123!"),
+            "bad key [redacted]!"
+        );
         assert!(k.header("Bearer ").unwrap().is_sensitive());
         let e = ProviderError::Http {
             provider: "p".into(),

@@ -22,6 +22,17 @@ pub(crate) enum Loaded {
 
 /// Read and classify. A newer version is an error, not a corruption.
 pub(crate) fn load(path: &Path) -> Result<Loaded, RegistryError> {
+    // A directory, FIFO or symlink in its place is unusable too (and a FIFO
+    // would block the read): moved aside like garbled bytes.
+    match fs::symlink_metadata(path) {
+        Ok(m) if !m.is_file() => {
+            return Ok(corrupt(format!(
+                "is a {}, not a regular file",
+                crate::config::read::kind(m.file_type())
+            )));
+        }
+        _ => {}
+    }
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::Missing),

@@ -252,6 +252,17 @@ impl Registry {
         Ok(RegistryData::default())
     }
 
+    /// The file as it is, read without the lock (commits never write into a
+    /// file a reader holds, so this is one whole commit); `None` when it is
+    /// missing, unusable or unreadable. For cheap checks, not for decisions
+    /// a transaction should make. Blocking.
+    pub fn peek(&self) -> Option<RegistryData> {
+        match corrupt::load(&self.file_path()) {
+            Ok(Loaded::Valid(d)) => Some(d),
+            _ => None,
+        }
+    }
+
     /// The event log, oldest first (includes the rotated file). Blocking.
     pub fn events(&self) -> Result<Vec<Event>, RegistryError> {
         let lock = lock::lock_path(self.dir.path());
@@ -268,7 +279,12 @@ fn reclaim(data: &mut RegistryData) -> Vec<(Entry, String)> {
         let now = *alive.entry(e.pid).or_insert_with(|| ProcessId::of(e.pid));
         let why = match now {
             None => format!("owner pid {} is gone", e.pid),
-            Some(p) if e.pid_start != 0 && p.start != e.pid_start => format!(
+            // No process has start time 0: a forged or hand-written entry.
+            Some(_) if e.pid_start == 0 => format!(
+                "pid {} with start time 0 is no process cadre registered",
+                e.pid
+            ),
+            Some(p) if p.start != e.pid_start => format!(
                 "pid {} was reused (start time {} != recorded {})",
                 e.pid, p.start, e.pid_start
             ),

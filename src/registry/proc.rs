@@ -43,10 +43,12 @@ impl ProcessId {
     }
 
     /// True if `pid` runs and was started at `start`. A zombie counts as dead:
-    /// it holds no sockets and will never update its entries again.
+    /// it holds no sockets and will never update its entries again. A start
+    /// time of 0 matches no process (every process's is read from /proc), so
+    /// a forged entry `{"pid": 1, "pid_start": 0}` is not taken as live.
     pub fn is_alive(&self) -> bool {
         match ProcessId::of(self.pid) {
-            Some(now) => self.start == 0 || now.start == self.start,
+            Some(now) => self.start != 0 && now.start == self.start,
             None => false,
         }
     }
@@ -117,5 +119,7 @@ mod tests {
             start: me.start + 1,
         };
         assert!(!reused.is_alive());
+        let forged = ProcessId { pid: 1, start: 0 };
+        assert!(!forged.is_alive(), "pid 1 with start time 0 is a forgery");
     }
 }

@@ -7,8 +7,8 @@ use crate::config::SpecialistName;
 use crate::plan::{Action, Phase};
 
 use super::events::{EventKind, ReconcileEvent};
-use super::registry_sync;
 use super::{Supervisor, Trigger, log_and_send};
+use super::{registry_sync, registry_watch};
 
 impl Supervisor {
     pub(super) async fn assert_registry(&mut self) {
@@ -26,6 +26,34 @@ impl Supervisor {
         if let Err(e) = registry_sync::assert_all(&self.opts.registry, &self.me, entries).await {
             tracing::error!("registry transaction failed: {e}");
         }
+    }
+
+    /// Re-register at once when `registry.json` lost our entries (see
+    /// [`super::registry_watch`]); a `stat` when nothing changed.
+    pub(super) async fn check_registry(&mut self) {
+        let path = self.opts.registry.file_path();
+        let now = registry_watch::stamp(&path);
+        if now.is_some() && now == self.registry_seen {
+            return;
+        }
+        let registry = self.opts.registry.clone();
+        let names: Vec<SpecialistName> = self.slots.keys().cloned().collect();
+        let lacks = tokio::task::spawn_blocking(move || registry_watch::lacks(&registry, &names))
+            .await
+            .unwrap_or(false);
+        if !lacks {
+            self.registry_seen = now;
+            return;
+        }
+        tracing::warn!(
+            path = %path.display(),
+            "registry.json no longer holds this daemon's entries (moved aside, truncated or edited); re-registering"
+        );
+        self.assert_registry().await;
+        // The file as our commit left it: looked at again only when someone
+        // else changes it (a failed commit is retried by the resync, not
+        // every tick).
+        self.registry_seen = registry_watch::stamp(&path);
     }
 
     /// Notice specialists whose accept loop ended on its own (failed or

@@ -116,7 +116,7 @@ impl Supervisor {
         let loaded = loaded.ok_or("loading the configuration failed")?;
         if !loaded.project_ok {
             let msg = loaded.errors().next().map(report::line).unwrap_or_default();
-            return Err(format!("cadre.toml is invalid: {msg}"));
+            return Err(format!("the project cannot be loaded: {msg}"));
         }
         Ok(plan::plan(&loaded, &self.actual(), &self.operator).actions)
     }

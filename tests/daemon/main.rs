@@ -10,5 +10,8 @@ mod operation;
 mod plan_diff;
 mod ports;
 mod provenance;
+mod registry_heal;
 mod reload;
+mod special_files;
 mod up;
+mod watch_heal;

@@ -112,3 +112,44 @@ async fn key_never_appears_in_errors_health_or_logs() {
     assert!(!logs.is_empty(), "the run logged something to check");
     assert_clean("logs", &logs);
 }
+
+/// A key echoed inside a 200 stream: in a line the decoder cannot read (its
+/// error quotes the line, cut at 500 bytes, with the key at the cut) and in
+/// the answer text itself. Neither the error nor the answer holds it.
+#[tokio::test]
+async fn a_key_echoed_inside_a_stream_is_gone_before_the_line_is_quoted_or_cut() {
+    const VAR: &str = "CADRE_TEST_STREAM_ECHO_KEY";
+    const KEY: &str = "sk-STREAMCANARY-0a9f3e7d";
+    // SAFETY: a variable only this test reads, set before its provider reads it.
+    unsafe { std::env::set_var(VAR, KEY) };
+    // The decoder quotes the data cut at 500 bytes: the cut falls inside the key.
+    let pad = "x".repeat(452);
+    let broken = format!("data: {{\"choices\": [{{\"delta\": {pad} Bearer {KEY}\n\n");
+    let echoed = format!(
+        "data: {{\"choices\":[{{\"delta\":{{\"content\":\"your key is {KEY}\"}}}}]}}\n\n\
+         data: [DONE]\n\n"
+    );
+    let stream = |body: String| {
+        Reply::new(
+            200,
+            "text/event-stream",
+            vec![crate::fixture::provider::Piece::Bytes(body.into_bytes())],
+        )
+    };
+    for (body, wants_error) in [(broken, true), (echoed, false)] {
+        let srv = Server::start(vec![stream(body)]).await;
+        let cfg = provider_cfg(
+            ProviderKind::Openai,
+            format!("{}/v1", srv.base()),
+            Some(VAR),
+        );
+        let out = run_chat(&provider::build(&cfg), sample_request(true)).await;
+        let shown = match &out.result {
+            Err(e) => format!("{e} {e:?}"),
+            Ok(c) => format!("{} {}", out.text(), c.content),
+        };
+        assert_eq!(out.result.is_err(), wants_error, "{shown}");
+        assert!(!shown.contains("STREAMCANARY"), "the key leaks: {shown}");
+        assert!(shown.contains("[redacted]") || wants_error, "{shown}");
+    }
+}

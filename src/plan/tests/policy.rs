@@ -297,3 +297,50 @@ fn an_action_is_its_own_wire_form() {
         r#"{"name":"x","action":"keep"}"#
     );
 }
+
+#[test]
+fn a_vanished_templates_dir_keeps_file_rendered_prompts_and_marks_them() {
+    let numa = spec("numa");
+    let mut fallback = numa.clone();
+    fallback.system_prompt = "rendered by the built-in".into();
+    fallback.builtin_template = true;
+    let actual = world(&[(&numa, 45000, Phase::Serving)]);
+
+    // templates/ gone: the running prompt stays, and says why.
+    let mut gone = loaded(std::slice::from_ref(&fallback), &[]);
+    gone.templates_missing = Some("templates is missing".into());
+    let p = plan(&gone, &actual, &Operator::default());
+    assert_eq!(of(&p, "numa").as_deref(), Some("keep numa"));
+    let kept = p.actions[0].spec.as_ref().unwrap();
+    assert_eq!(kept.system_prompt.as_str(), "rendered p");
+    let mark = marked(&p, "numa").unwrap();
+    assert!(mark.contains("templates is missing"), "{mark}");
+    assert_eq!(
+        errors_of(&p.notices),
+        vec![("numa".to_owned(), Effect::KeepsServing)]
+    );
+
+    // templates/ present but without the file: the built-in is what the project says.
+    let present = loaded(std::slice::from_ref(&fallback), &[]);
+    let p = plan(&present, &actual, &Operator::default());
+    assert!(
+        of(&p, "numa").unwrap().starts_with("reload numa"),
+        "{:?}",
+        of(&p, "numa")
+    );
+    assert_eq!(marked(&p, "numa"), None);
+
+    // Already on the built-in (a project without templates/): edits apply as ever.
+    let on_builtin = world(&[(&fallback, 45000, Phase::Serving)]);
+    let mut edited = fallback.clone();
+    edited.system_prompt = "rendered by the built-in, edited".into();
+    let mut still_gone = loaded(std::slice::from_ref(&edited), &[]);
+    still_gone.templates_missing = Some("templates is missing".into());
+    let p = plan(&still_gone, &on_builtin, &Operator::default());
+    assert!(
+        of(&p, "numa").unwrap().starts_with("reload numa"),
+        "{:?}",
+        of(&p, "numa")
+    );
+    assert_eq!(marked(&p, "numa"), None);
+}
