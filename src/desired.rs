@@ -4,6 +4,8 @@
 //! specialists and their prompts rendered ([`crate::prompt::rounds`]).
 //! What `check`, `render`, `plan`, `diff` and the daemon all load.
 
+pub mod fingerprint;
+
 use crate::config::team::{self, resolve};
 use crate::config::{Loaded, ProjectPaths, parse_all};
 use crate::prompt::{RenderCache, TemplateSources, render_all, rounds};

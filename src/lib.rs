@@ -7,14 +7,16 @@
 //! - [`config`]: `cadre.toml` and `specialists.d/*.toml` → resolved specs and diagnostics;
 //!   the one field diff of two specs.
 //! - [`prompt`]: minijinja templates → the system prompt a provider receives.
-//! - [`desired`]: the desired state: every file parsed, every prompt rendered.
+//! - [`desired`]: the desired state: every file parsed, every prompt rendered; its
+//!   `fingerprint` (a `stat` of every file) tells a resync whether anything changed.
 //! - [`plan`]: desired vs running specialists → keep/start/reload/restart/stop, with the
 //!   whole reconcile policy (last-known-good, config error marks, operator stops, port claims).
 //! - [`supervisor`]: owns the running specialists, applies plans, keeps the registry in step.
 //! - [`registry`]: the flock-locked, atomically replaced `registry.json`: who runs where,
 //!   port grants, process liveness, single-instance locks. [`registry::etcd`]: the same on
 //!   etcd (leases, per-host ports), for many daemons on many hosts.
-//! - [`watch`]: file events (specialists.d, teams.d, templates, cadre.toml) → debounced reconcile triggers.
+//! - [`watch`]: file events (specialists.d, teams.d, templates, cadre.toml) → debounced
+//!   reconcile triggers (its own debouncer, which sleeps until an event).
 //! - [`team`]: teams that confer: a team's run, round by round (broadcast,
 //!   discussion, synthesis, route), over one member-call function.
 //! - [`consult`]: specialists asking colleagues (the `ask_colleague` tool): the chain,

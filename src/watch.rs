@@ -28,17 +28,18 @@ use std::time::Duration;
 
 use notify::RecursiveMode;
 use notify::event::{AccessKind, AccessMode, EventKind};
-use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 
 use crate::config::ProjectPaths;
+
+mod debounce;
+
+use debounce::{Batch, Debouncer};
 
 /// How long events must settle before one trigger fires.
 pub const DEBOUNCE: Duration = Duration::from_millis(50);
 
-/// How often the debouncer looks for settled events. Its default (a quarter
-/// of [`DEBOUNCE`]) adds up to 12.5 ms to every reload; a 5 ms tick bounds
-/// that at 5 ms for 200 cheap wake-ups a second of the watcher's thread.
-const TICK: Duration = Duration::from_millis(5);
+/// A burst of changes that never settles still triggers this often.
+const MAX_DELAY: Duration = Duration::from_millis(200);
 
 /// Errors of setting up the watch.
 #[derive(Debug, thiserror::Error)]
@@ -51,12 +52,10 @@ pub enum WatchError {
     },
 }
 
-type Notifier = Debouncer<notify::RecommendedWatcher, RecommendedCache>;
-
 /// The debouncer and what its watches are on; the event handler re-arms
 /// them through a weak reference (a strong one would keep them alive forever).
 struct Inner {
-    debouncer: Option<Notifier>,
+    debouncer: Option<Debouncer>,
     armed: Armed,
 }
 
@@ -80,7 +79,7 @@ pub fn watch(
     }));
     let weak = Arc::downgrade(&inner);
     let paths_c = paths.clone();
-    let handler = move |res: DebounceEventResult| {
+    let handler = move |res: Batch| {
         if on_events(&weak, &relevant, &paths_c, &res) {
             trigger();
         }
@@ -89,8 +88,9 @@ pub fn watch(
         let path = path.to_path_buf();
         move |source| WatchError::Watch { path, source }
     };
+    let ignore = |kind: &EventKind| !changes(kind);
     let mut debouncer =
-        new_debouncer(DEBOUNCE, Some(TICK), handler).map_err(err(&paths.specialists))?;
+        debounce::new(DEBOUNCE, MAX_DELAY, ignore, handler).map_err(err(&paths.specialists))?;
     debouncer
         .watch(&armed.specialists.path, RecursiveMode::NonRecursive)
         .map_err(err(&paths.specialists))?;
@@ -118,13 +118,53 @@ pub fn watch(
     Ok(Watcher { _inner: inner })
 }
 
+/// Keeps a [`watch_file`] watch alive; dropping it stops watching.
+pub struct FileWatcher {
+    _debouncer: Debouncer,
+}
+
+/// Call `trigger` (from the watcher's thread) after each burst of changes
+/// to the file `path`: its directory is watched, since a file replaced by
+/// rename (as registry commits do) would leave a watch on the old inode.
+/// Reads of the file wake nothing.
+pub fn watch_file(
+    path: &Path,
+    trigger: impl Fn() + Send + Sync + 'static,
+) -> Result<FileWatcher, WatchError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map(std::ffi::OsStr::to_os_string);
+    let handler = move |res: Batch| {
+        let hit = match &res {
+            Ok(events) => events
+                .iter()
+                .any(|e| e.paths.iter().any(|p| p.file_name() == name.as_deref())),
+            Err(_) => true,
+        };
+        if hit {
+            trigger();
+        }
+    };
+    let err = |source| WatchError::Watch {
+        path: path.to_path_buf(),
+        source,
+    };
+    let ignore = |kind: &EventKind| !changes(kind);
+    let mut debouncer = debounce::new(DEBOUNCE, MAX_DELAY, ignore, handler).map_err(err)?;
+    debouncer
+        .watch(dir, RecursiveMode::NonRecursive)
+        .map_err(err)?;
+    Ok(FileWatcher {
+        _debouncer: debouncer,
+    })
+}
+
 /// Whether a batch calls for a reconcile; moves the watches first when a
 /// symlink swap re-pointed a watched path.
 fn on_events(
     weak: &Weak<Mutex<Inner>>,
     relevant: &Relevance,
     paths: &ProjectPaths,
-    res: &DebounceEventResult,
+    res: &Batch,
 ) -> bool {
     let Some(inner) = weak.upgrade() else {
         return false;
@@ -175,7 +215,7 @@ fn rearm(inner: &mut Inner, now: Armed) {
     }
 }
 
-fn watch_or_warn(d: &mut Notifier, path: &Path, mode: RecursiveMode) {
+fn watch_or_warn(d: &mut Debouncer, path: &Path, mode: RecursiveMode) {
     // A path watched before under another inode: drop the stale watch first.
     let _ = d.unwatch(path);
     if let Err(e) = d.watch(path, mode) {

@@ -123,7 +123,7 @@ pub async fn teams(provider: &Provider) {
     let web = up_http(&p);
     p.wait_all_ping(names.len(), Duration::from_secs(120)).await;
     wait_team(&c, &web.base, "everyone", names.len()).await;
-    let pid = web.child.id();
+    let pid = web.pid();
     let idle = status_kb(pid, "VmRSS:");
     provider.latency_ms.store(200, Ordering::Relaxed);
     let _ = run(&c, &web.base, "everyone").await; // warm-up

@@ -281,4 +281,4 @@ fn hold(loaded: &Loaded, actual: &Actual, operator: &Operator) -> Plan {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

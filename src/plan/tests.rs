@@ -3,7 +3,8 @@ use std::path::PathBuf;
 use super::*;
 use crate::config::{Params, Personality, ProviderKind, ResolvedProvider, ResolvedTimeouts};
 
-fn spec(name: &str) -> Spec {
+/// A spec for tests anywhere in the crate.
+pub(crate) fn spec(name: &str) -> Spec {
     Spec {
         name: SpecialistName::parse(name).unwrap(),
         file: PathBuf::from(format!("specialists.d/{name}.toml")),

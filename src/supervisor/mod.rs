@@ -17,6 +17,7 @@ mod registry_sync;
 mod registry_watch;
 mod slot;
 mod teams;
+mod views;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -46,8 +47,6 @@ pub use teams::{TeamState, TeamView};
 
 /// How often the whole desired state is re-read even without events.
 pub const RESYNC: Duration = Duration::from_secs(30);
-/// How often running specialists are checked for a dead accept loop.
-const PROBE: Duration = Duration::from_secs(1);
 
 /// What the supervisor needs to run.
 #[derive(Debug, Clone)]
@@ -119,7 +118,8 @@ pub struct LiveView {
 }
 
 /// Start the supervisor task. It reconciles once at once, then on every
-/// trigger, every [`RESYNC`], and when a failed specialist's backoff ends.
+/// trigger, every [`RESYNC`], and when a failed specialist's backoff ends;
+/// between those it sleeps (the resync is its only timer).
 /// Must be called inside a tokio runtime.
 pub fn spawn(opts: Options) -> SupervisorHandle {
     let (tx, rx) = mpsc::channel(64);
@@ -135,6 +135,9 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
         done: Arc::new(Notify::new()),
         finished: Arc::new(AtomicBool::new(false)),
     };
+    let registry_changed = Arc::new(Notify::new());
+    let registry_watch =
+        registry_watch::notify_changes(&opts.registry.file_path(), registry_changed.clone());
     let sup = Supervisor {
         me: registry_sync::Me {
             process: opts.process,
@@ -152,12 +155,16 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
         drains: JoinSet::new(),
         next_token: 0,
         renders: Arc::default(),
+        last_load: None,
         registry_seen: None,
         asked: Default::default(),
         checking: Default::default(),
         cells: BTreeMap::new(),
         targets,
         specialists,
+        ended: Arc::new(Notify::new()),
+        registry_changed,
+        _registry_watch: registry_watch,
     };
     let trigger = handle.trigger.clone();
     let done = handle.done.clone();
@@ -189,6 +196,12 @@ struct Supervisor {
     next_token: u64,
     /// The last load's prompts: a reload renders only what changed.
     renders: Arc<std::sync::Mutex<crate::prompt::RenderCache>>,
+    /// The last load of this project and the fingerprint taken before it:
+    /// a resync that finds the files unchanged plans from it again.
+    last_load: Option<(
+        crate::desired::fingerprint::Fingerprint,
+        Arc<crate::config::Loaded>,
+    )>,
     /// `registry.json` as last seen holding every entry of ours.
     registry_seen: Option<registry_watch::Stamp>,
     /// What the provider doctor was last asked, and its checks in flight.
@@ -200,6 +213,11 @@ struct Supervisor {
     targets: watch::Sender<Vec<crate::health::component::Target>>,
     /// The running listeners by name, as in-process chats find them.
     specialists: crate::specialist::Specialists,
+    /// Notified when a listener's accept loop ends on its own.
+    ended: Arc<Notify>,
+    /// Notified when `registry.json` may have changed (see `registry_watch`).
+    registry_changed: Arc<Notify>,
+    _registry_watch: Option<crate::watch::FileWatcher>,
 }
 
 enum Wake {
@@ -218,18 +236,19 @@ impl Supervisor {
         let mut resync = tokio::time::interval(RESYNC);
         resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         resync.tick().await;
-        let mut probe = tokio::time::interval(PROBE);
-        probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut registry_check = tokio::time::interval(registry_watch::CHECK);
-        registry_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // A listener that dies says so (no timer polls them); see `probe`.
+        let ended = self.ended.clone();
+        // The registry file says when it changes (no timer polls it); see
+        // `registry_watch`.
+        let registry_changed = self.registry_changed.clone();
         let shutdown_reason = loop {
             let retry = self.next_retry();
             let wake = tokio::select! {
                 c = rx.recv() => Wake::Cmd(c),
                 _ = trigger.notified() => Wake::Trigger,
                 _ = resync.tick() => Wake::Resync,
-                _ = probe.tick() => Wake::Probe,
-                _ = registry_check.tick() => Wake::RegistryCheck,
+                _ = ended.notified() => Wake::Probe,
+                _ = registry_changed.notified() => Wake::RegistryCheck,
                 Some(r) = self.drains.join_next(), if !self.drains.is_empty() => Wake::Drained(r.ok().flatten()),
                 _ = sleep_until(retry), if retry.is_some() => Wake::Retry,
             };
@@ -288,66 +307,6 @@ impl Supervisor {
             }
             Command::Shutdown { .. } => {}
         }
-    }
-
-    /// Every specialist with its spec, counters, health and usage.
-    fn live(&mut self) -> Vec<LiveView> {
-        let views = self.snapshot();
-        views.into_iter().filter_map(|v| self.live_of(v)).collect()
-    }
-
-    /// `view`'s specialist with its spec, counters, health and usage.
-    fn live_of(&mut self, view: SlotView) -> Option<LiveView> {
-        let s = self.slots.get(&view.name)?;
-        let (spec, served) = (s.spec.clone(), s.handle.as_ref().map(|h| h.serving()));
-        // Not serving now: what it would serve (its meter and cells are kept by name).
-        let serving = served.unwrap_or_else(|| Arc::new(self.serving(&spec)));
-        let s = self.slots.get(&view.name)?;
-        Some(LiveView {
-            spec: s.spec.clone(),
-            counters: s.handle.as_ref().map(|h| h.counters()),
-            revision: s.revision.clone(),
-            provider_health: serving.provider_health(),
-            component_health: serving.component_health(),
-            usage: serving.meter.report(),
-            view,
-        })
-    }
-
-    /// What in-process chats find: every slot with a running listener.
-    /// Cheap when nothing changed (no map is built).
-    pub(super) fn publish(&self) {
-        let running = self
-            .slots
-            .iter()
-            .filter_map(|(n, s)| Some((n, s.handle.as_ref()?.chat_path())))
-            .collect();
-        self.specialists.publish(running);
-    }
-
-    /// One specialist's view, without looking at the others.
-    fn one(&mut self, name: &str) -> Option<LiveView> {
-        let view = self.view_of(name)?;
-        self.live_of(view)
-    }
-
-    fn view_of(&self, name: &str) -> Option<SlotView> {
-        let (name, s) = self.slots.get_key_value(name)?;
-        let mark = self.marks.of_specialist(name);
-        Some(SlotView {
-            name: name.clone(),
-            host: s.spec.host.clone(),
-            port: s.port,
-            state: s.state(mark),
-            last_error: s.error(mark),
-        })
-    }
-
-    fn snapshot(&self) -> Vec<SlotView> {
-        self.slots
-            .keys()
-            .filter_map(|n| self.view_of(n.as_str()))
-            .collect()
     }
 
     fn next_retry(&self) -> Option<tokio::time::Instant> {

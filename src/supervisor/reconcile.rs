@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use crate::config::{Loaded, ProjectPaths, report};
+use crate::desired::fingerprint::Fingerprint;
 use crate::plan::{self, Action, ActionKind, Actual, Marks, Notice, Plan};
 use crate::prompt::RenderCache;
 use crate::registry::State;
@@ -25,6 +26,26 @@ impl Supervisor {
     async fn load(&self) -> Option<Loaded> {
         self.load_from(self.opts.paths.clone(), Some(self.renders.clone()))
             .await
+    }
+
+    /// This project's desired state. A resync first compares the files'
+    /// fingerprint with the last load's and, when nothing changed, plans from
+    /// that load again without reading a file (see [`Fingerprint`]); every
+    /// other trigger reads everything.
+    async fn desired(&mut self, trigger: Trigger) -> Option<Arc<Loaded>> {
+        let paths = self.opts.paths.clone();
+        let fingerprint = tokio::task::spawn_blocking(move || Fingerprint::take(&paths))
+            .await
+            .ok()?;
+        if trigger == Trigger::Resync
+            && let Some((last, loaded)) = &self.last_load
+            && *last == fingerprint
+        {
+            return Some(loaded.clone());
+        }
+        let loaded = Arc::new(self.load().await?);
+        self.last_load = Some((fingerprint, loaded.clone()));
+        Some(loaded)
     }
 
     /// Load `paths` off the async workers. With `renders` (this daemon's own
@@ -67,7 +88,7 @@ impl Supervisor {
 
     /// Reconcile once; returns the actions applied (keeps omitted).
     pub(super) async fn reconcile(&mut self, trigger: Trigger) -> Vec<Action> {
-        let Some(loaded) = self.load().await else {
+        let Some(loaded) = self.desired(trigger).await else {
             return Vec::new();
         };
         let plan = plan::plan(&loaded, &self.actual(), &self.operator);

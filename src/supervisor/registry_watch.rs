@@ -4,20 +4,49 @@
 //! Waiting for the periodic resync left `status` showing no team for up to
 //! 30 s while every specialist answered.
 //!
-//! A `stat` every [`CHECK`] is the whole cost while nothing changes; only
-//! when the file's identity or size or mtime moved is it read, without the
-//! lock: commits never write into a file a reader may hold (each writes a
+//! A watch on the registry's directory wakes the check when the file may
+//! have changed (nothing while it does not: an idle daemon sleeps); where no
+//! watch can be set, a `stat` every [`CHECK`]. Only when the file's identity
+//! or size or mtime moved is it read, without the lock: commits never write into a file a reader may hold (each writes a
 //! fresh file and renames it over), so an unlocked read sees one whole commit.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use crate::config::SpecialistName;
 use crate::registry::Registry;
 
-/// How often the file is looked at.
+/// How often the file is looked at when it cannot be watched.
 pub(super) const CHECK: Duration = Duration::from_millis(200);
+
+/// Notify `changed` now (a first check) and whenever `path` may have
+/// changed. The returned watch must be kept; without one (the directory
+/// cannot be watched) a task notifies every [`CHECK`] instead.
+pub(super) fn notify_changes(
+    path: &Path,
+    changed: Arc<Notify>,
+) -> Option<crate::watch::FileWatcher> {
+    changed.notify_one();
+    let c = changed.clone();
+    match crate::watch::watch_file(path, move || c.notify_one()) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!("{e}; looking at it every {CHECK:?} instead");
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(CHECK);
+                loop {
+                    every.tick().await;
+                    changed.notify_one();
+                }
+            });
+            None
+        }
+    }
+}
 
 /// What identifies one version of the file without reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
