@@ -13,8 +13,15 @@
 //! - `team`: 18 specialists, provider latency 200 ms, time until all answered.
 //! - `protocols`: what an A2A `SendMessage` and an MCP `ask` add over a socket chat
 //!   (not in the default run; name it).
+//! - `teams`: a discussion of 18 × 3 rounds + synthesis, and a broadcast to 1000
+//!   members, through `POST /api/teams/NAME` (not in the default run; name it).
 //! - `consult`: what a consultation (`ask_colleague`, three provider requests)
 //!   costs over those requests made directly (not in the default run; name it).
+//! - `edge`: socket vs `/v1` against a lean loopback backend, concurrency 1 and
+//!   16, N = 18 and 1000: added latency, daemon CPU per chat, TIME_WAIT left
+//!   (not in the default run; `CADRE_BENCH_BIN_B` alternates a second build; see `system/edge.rs`).
+//! - `idle`: wake-ups and CPU per second of a daemon left alone, N = 18 and
+//!   1000 (not in the default run; see `system/idle.rs`).
 //!
 //! Run: `cargo bench --bench system [-- SECTION...]`; `CADRE_BENCH_N=18,1000`
 //! picks the team sizes of `reload`; `CADRE_BENCH_BIN=path` runs another
@@ -39,8 +46,14 @@ use tokio::net::TcpStream;
 
 #[path = "system/consult.rs"]
 mod consult;
+#[path = "system/edge.rs"]
+mod edge;
+#[path = "system/idle.rs"]
+mod idle;
 #[path = "system/protocols.rs"]
 mod protocols;
+#[path = "system/teams.rs"]
+mod teams;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cadre");
 
@@ -141,6 +154,11 @@ struct Project {
 
 impl Project {
     fn new(base_url: &str) -> Project {
+        Project::with_range(base_url, RANGE)
+    }
+
+    /// A project whose specialists take ports in `range` (within [`RANGE`]).
+    fn with_range(base_url: &str, range: [u16; 2]) -> Project {
         let tmp = match std::env::var_os("CADRE_BENCH_TMP") {
             Some(d) => tempfile::tempdir_in(d).unwrap(),
             None => tempfile::tempdir().unwrap(),
@@ -159,7 +177,7 @@ impl Project {
             "[defaults]\nprovider = \"local\"\nmodel = \"bench-model\"\n\n\
              [providers.local]\nkind = \"ollama\"\nbase_url = \"{base_url}\"\n\n\
              [ports]\nrange = [{}, {}]\n\n[limits]\nmax_connections = 4096\n",
-            RANGE[0], RANGE[1]
+            range[0], range[1]
         );
         std::fs::write(root.join("cadre.toml"), toml).unwrap();
         let state = root.join("state");
@@ -369,6 +387,8 @@ async fn ping(port: u16) -> bool {
     let Ok(mut c) = Conn::open(port).await else {
         return false;
     };
+    // Closed with a reset: no TIME_WAIT of the bench's own on the range.
+    let _ = c.reader.get_ref().set_zero_linger();
     matches!(c.ask("{\"type\":\"ping\"}\n").await, Ok(v) if v["type"] == "pong")
 }
 
@@ -437,16 +457,20 @@ async fn cold(provider: &Provider) {
     }
 }
 
+/// Team sizes of `reload`, `edge` and `idle`: `CADRE_BENCH_N`, default 18 and 1000.
+fn sizes() -> Vec<usize> {
+    std::env::var("CADRE_BENCH_N")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.parse().ok()).collect())
+        .unwrap_or_else(|| vec![18, 1000])
+}
+
 async fn reload(provider: &Provider) {
     let edits: usize = std::env::var("CADRE_BENCH_EDITS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
-    let sizes: Vec<usize> = std::env::var("CADRE_BENCH_N")
-        .ok()
-        .map(|v| v.split(',').filter_map(|n| n.parse().ok()).collect())
-        .unwrap_or_else(|| vec![18, 1000]);
-    for n in sizes {
+    for n in sizes() {
         let p = Project::new(&provider.base_url);
         let names = p.generate(n);
         let d = p.up();
@@ -611,7 +635,17 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let all = ["cold", "reload", "overhead", "team", "protocols", "consult"];
+    let all = [
+        "cold",
+        "reload",
+        "overhead",
+        "team",
+        "protocols",
+        "teams",
+        "consult",
+        "edge",
+        "idle",
+    ];
     let run: Vec<&str> = if args.is_empty() {
         all[..4].to_vec()
     } else {
@@ -634,7 +668,10 @@ fn main() {
                 "overhead" => overhead(&provider).await,
                 "team" => team(&provider).await,
                 "protocols" => protocols::protocols(&provider).await,
+                "teams" => teams::teams(&provider).await,
                 "consult" => consult::consult(&provider).await,
+                "edge" => edge::edge(&sizes()).await,
+                "idle" => idle::idle(&provider.base_url, &sizes()).await,
                 _ => unreachable!(),
             }
         }

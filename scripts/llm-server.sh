@@ -103,8 +103,10 @@ start_smollm() {
     install
     smollm >/dev/null
     # chatml is SmolLM2's chat template; the shipped team's prompts (~2.5 KB) fit in 8192.
+    # A team round asks its members at once: without --interrupt_requests False the
+    # server would end each streaming answer when the next request arrives.
     serve "$SMOLLM" smollm2 "${1:-8766}" "$SMOLLM_PIDFILE" "$SMOLLM_LOG" \
-        --n_ctx 8192 --chat_format chatml
+        --n_ctx 8192 --chat_format chatml --interrupt_requests False
 }
 
 stop() {

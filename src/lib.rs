@@ -7,7 +7,8 @@
 //! - [`config`]: `cadre.toml` and `specialists.d/*.toml` → resolved specs and diagnostics;
 //!   the one field diff of two specs.
 //! - [`prompt`]: minijinja templates → the system prompt a provider receives.
-//! - [`desired`]: the desired state: every file parsed, every prompt rendered.
+//! - [`desired`]: the desired state: every file parsed, every prompt rendered; its
+//!   `fingerprint` (a `stat` of every file) tells a resync whether anything changed.
 //! - [`plan`]: desired vs running specialists → keep/start/reload/restart/stop, with the
 //!   whole reconcile policy (last-known-good, config error marks, operator stops, port claims).
 //! - [`supervisor`]: owns the running specialists, applies plans, keeps the registry in step.
@@ -16,7 +17,10 @@
 //!   etcd (leases, per-host ports), for many daemons on many hosts.
 //! - [`cluster`]: many daemons on one registry: the backend (file or etcd) behind one
 //!   interface, the cluster view, replicas, picking an endpoint and failing over.
-//! - [`watch`]: file events → debounced reconcile triggers.
+//! - [`watch`]: file events (specialists.d, teams.d, templates, cadre.toml) → debounced
+//!   reconcile triggers (its own debouncer, which sleeps until an event).
+//! - [`team`]: teams that confer: a team's run, round by round (broadcast,
+//!   discussion, synthesis, route), over one member-call function.
 //! - [`consult`]: specialists asking colleagues (the `ask_colleague` tool): the chain,
 //!   the policy, the tool loop over provider rounds, A2A agents as colleagues.
 //! - [`conversation`]: messages, roles, usage and provider health, shared by both ends of a chat.
@@ -37,8 +41,8 @@
 //!   ports, state directory, HTTP, git), each with its fix.
 //! - [`http`]: the web pages, JSON/SSE API, OpenAI-compatible routes, `/metrics` and the
 //!   probes (`/healthz`, `/readyz`) of `cadre up`; its chats reach every daemon's specialists.
-//! - [`review`]: `cadre diff`, two config trees (dirs or git revisions) compared.
-//! - [`agent`]: what the A2A and MCP servers need of the daemon: agents with cards and chats.
+//! - [`review`]: `cadre diff`, two config trees (dirs or git revisions) compared, specialists and teams.
+//! - [`agent`]: what the A2A and MCP servers need of the daemon: agents (specialists, teams) with cards and chats.
 //! - [`jsonrpc`]: JSON-RPC 2.0 framing and its errors, shared by A2A and MCP.
 //! - [`a2a`]: the A2A v1.0 (and v0.3) JSON-RPC server: agent cards, tasks, streaming.
 //! - [`mcp`]: the MCP server (tools, resources) and the `cadre mcp` stdio bridge.
@@ -71,5 +75,6 @@ pub mod review;
 pub mod schema;
 pub mod specialist;
 pub mod supervisor;
+pub mod team;
 pub mod usage;
 pub mod watch;

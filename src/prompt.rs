@@ -10,7 +10,11 @@
 //! through a [`RenderCache`].
 
 pub mod batch;
+pub mod rounds;
 mod sources;
+
+use sources::builtin;
+pub use sources::{BUILTIN_TEAM, TEAM_TEMPLATE};
 mod team;
 
 use std::path::{Path, PathBuf};
@@ -114,8 +118,7 @@ impl Prompter {
                 ErrorKind::InvalidOperation,
                 format!("could not read template: {why}"),
             )),
-            None if name == DEFAULT_TEMPLATE => Ok(Some(BUILTIN_DEFAULT.into())),
-            None => Ok(None),
+            None => Ok(builtin(name).map(minijinja::TemplateSource::from)),
         });
         // `./templates/x` reads better as `templates/x` in diagnostics.
         let dir = templates
@@ -146,7 +149,7 @@ impl Prompter {
         match self.sources.get(name) {
             Some(Ok(text)) => Some(text.to_owned()),
             Some(Err(_)) => None,
-            None => (name == DEFAULT_TEMPLATE).then(|| BUILTIN_DEFAULT.to_owned()),
+            None => builtin(name).map(str::to_owned),
         }
     }
 
@@ -169,6 +172,15 @@ impl Prompter {
         specialist: &SpecialistContext,
         team: Value,
     ) -> Result<String, RenderError> {
+        let me = Value::from(minijinja::value::Serde(specialist));
+        self.render_context(template, context! { specialist => me, team => team })
+            .map_err(|e| with_suggestion(e, specialist))
+    }
+
+    /// `template` rendered with `ctx` (strict, tidied): the one render every
+    /// prompt goes through, a specialist's system prompt or a team's round
+    /// and moderator prompts.
+    pub fn render_context(&self, template: &str, ctx: Value) -> Result<String, RenderError> {
         let tmpl = self.env.get_template(template).map_err(|e| {
             if e.kind() == ErrorKind::TemplateNotFound && e.name().is_none_or(|n| n == template) {
                 RenderError::NotFound {
@@ -179,10 +191,7 @@ impl Prompter {
                 convert(template, &e)
             }
         })?;
-        let me = Value::from(minijinja::value::Serde(specialist));
-        let text = tmpl
-            .render(context! { specialist => me, team => team })
-            .map_err(|e| with_suggestion(convert(template, &e), specialist))?;
+        let text = tmpl.render(ctx).map_err(|e| convert(template, &e))?;
         Ok(tidy(&text))
     }
 }

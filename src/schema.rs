@@ -2,6 +2,7 @@
 //! parse them, so editors (via the `#:schema` line) and cadre never disagree.
 //! `schemas/*.json` are committed copies; a test fails when they drift.
 
+use crate::config::team::TeamFile;
 use crate::config::{ProjectFile, SpecialistFile};
 
 fn pretty(schema: schemars::Schema) -> String {
@@ -19,4 +20,9 @@ pub fn specialist() -> String {
 /// The schema of `cadre.toml` (what `cadre schema project` prints).
 pub fn project() -> String {
     pretty(schemars::schema_for!(ProjectFile))
+}
+
+/// The schema of `teams.d/*.toml` (what `cadre schema team` prints).
+pub fn team() -> String {
+    pretty(schemars::schema_for!(TeamFile))
 }

@@ -1,4 +1,4 @@
-//! File watching (DESIGN §6): notify events on `specialists.d`, `templates/`
+//! File watching (DESIGN §6): notify events on `specialists.d`, `teams.d`, `templates/`
 //! and `cadre.toml`, debounced and coalesced into one "reconcile" trigger.
 //!
 //! The watcher never says *what* changed: the supervisor is level-triggered
@@ -28,17 +28,18 @@ use std::time::Duration;
 
 use notify::RecursiveMode;
 use notify::event::{AccessKind, AccessMode, EventKind};
-use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 
 use crate::config::ProjectPaths;
+
+mod debounce;
+
+use debounce::{Batch, Debouncer};
 
 /// How long events must settle before one trigger fires.
 pub const DEBOUNCE: Duration = Duration::from_millis(50);
 
-/// How often the debouncer looks for settled events. Its default (a quarter
-/// of [`DEBOUNCE`]) adds up to 12.5 ms to every reload; a 5 ms tick bounds
-/// that at 5 ms for 200 cheap wake-ups a second of the watcher's thread.
-const TICK: Duration = Duration::from_millis(5);
+/// A burst of changes that never settles still triggers this often.
+const MAX_DELAY: Duration = Duration::from_millis(200);
 
 /// Errors of setting up the watch.
 #[derive(Debug, thiserror::Error)]
@@ -51,12 +52,10 @@ pub enum WatchError {
     },
 }
 
-type Notifier = Debouncer<notify::RecommendedWatcher, RecommendedCache>;
-
 /// The debouncer and what its watches are on; the event handler re-arms
 /// them through a weak reference (a strong one would keep them alive forever).
 struct Inner {
-    debouncer: Option<Notifier>,
+    debouncer: Option<Debouncer>,
     armed: Armed,
 }
 
@@ -80,7 +79,7 @@ pub fn watch(
     }));
     let weak = Arc::downgrade(&inner);
     let paths_c = paths.clone();
-    let handler = move |res: DebounceEventResult| {
+    let handler = move |res: Batch| {
         if on_events(&weak, &relevant, &paths_c, &res) {
             trigger();
         }
@@ -89,8 +88,9 @@ pub fn watch(
         let path = path.to_path_buf();
         move |source| WatchError::Watch { path, source }
     };
+    let ignore = |kind: &EventKind| !changes(kind);
     let mut debouncer =
-        new_debouncer(DEBOUNCE, Some(TICK), handler).map_err(err(&paths.specialists))?;
+        debounce::new(DEBOUNCE, MAX_DELAY, ignore, handler).map_err(err(&paths.specialists))?;
     debouncer
         .watch(&armed.specialists.path, RecursiveMode::NonRecursive)
         .map_err(err(&paths.specialists))?;
@@ -98,6 +98,11 @@ pub fn watch(
         debouncer
             .watch(&t.path, RecursiveMode::Recursive)
             .map_err(err(&paths.templates))?;
+    }
+    if let Some(t) = &armed.teams {
+        debouncer
+            .watch(&t.path, RecursiveMode::NonRecursive)
+            .map_err(err(&paths.teams))?;
     }
     for t in &armed.targets {
         watch_or_warn(&mut debouncer, &t.path, RecursiveMode::NonRecursive);
@@ -113,13 +118,53 @@ pub fn watch(
     Ok(Watcher { _inner: inner })
 }
 
+/// Keeps a [`watch_file`] watch alive; dropping it stops watching.
+pub struct FileWatcher {
+    _debouncer: Debouncer,
+}
+
+/// Call `trigger` (from the watcher's thread) after each burst of changes
+/// to the file `path`: its directory is watched, since a file replaced by
+/// rename (as registry commits do) would leave a watch on the old inode.
+/// Reads of the file wake nothing.
+pub fn watch_file(
+    path: &Path,
+    trigger: impl Fn() + Send + Sync + 'static,
+) -> Result<FileWatcher, WatchError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map(std::ffi::OsStr::to_os_string);
+    let handler = move |res: Batch| {
+        let hit = match &res {
+            Ok(events) => events
+                .iter()
+                .any(|e| e.paths.iter().any(|p| p.file_name() == name.as_deref())),
+            Err(_) => true,
+        };
+        if hit {
+            trigger();
+        }
+    };
+    let err = |source| WatchError::Watch {
+        path: path.to_path_buf(),
+        source,
+    };
+    let ignore = |kind: &EventKind| !changes(kind);
+    let mut debouncer = debounce::new(DEBOUNCE, MAX_DELAY, ignore, handler).map_err(err)?;
+    debouncer
+        .watch(dir, RecursiveMode::NonRecursive)
+        .map_err(err)?;
+    Ok(FileWatcher {
+        _debouncer: debouncer,
+    })
+}
+
 /// Whether a batch calls for a reconcile; moves the watches first when a
 /// symlink swap re-pointed a watched path.
 fn on_events(
     weak: &Weak<Mutex<Inner>>,
     relevant: &Relevance,
     paths: &ProjectPaths,
-    res: &DebounceEventResult,
+    res: &Batch,
 ) -> bool {
     let Some(inner) = weak.upgrade() else {
         return false;
@@ -152,6 +197,7 @@ fn rearm(inner: &mut Inner, now: Armed) {
     let dirs = |a: &Armed| {
         let mut v = vec![(a.specialists.clone(), RecursiveMode::NonRecursive)];
         v.extend(a.templates.clone().map(|t| (t, RecursiveMode::Recursive)));
+        v.extend(a.teams.clone().map(|t| (t, RecursiveMode::NonRecursive)));
         v.extend(
             a.targets
                 .iter()
@@ -169,7 +215,7 @@ fn rearm(inner: &mut Inner, now: Armed) {
     }
 }
 
-fn watch_or_warn(d: &mut Notifier, path: &Path, mode: RecursiveMode) {
+fn watch_or_warn(d: &mut Debouncer, path: &Path, mode: RecursiveMode) {
     // A path watched before under another inode: drop the stale watch first.
     let _ = d.unwatch(path);
     if let Err(e) = d.watch(path, mode) {
@@ -221,6 +267,7 @@ struct Armed {
     root: PathBuf,
     specialists: Dir,
     templates: Option<Dir>,
+    teams: Option<Dir>,
     /// Root entries a path passes through on its way (kubelet's `..data` and
     /// the directory it names): replacing one re-points the path.
     links: Vec<PathBuf>,
@@ -233,7 +280,12 @@ struct Armed {
 impl Armed {
     fn resolve(paths: &ProjectPaths, root: &Path) -> Armed {
         let mut links = Vec::new();
-        for p in [&paths.specialists, &paths.templates, &paths.project_file] {
+        for p in [
+            &paths.specialists,
+            &paths.templates,
+            &paths.teams,
+            &paths.project_file,
+        ] {
             links_through(root, &root.join(file_name_or(p, "")), &mut links);
         }
         let specialists = canonical(&paths.specialists);
@@ -248,6 +300,10 @@ impl Armed {
             root: root.to_path_buf(),
             specialists: Dir::at(specialists),
             templates: std::fs::canonicalize(&paths.templates)
+                .ok()
+                .filter(|t| t.is_dir())
+                .map(Dir::at),
+            teams: std::fs::canonicalize(&paths.teams)
                 .ok()
                 .filter(|t| t.is_dir())
                 .map(Dir::at),
@@ -302,11 +358,13 @@ fn canonical(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// Which paths matter: anything in specialists.d or templates, cadre.toml
-/// (or the templates dir appearing) in the project root, and the links.
+/// Which paths matter: anything in specialists.d, teams.d or templates,
+/// cadre.toml (or the templates or teams dir appearing) in the project
+/// root, and the links.
 struct Relevance {
     root: PathBuf,
     templates: PathBuf,
+    teams: PathBuf,
     project_file: PathBuf,
 }
 
@@ -315,6 +373,7 @@ impl Relevance {
         let root = canonical(&paths.root);
         Relevance {
             templates: root.join(file_name_or(&paths.templates, "templates")),
+            teams: root.join(file_name_or(&paths.teams, "teams.d")),
             project_file: root.join(file_name_or(&paths.project_file, "cadre.toml")),
             root,
         }
@@ -326,7 +385,9 @@ impl Relevance {
                 .templates
                 .as_ref()
                 .is_some_and(|t| p.starts_with(&t.path))
+            || armed.teams.as_ref().is_some_and(|t| p.starts_with(&t.path))
             || p.starts_with(&self.templates)
+            || p.starts_with(&self.teams)
             || p == self.project_file
             || armed.links.iter().any(|l| l == p)
             || armed.target_files.iter().any(|f| f == p)

@@ -12,9 +12,16 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use super::{Project, Provider, bin, summary};
 
-struct Web {
+pub struct Web {
     child: std::process::Child,
-    base: String,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+}
+
+impl Web {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for Web {
@@ -26,11 +33,16 @@ impl Drop for Web {
     }
 }
 
+pub fn up_http(p: &Project) -> Web {
+    up_http_with(p, &bin())
+}
+
+/// `cadre up` with HTTP on a free port, of the binary `bin`.
 // The child moves into `Web`, whose Drop waits for it.
 #[allow(clippy::zombie_processes)]
-fn up_http(p: &Project) -> Web {
+pub fn up_http_with(p: &Project, bin: &str) -> Web {
     let out = p.root.join("up.out");
-    let mut child = Command::new(bin())
+    let mut child = Command::new(bin)
         .arg("--dir")
         .arg(&p.dir)
         .arg("--state-dir")

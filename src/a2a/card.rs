@@ -31,7 +31,13 @@ fn security(card: &mut Value, secured: bool) {
 }
 
 fn skill(a: &AgentInfo) -> Value {
-    let mut tags: Vec<String> = a.expertise.iter().chain(&a.focus).cloned().collect();
+    let mut tags: Vec<String> = a
+        .expertise
+        .iter()
+        .chain(&a.focus)
+        .chain(&a.members)
+        .cloned()
+        .collect();
     if tags.is_empty() {
         tags.push(a.name.clone());
     }
@@ -89,28 +95,49 @@ pub fn agent_card(a: &AgentInfo, base: &str, secured: bool) -> Value {
     card
 }
 
-/// The team's card: a skill per agent, and the roster extension naming each
-/// agent's own card and endpoint. Its interfaces are the agents' endpoints in
-/// roster order (a team endpoint takes the first place once teams exist).
+/// The whole daemon's card: a skill per agent, and the roster extension
+/// naming each agent's own card and endpoint. Its interfaces are the
+/// agents' endpoints in roster order; `agents` lists the teams first, so a
+/// client that takes the first interface talks to a team.
 pub fn team_card(agents: &[AgentInfo], base: &str, secured: bool) -> Value {
     let mut supported = Vec::new();
     let mut roster = Vec::new();
     for a in agents {
         let url = format!("{base}{}", a.id.a2a_path());
         supported.push(json!({"url": url, "protocolBinding": "JSONRPC", "protocolVersion": "1.0"}));
-        roster.push(json!({
+        let mut entry = json!({
             "name": a.name,
+            "kind": if a.id.is_team() { "team" } else { "specialist" },
             "description": describe(a),
             "state": a.state,
             "url": url,
             "agentCard": format!("{url}/.well-known/agent-card.json"),
-        }));
+        });
+        if a.id.is_team() {
+            entry["members"] = json!(a.members);
+        }
+        roster.push(entry);
     }
-    let names: Vec<&str> = agents.iter().map(|a| a.name.as_str()).collect();
+    let names = |team: bool| -> Vec<&str> {
+        agents
+            .iter()
+            .filter(|a| a.id.is_team() == team)
+            .map(|a| a.name.as_str())
+            .collect()
+    };
+    let (specialists, teams) = (names(false), names(true));
+    let mut description = format!(
+        "A team of {} specialists: {}.",
+        specialists.len(),
+        specialists.join(", ")
+    );
+    if !teams.is_empty() {
+        description.push_str(&format!(" Teams that confer: {}.", teams.join(", ")));
+    }
+    description.push_str(" Each is an A2A agent with its own card.");
     let mut card = json!({
         "name": "cadre team",
-        "description": format!("A team of {} specialists: {}. Each is an A2A agent with its own card.",
-            agents.len(), names.join(", ")),
+        "description": description,
         "supportedInterfaces": supported,
         "provider": {"organization": "cadre", "url": base},
         "version": env!("CARGO_PKG_VERSION"),

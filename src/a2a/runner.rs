@@ -81,6 +81,15 @@ async fn run(job: &Job) {
                 }
                 started = true;
             }
+            ChatEvent::Progress(text) => {
+                // A team's round: a working status whose message says what happens.
+                let meta = json!({"cadre": {"progress": true}});
+                let status =
+                    Status::now(TaskState::Working, Some(Message::agent(text, Some(meta))));
+                if !job.store.update(id, Update::Status(status)) {
+                    return;
+                }
+            }
             ChatEvent::Done { content, .. } => {
                 // The whole answer replaces the chunks (they concatenate to it);
                 // a stream reader gets an empty closing chunk.

@@ -25,7 +25,8 @@ pub fn run(g: &Global, a: CheckArgs) -> Result<i32, CliError> {
         .diagnostics
         .extend(config::warnings::unset_key_env(&loaded, &paths, is_set));
     loaded.diagnostics.extend(config::consult::check(&loaded));
-    let counts = report::Counts::of(loaded.specs.len(), &loaded.diagnostics);
+    let counts =
+        report::Counts::of(loaded.specs.len(), &loaded.diagnostics).with_teams(loaded.teams.len());
     let format = if a.json { CheckFormat::Json } else { a.format };
     match format {
         CheckFormat::Text => {

@@ -25,6 +25,7 @@ pub mod schema;
 pub mod start_stop;
 pub mod status;
 pub mod team;
+pub mod teams;
 pub mod up;
 
 /// Run a team of AI specialists declared as TOML files.
@@ -95,6 +96,30 @@ impl Global {
     /// Every registered specialist, every endpoint.
     pub fn entries(&self) -> Result<Vec<Entry>, CliError> {
         Ok(self.snapshot()?.entries)
+    }
+
+    /// The control socket of the daemon running `--dir`, else of the only
+    /// daemon of the registry this process can reach.
+    pub fn daemon_socket(&self) -> Result<std::path::PathBuf, CliError> {
+        use crate::cluster::daemons::{self, Found};
+        let dir = std::fs::canonicalize(&self.dir).unwrap_or_else(|_| self.dir.clone());
+        let snap = self.snapshot()?;
+        match daemons::for_dir(&snap, &dir) {
+            Ok(Found::One(_, path)) => Ok(path),
+            Ok(Found::None) | Ok(Found::Elsewhere(_)) => Err(CliError::Refused(
+                "no `cadre up` of this registry is reachable from here; start one with `cadre up`"
+                    .into(),
+            )),
+            Err(several) => {
+                let list: Vec<String> = several.iter().map(|d| daemons::describe(d)).collect();
+                Err(CliError::Refused(format!(
+                    "{} daemons share this registry and none runs {}: pass --dir DIR ({})",
+                    several.len(),
+                    dir.display(),
+                    list.join(", ")
+                )))
+            }
+        }
     }
 }
 
@@ -227,15 +252,17 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Chat with one specialist: one-shot with MESSAGE, interactive without.
     Chat(chat::ChatArgs),
-    /// Send one message to every ready specialist at once.
+    /// Send one message to every ready specialist at once, or run a team with --team.
     Team(team::TeamArgs),
+    /// List the daemon's teams (teams.d): mode, members, state.
+    Teams(teams::TeamsArgs),
     /// Stop specialists (or the whole daemon with --all) through the control socket.
     Stop(start_stop::StopArgs),
     /// Resume operator-stopped specialists.
     Start(start_stop::StartArgs),
     /// Print the exact system prompt a specialist's provider receives.
     Render(render::RenderArgs),
-    /// Print a JSON Schema: `specialist` (default) or `project` (cadre.toml).
+    /// Print a JSON Schema: `specialist` (default), `project` (cadre.toml) or `team` (teams.d).
     Schema(schema::SchemaArgs),
     /// Write a starter specialist file that passes `check`.
     New(new::NewArgs),
@@ -259,6 +286,7 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Status(a) => status::run(&g, a),
         Command::Chat(a) => chat::run(&g, a),
         Command::Team(a) => team::run(&g, a),
+        Command::Teams(a) => teams::run(&g, a),
         Command::Stop(a) => start_stop::stop(&g, a),
         Command::Start(a) => start_stop::start(&g, a),
         Command::Render(a) => render::run(&g, a),

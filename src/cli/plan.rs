@@ -17,7 +17,7 @@ use super::{CliError, Global};
 use crate::cluster::daemons::{self, Found};
 use crate::config::{ProjectPaths, report};
 use crate::control::{self, ControlError, Request};
-use crate::plan::{Action, Actual, Operator};
+use crate::plan::{Action, Actual, Operator, TeamAction};
 
 /// Arguments of `cadre plan`.
 #[derive(Debug, Args)]
@@ -37,16 +37,20 @@ struct PlanOut<'a> {
     against: &'a str,
     changes: usize,
     steps: &'a [Action],
+    /// Every team step, keeps included.
+    teams: &'a [TeamAction],
 }
 
 pub fn run(g: &Global, a: PlanArgs) -> Result<i32, CliError> {
-    let (against, actions) = plan(g, a.owner.as_deref())?;
-    let changes = actions.iter().filter(|s| s.is_change()).count();
+    let (against, actions, teams) = plan(g, a.owner.as_deref())?;
+    let changes = actions.iter().filter(|s| s.is_change()).count()
+        + teams.iter().filter(|t| t.is_change()).count();
     if a.json {
         let out = PlanOut {
             against,
             changes,
             steps: &actions,
+            teams: &teams,
         };
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else if changes == 0 {
@@ -55,11 +59,16 @@ pub fn run(g: &Global, a: PlanArgs) -> Result<i32, CliError> {
         for s in actions.iter().filter(|s| s.is_change()) {
             println!("{s}");
         }
+        for t in teams.iter().filter(|t| t.is_change()) {
+            println!("{t}");
+        }
     }
     Ok(if changes == 0 { 0 } else { 1 })
 }
 
-fn plan(g: &Global, owner: Option<&Path>) -> Result<(&'static str, Vec<Action>), CliError> {
+type Planned = (&'static str, Vec<Action>, Vec<TeamAction>);
+
+fn plan(g: &Global, owner: Option<&Path>) -> Result<Planned, CliError> {
     let canonical = |d: &Path| {
         std::fs::canonicalize(d).map_err(CliError::io(format!(
             "specialists directory {}",
@@ -71,8 +80,14 @@ fn plan(g: &Global, owner: Option<&Path>) -> Result<(&'static str, Vec<Action>),
     let snap = g.snapshot()?;
     let path = match daemons::for_dir(&snap, daemon_dir.as_deref().unwrap_or(&dir)) {
         Ok(Found::One(_, path)) => path,
-        Ok(Found::None) => return Ok(("none", plan_from_nothing(&dir)?)),
-        Ok(Found::Elsewhere(_)) => return Ok(("none", plan_from_nothing(&dir)?)),
+        Ok(Found::None) => {
+            let (actions, teams) = plan_from_nothing(&dir)?;
+            return Ok(("none", actions, teams));
+        }
+        Ok(Found::Elsewhere(_)) => {
+            let (actions, teams) = plan_from_nothing(&dir)?;
+            return Ok(("none", actions, teams));
+        }
         Err(several) => {
             let list: Vec<String> = several.iter().map(|d| daemons::describe(d)).collect();
             return Err(CliError::Refused(format!(
@@ -87,15 +102,18 @@ fn plan(g: &Global, owner: Option<&Path>) -> Result<(&'static str, Vec<Action>),
         dir: Some(dir.clone()),
     };
     match control::request(&path, &req, Duration::from_secs(30)) {
-        Ok(resp) => Ok(("daemon", resp.steps)),
-        Err(ControlError::NotRunning(_)) => Ok(("none", plan_from_nothing(&dir)?)),
+        Ok(resp) => Ok(("daemon", resp.steps, resp.team_steps)),
+        Err(ControlError::NotRunning(_)) => {
+            let (actions, teams) = plan_from_nothing(&dir)?;
+            Ok(("none", actions, teams))
+        }
         Err(e) => Err(e.into()),
     }
 }
 
 /// Without a daemon every valid, enabled specialist would start. Invalid
 /// files are reported on stderr; they would not start.
-fn plan_from_nothing(dir: &Path) -> Result<Vec<Action>, CliError> {
+fn plan_from_nothing(dir: &Path) -> Result<(Vec<Action>, Vec<TeamAction>), CliError> {
     let loaded = crate::desired::load(&ProjectPaths::from_specialists_dir(dir));
     for d in loaded.errors() {
         eprintln!("{}", report::line(d));
@@ -106,5 +124,5 @@ fn plan_from_nothing(dir: &Path) -> Result<Vec<Action>, CliError> {
             "the project cannot be loaded (cadre.toml or specialists.d, see above)".into(),
         ));
     }
-    Ok(plan.actions)
+    Ok((plan.actions, plan.teams))
 }

@@ -11,12 +11,14 @@ pub enum SchemaKind {
     Specialist,
     /// `cadre.toml`.
     Project,
+    /// `teams.d/*.toml`.
+    Team,
 }
 
 /// Arguments of `cadre schema`.
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
-    /// Which schema: `specialist` (specialists.d/*.toml) or `project` (cadre.toml).
+    /// Which schema: `specialist` (specialists.d/*.toml), `project` (cadre.toml) or `team` (teams.d/*.toml).
     #[arg(value_enum, default_value = "specialist")]
     pub which: SchemaKind,
 }
@@ -26,6 +28,7 @@ pub fn run(g: &Global, a: SchemaArgs) -> Result<i32, CliError> {
     let text = match a.which {
         SchemaKind::Specialist => crate::schema::specialist(),
         SchemaKind::Project => crate::schema::project(),
+        SchemaKind::Team => crate::schema::team(),
     };
     print!("{text}");
     Ok(0)

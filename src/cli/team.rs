@@ -2,6 +2,8 @@
 //! once (every daemon's, every host's; a specialist with replicas once, on
 //! one of its endpoints, failing over before the first token). Answers
 //! print as they arrive; a slow or failed specialist only costs its own line.
+//! With `--team NAME` the daemon runs that team (teams.d/NAME.toml) and its
+//! rounds print as they come, the synthesis last (see [`super::teams`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +34,10 @@ pub struct TeamArgs {
     /// One JSON object per answer, then the summary.
     #[arg(long)]
     pub json: bool,
+    /// Run this team of teams.d through the daemon (rounds, synthesis)
+    /// instead of asking every ready specialist once.
+    #[arg(long, conflicts_with = "only")]
+    pub team: Option<String>,
 }
 
 /// How the answers went.
@@ -50,6 +56,9 @@ pub fn run(g: &Global, a: TeamArgs) -> Result<i32, CliError> {
         )));
     }
     let timeout = Duration::from_secs_f64(a.timeout);
+    if let Some(team) = &a.team {
+        return super::teams::run_team(g, team, &a.message, timeout, a.json);
+    }
     let (targets, skipped) = select(&g.snapshot()?, &a.only);
     if targets.is_empty() && skipped.is_empty() {
         return Err(CliError::Refused(

@@ -94,14 +94,7 @@ pub fn read(
 
 /// The file's text and its typed contents.
 fn parse_file(path: &Path) -> Result<(String, SpecialistFile), Problem> {
-    let bytes = super::read::read_file(path).map_err(|e| Problem {
-        line: 0,
-        column: 0,
-        key: None,
-        message: format!("cannot read: {e}"),
-        source_line: None,
-    })?;
-    let src = parse::utf8(&bytes)?.to_owned();
+    let src = super::files::read_text(path)?;
     let file = parse::toml(&src)?;
     Ok((src, file))
 }

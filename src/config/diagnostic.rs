@@ -1,12 +1,12 @@
 //! A problem found in the files, located: file, line, column, key, and the
-//! specialists it keeps from loading. Rendered by [`super::report`].
+//! specialists (or the team) it keeps from loading. Rendered by [`super::report`].
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::SpecialistName;
 use super::parse::Problem;
+use super::{SpecialistName, TeamName};
 
 /// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -35,6 +35,9 @@ pub struct Diagnostic {
     /// Other specialists the same problem blocks (two files pinning one port).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub related: Vec<SpecialistName>,
+    /// The team this problem belongs to (a `teams.d` file, or a template it renders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<TeamName>,
 }
 
 impl Diagnostic {
@@ -54,7 +57,14 @@ impl Diagnostic {
             source_line: p.source_line,
             specialist: specialist.cloned(),
             related: Vec::new(),
+            team: None,
         }
+    }
+
+    /// The same problem, attributed to team `name`.
+    pub fn for_team(mut self, name: &TeamName) -> Diagnostic {
+        self.team = Some(name.clone());
+        self
     }
 
     /// An error in `file`, belonging to `specialist` when given.

@@ -21,6 +21,12 @@ pub fn ignored(file_name: &str) -> bool {
 /// directory is one diagnostic and `None`: it says nothing about which
 /// specialists exist, so callers must not read it as "no files".
 pub fn specialist_files(dir: &Path, diags: &mut Vec<Diagnostic>) -> Option<Vec<PathBuf>> {
+    config_files(dir, "specialists", diags)
+}
+
+/// The config files in `dir` (the `what` directory: `specialists`,
+/// `teams`), as [`specialist_files`] lists them.
+pub fn config_files(dir: &Path, what: &str, diags: &mut Vec<Diagnostic>) -> Option<Vec<PathBuf>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
@@ -28,7 +34,7 @@ pub fn specialist_files(dir: &Path, diags: &mut Vec<Diagnostic>) -> Option<Vec<P
                 line: 0,
                 column: 0,
                 key: None,
-                message: format!("cannot read the specialists directory: {e}"),
+                message: format!("cannot read the {what} directory: {e}"),
                 source_line: None,
             };
             diags.push(Diagnostic::error(dir, None, p));
@@ -45,6 +51,19 @@ pub fn specialist_files(dir: &Path, diags: &mut Vec<Diagnostic>) -> Option<Vec<P
         .collect();
     files.sort();
     Some(files)
+}
+
+/// One config file as UTF-8 text (read as [`super::read::read_file`] reads:
+/// regular files only, bounded), or the problem that keeps it from being read.
+pub fn read_text(path: &Path) -> Result<String, Problem> {
+    let bytes = super::read::read_file(path).map_err(|e| Problem {
+        line: 0,
+        column: 0,
+        key: None,
+        message: format!("cannot read: {e}"),
+        source_line: None,
+    })?;
+    Ok(super::parse::utf8(&bytes)?.to_owned())
 }
 
 #[cfg(test)]

@@ -77,6 +77,12 @@ pub fn generation(spec: &Spec, system_prompt: &str) -> String {
     format!("{:016x}", fnv1a64(text.as_bytes()))
 }
 
+/// 16 hex digits identifying any serializable behaviour (a team's).
+pub fn of_value(v: &impl Serialize) -> String {
+    let text = serde_json::to_string(v).unwrap_or_default();
+    format!("{:016x}", fnv1a64(text.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,9 +17,11 @@ use super::{
 /// Where a project lives on disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectPaths {
-    /// The directory holding `specialists.d/`, `templates/` and `cadre.toml`.
+    /// The directory holding `specialists.d/`, `teams.d/`, `templates/` and `cadre.toml`.
     pub root: PathBuf,
     pub specialists: PathBuf,
+    /// `teams.d/`: optional; absent means no teams.
+    pub teams: PathBuf,
     pub templates: PathBuf,
     pub project_file: PathBuf,
 }
@@ -32,7 +34,14 @@ impl ProjectPaths {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
+        // `./teams.d/x.toml` reads better as `teams.d/x.toml` in diagnostics.
+        let teams = if root == Path::new(".") {
+            PathBuf::from("teams.d")
+        } else {
+            root.join("teams.d")
+        };
         ProjectPaths {
+            teams,
             templates: root.join("templates"),
             project_file: root.join("cadre.toml"),
             root,
@@ -51,6 +60,11 @@ pub struct Loaded {
     pub project_ok: bool,
     /// Every valid, rendered specialist (enabled or not), sorted by name.
     pub specs: Vec<Spec>,
+    /// Every valid team (its prompts rendered), sorted by name.
+    pub teams: Vec<super::team::TeamSpec>,
+    /// `teams.d` exists but cannot be listed: it says nothing about which
+    /// teams exist, so every team keeps the version held.
+    pub teams_unlisted: bool,
     /// Every problem found.
     pub diagnostics: Vec<Diagnostic>,
     /// Why `templates/` cannot be listed (missing, unreadable), when it cannot.
@@ -76,6 +90,14 @@ impl Loaded {
         self.diagnostics
             .iter()
             .filter(|d| d.severity == Severity::Error)
+    }
+
+    /// Names of teams whose file exists but failed (parse, validate or render).
+    pub fn failed_teams(&self) -> Vec<super::TeamName> {
+        let mut v: Vec<_> = self.errors().filter_map(|d| d.team.clone()).collect();
+        v.sort();
+        v.dedup();
+        v
     }
 
     /// Names of specialists whose file exists but failed (parse, validate or render).

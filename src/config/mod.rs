@@ -13,6 +13,7 @@
 //! - [`consult`]: `[consult]`, the colleagues a model may ask, checked against the team.
 //! - [`diff`]: the one field diff of two specs (`cadre plan` and `cadre diff`).
 //! - `parallel`: per-file work (reading, rendering) spread over the cores for large teams.
+//! - [`team`]: `teams.d/*.toml` → resolved team specs (checked against the specialists).
 //! - [`diagnostic`]: a located problem; [`report`]: its renderings (text, one line,
 //!   JSON, GitHub annotations); [`warnings`]: check-time warnings.
 
@@ -35,6 +36,7 @@ pub mod resolve;
 pub mod source;
 pub mod spec;
 pub mod suggest;
+pub mod team;
 pub mod types;
 pub mod warnings;
 
@@ -43,7 +45,7 @@ pub use consult::Consult;
 pub use diagnostic::{Diagnostic, Severity};
 pub use health::HealthCheck;
 pub use load::{Loaded, Parsed, ProjectPaths, load_project_file, load_registry, parse_all};
-pub use name::SpecialistName;
+pub use name::{SpecialistName, TeamName};
 pub use registry::RegistrySettings;
 pub use spec::{ResolvedProvider, ResolvedTimeouts, Spec, SystemPrompt};
 pub use types::*;

@@ -91,6 +91,7 @@ pub fn github(d: &Diagnostic) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Counts {
     pub specialists: usize,
+    pub teams: usize,
     pub errors: usize,
     pub warnings: usize,
 }
@@ -99,6 +100,7 @@ impl Counts {
     pub fn of(specialists: usize, diags: &[Diagnostic]) -> Counts {
         Counts {
             specialists,
+            teams: 0,
             errors: diags
                 .iter()
                 .filter(|d| d.severity == Severity::Error)
@@ -108,6 +110,11 @@ impl Counts {
                 .filter(|d| d.severity == Severity::Warning)
                 .count(),
         }
+    }
+
+    /// The same counts, with `teams` valid teams.
+    pub fn with_teams(self, teams: usize) -> Counts {
+        Counts { teams, ..self }
     }
 }
 
@@ -119,10 +126,15 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-/// `18 specialists, 0 errors, 1 warning`
+/// `18 specialists, 3 teams, 0 errors, 1 warning` (teams only when there are any).
 pub fn summary(c: Counts) -> String {
+    let teams = if c.teams > 0 {
+        format!(", {}", plural(c.teams, "team"))
+    } else {
+        String::new()
+    };
     format!(
-        "{}, {}, {}",
+        "{}{teams}, {}, {}",
         plural(c.specialists, "specialist"),
         plural(c.errors, "error"),
         plural(c.warnings, "warning")
@@ -133,6 +145,7 @@ pub fn summary(c: Counts) -> String {
 pub fn json(c: Counts, diags: &[Diagnostic]) -> serde_json::Value {
     serde_json::json!({
         "specialists": c.specialists,
+        "teams": c.teams,
         "errors": c.errors,
         "warnings": c.warnings,
         "diagnostics": diags,
@@ -155,6 +168,7 @@ mod tests {
             source_line: Some("port = \"x\"".into()),
             specialist: None,
             related: Vec::new(),
+            team: None,
         }
     }
 
@@ -171,10 +185,20 @@ mod tests {
         assert_eq!(
             summary(Counts {
                 specialists: 18,
+                teams: 0,
                 errors: 0,
                 warnings: 1
             }),
             "18 specialists, 0 errors, 1 warning"
+        );
+        assert_eq!(
+            summary(Counts {
+                specialists: 18,
+                teams: 1,
+                errors: 2,
+                warnings: 0
+            }),
+            "18 specialists, 1 team, 2 errors, 0 warnings"
         );
     }
 }

@@ -61,12 +61,33 @@ pub(crate) fn body_error(r: &BytesRejection) -> RpcError {
     }
 }
 
-/// `POST /a2a/NAME`.
+/// `POST /a2a/NAME`: a specialist.
 pub(crate) async fn rpc(
     Extension(server): Extension<Arc<a2a::Server>>,
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    serve(&server, AgentId::Specialist(name), query, &headers, body).await
+}
+
+/// `POST /a2a/team/NAME`: a team; a task is one run of it.
+pub(crate) async fn team_rpc(
+    Extension(server): Extension<Arc<a2a::Server>>,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    serve(&server, AgentId::Team(name), query, &headers, body).await
+}
+
+async fn serve(
+    server: &a2a::Server,
+    agent: AgentId,
+    query: Option<String>,
+    headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let body = match body {
@@ -93,7 +114,6 @@ pub(crate) async fn rpc(
         Ok(v) => v,
         Err(e) => return rpc_error(&id, &e.to_rpc()),
     };
-    let agent = AgentId::Specialist(name);
     if let Err(e) = agent::find(server.backend().as_ref(), &agent).await {
         return not_found(&id, &e);
     }
@@ -128,11 +148,29 @@ pub(crate) async fn agent_card(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let id = AgentId::Specialist(name);
+    card_of(&state, &server, AgentId::Specialist(name), &headers).await
+}
+
+/// `GET /a2a/team/NAME/.well-known/agent-card.json`.
+pub(crate) async fn team_agent_card(
+    State(state): State<AppState>,
+    Extension(server): Extension<Arc<a2a::Server>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    card_of(&state, &server, AgentId::Team(name), &headers).await
+}
+
+async fn card_of(
+    state: &AppState,
+    server: &a2a::Server,
+    id: AgentId,
+    headers: &HeaderMap,
+) -> Response {
     match agent::find(server.backend().as_ref(), &id).await {
         Ok(info) => card_response(card::agent_card(
             &info,
-            &base_url(&headers),
+            &base_url(headers),
             state.token.is_some(),
         )),
         Err(e) => {
@@ -141,18 +179,25 @@ pub(crate) async fn agent_card(
     }
 }
 
-/// `GET /.well-known/agent-card.json`: the whole team.
+/// `GET /.well-known/agent-card.json`: the whole team, its teams first.
 pub(crate) async fn team_card(
     State(state): State<AppState>,
     Extension(server): Extension<Arc<a2a::Server>>,
     headers: HeaderMap,
 ) -> Response {
-    match server.backend().agents().await {
-        Ok(all) => card_response(card::team_card(
-            &all,
-            &base_url(&headers),
-            state.token.is_some(),
-        )),
-        Err(e) => ApiError::from_code(ErrorCode::ShuttingDown, e.to_string()).into_response(),
-    }
+    let backend = server.backend();
+    let all = match (backend.teams().await, backend.agents().await) {
+        (Ok(mut teams), Ok(specialists)) => {
+            teams.extend(specialists);
+            teams
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            return ApiError::from_code(ErrorCode::ShuttingDown, e.to_string()).into_response();
+        }
+    };
+    card_response(card::team_card(
+        &all,
+        &base_url(&headers),
+        state.token.is_some(),
+    ))
 }

@@ -2,6 +2,8 @@
 //! each chat the way `POST /api/specialists/NAME/chat` goes ([`super::reach`]:
 //! this daemon's own on the in-process chat path, so A2A and MCP chats share
 //! its counters, drain and cancellation; a replica elsewhere over its socket).
+//! A team's chat is one run of the team ([`crate::team::Runner`], as
+//! `POST /api/teams/NAME`).
 
 use axum::http::StatusCode;
 use futures::FutureExt;
@@ -13,7 +15,8 @@ use super::error::{ApiCode, ApiError};
 use super::{reach, target};
 use crate::agent::{AgentError, AgentId, AgentInfo, Backend, ChatEvent, ChatStream, Turn};
 use crate::protocol::{ChatBody, ErrorCode, Reply, ReplyBody};
-use crate::supervisor::LiveView;
+use crate::supervisor::{LiveView, TeamView};
+use crate::team::TeamError;
 
 pub(crate) struct Daemon {
     pub(crate) state: AppState,
@@ -34,6 +37,39 @@ fn info(l: &LiveView) -> AgentInfo {
         generation: s.generation.clone(),
         serving: target::serves(l),
         system_prompt: s.system_prompt.as_str().to_owned(),
+        members: Vec::new(),
+    }
+}
+
+fn team_info(v: &TeamView) -> AgentInfo {
+    let t = &v.spec;
+    let members: Vec<String> = t.members.iter().map(ToString::to_string).collect();
+    let role = match &t.moderator {
+        Some(m) => format!("a team ({}), moderated by {m}", t.mode.as_str()),
+        None => format!("a team ({})", t.mode.as_str()),
+    };
+    AgentInfo {
+        id: AgentId::Team(t.name.to_string()),
+        name: t.name.to_string(),
+        title: t.title.clone(),
+        description: t.description.clone(),
+        role,
+        expertise: Vec::new(),
+        focus: Vec::new(),
+        model: format!("team/{}", t.name),
+        state: v.state.as_str().to_owned(),
+        generation: t.generation.clone(),
+        serving: true,
+        system_prompt: String::new(),
+        members,
+    }
+}
+
+fn team_error(e: TeamError) -> AgentError {
+    match e {
+        TeamError::NotFound(n) => AgentError::NotFound(n),
+        TeamError::EmptyQuestion => AgentError::Invalid(e.to_string()),
+        TeamError::Supervisor(_) => AgentError::ShuttingDown,
     }
 }
 
@@ -77,8 +113,25 @@ impl Backend for Daemon {
         .boxed()
     }
 
+    fn teams(&self) -> BoxFuture<'_, Result<Vec<AgentInfo>, AgentError>> {
+        async move {
+            let all = self.state.teams.list().await.map_err(team_error)?;
+            Ok(all.iter().map(team_info).collect())
+        }
+        .boxed()
+    }
+
     fn agent(&self, id: &AgentId) -> BoxFuture<'_, Result<AgentInfo, AgentError>> {
-        let AgentId::Specialist(name) = id.clone();
+        let name = match id.clone() {
+            AgentId::Specialist(name) => name,
+            AgentId::Team(name) => {
+                return async move {
+                    let v = self.state.teams.get(&name).await.map_err(team_error)?;
+                    Ok(team_info(&v))
+                }
+                .boxed();
+            }
+        };
         async move {
             match self.state.sup.one(&name).await {
                 Ok(Some(l)) => Ok(info(&l)),
@@ -90,7 +143,21 @@ impl Backend for Daemon {
     }
 
     fn chat(&self, id: &AgentId, turn: Turn) -> BoxFuture<'_, Result<ChatStream, AgentError>> {
-        let AgentId::Specialist(name) = id.clone();
+        let name = match id.clone() {
+            AgentId::Specialist(name) => name,
+            AgentId::Team(name) => {
+                return async move {
+                    let (spec, events) = self
+                        .state
+                        .teams
+                        .start(&name, turn.content)
+                        .await
+                        .map_err(team_error)?;
+                    Ok(crate::team::agent::chat(&spec.name, events))
+                }
+                .boxed();
+            }
+        };
         async move {
             let reach = reach::one(&self.state, &name).await.map_err(agent_error)?;
             let content = crate::protocol::chat_content(Some(turn.content))

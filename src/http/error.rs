@@ -40,7 +40,7 @@ impl ApiCode {
         match self {
             ApiCode::Protocol(c) => c.as_str(),
             ApiCode::NotFound => "not_found",
-            ApiCode::NotReady => "not_ready",
+            ApiCode::NotReady => ErrorCode::NotReady.as_str(),
             ApiCode::MethodNotAllowed => "method_not_allowed",
             ApiCode::Unauthorized => "unauthorized",
             ApiCode::ModelNotFound => "model_not_found",
@@ -107,7 +107,8 @@ impl ApiError {
             ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::ProviderUnavailable | ErrorCode::ProviderError => StatusCode::BAD_GATEWAY,
             ErrorCode::Timeout => StatusCode::GATEWAY_TIMEOUT,
-            ErrorCode::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::ShuttingDown | ErrorCode::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::RoutingFailed => StatusCode::BAD_GATEWAY,
             ErrorCode::RateLimited | ErrorCode::BudgetExceeded => StatusCode::TOO_MANY_REQUESTS,
         };
         ApiError::new(status, ApiCode::Protocol(code), message)

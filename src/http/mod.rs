@@ -21,12 +21,14 @@ mod health;
 mod mcp;
 mod metrics;
 mod openai;
+mod openai_team;
 mod pages;
 mod protocols;
 mod reach;
 mod roster;
 mod server;
 mod target;
+mod teams;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -139,6 +141,8 @@ pub(crate) struct AppState {
     pub(crate) cluster: Cluster,
     /// Reloads and config errors per specialist, counted from reconcile events.
     pub(crate) tallies: Arc<Mutex<BTreeMap<String, Tallies>>>,
+    /// The teams, run on the same chat path as every chat here.
+    pub(crate) teams: crate::team::Runner,
     token: Option<Arc<str>>,
 }
 
@@ -154,12 +158,14 @@ pub fn router(sup: SupervisorHandle, cluster: Cluster, token: Option<String>) ->
         sup: sup.clone(),
         cluster,
         tallies: Arc::default(),
+        teams: crate::team::Runner::new(sup.clone()),
         token: token.map(Arc::from),
     };
     tokio::spawn(count_events(sup, state.tallies.clone()));
     Router::new()
         .route("/", get(pages::team))
         .route("/s/{name}", get(pages::specialist))
+        .route("/t/{name}", get(pages::team_of))
         .route("/assets/{file}", get(pages::asset))
         .route(HEALTHZ, get(health::healthz))
         .route(READYZ, get(health::readyz))
@@ -169,6 +175,8 @@ pub fn router(sup: SupervisorHandle, cluster: Cluster, token: Option<String>) ->
         .route("/api/specialists/{name}/chat", post(api::chat))
         .route("/api/specialists/{name}/prompt", get(roster::prompt))
         .route("/api/team", post(api::team))
+        .route("/api/teams", get(teams::list))
+        .route("/api/teams/{name}", get(teams::one).post(teams::run))
         .route("/api/events", get(api::events))
         .route("/v1/models", get(openai::models))
         .route("/v1/chat/completions", post(openai::completions))

@@ -1,6 +1,8 @@
 //! OpenAI-compatible routes: `/v1/models` lists the specialists of the
-//! cluster that some endpoint serves and `/v1/chat/completions` talks to one (`model` = its name) with its own
-//! system prompt first. Errors use OpenAI's `{"error":{message,type,code}}`.
+//! cluster that some endpoint serves, then the teams (`team/NAME`), and
+//! `/v1/chat/completions` talks to one (`model` = its name) with its own
+//! system prompt first, or runs a team ([`super::openai_team`]). Errors use
+//! OpenAI's `{"error":{message,type,code}}`.
 
 use std::convert::Infallible;
 
@@ -21,7 +23,7 @@ use crate::generator::Generator;
 use crate::protocol::{ErrorCode, Reply, ReplyBody};
 
 /// An [`ApiError`] in OpenAI's shape.
-pub struct OpenAiError(ApiError);
+pub struct OpenAiError(pub ApiError);
 
 impl From<ApiError> for OpenAiError {
     fn from(e: ApiError) -> Self {
@@ -57,7 +59,7 @@ impl IntoResponse for OpenAiError {
     }
 }
 
-fn now() -> u64 {
+pub(super) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -69,6 +71,18 @@ pub async fn models(State(state): State<AppState>) -> Result<Response, OpenAiErr
     let data: Vec<Value> = reach::all(&state)
         .iter()
         .map(|t| json!({"id": t.name, "object": "model", "created": 0, "owned_by": "cadre"}))
+        .chain(
+            state
+                .teams
+                .list()
+                .await
+                .unwrap_or_default()
+                .iter()
+                .map(|t| {
+                    let id = format!("{}{}", super::openai_team::PREFIX, t.spec.name);
+                    json!({"id": id, "object": "model", "created": 0, "owned_by": "cadre"})
+                }),
+        )
         .collect();
     Ok(Json(json!({"object": "list", "data": data})).into_response())
 }
@@ -159,6 +173,11 @@ pub async fn completions(
         .to_owned();
     let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(false);
     let chat = to_chat_body(&req)?;
+    if let Some(team) = model.strip_prefix(super::openai_team::PREFIX) {
+        let question = chat["content"].as_str().unwrap_or_default().to_owned();
+        let team = team.to_owned();
+        return super::openai_team::completions(&state, &team, model, question, stream).await;
+    }
     let reach = reach::one(&state, &model).await.map_err(|e| {
         if e.status == StatusCode::NOT_FOUND {
             OpenAiError(ApiError::new(
@@ -206,7 +225,13 @@ pub async fn completions(
     Ok(Sse::new(events.map(ok)).into_response())
 }
 
-fn chunk(id: &str, created: u64, model: &str, delta: Value, finish: Option<&str>) -> Event {
+pub(super) fn chunk(
+    id: &str,
+    created: u64,
+    model: &str,
+    delta: Value,
+    finish: Option<&str>,
+) -> Event {
     Event::default().data(
         json!({
             "id": id, "object": "chat.completion.chunk", "created": created, "model": model,

@@ -18,6 +18,7 @@ const CHAT: &str = include_str!("assets/chat.html");
 const CSS: &str = include_str!("assets/app.css");
 const COMMON_JS: &str = include_str!("assets/common.js");
 const TEAM_JS: &str = include_str!("assets/team.js");
+const ROUNDS_JS: &str = include_str!("assets/rounds.js");
 const CHAT_JS: &str = include_str!("assets/chat.js");
 const MARKDOWN_JS: &str = include_str!("assets/markdown.js");
 const MARKED_JS: &str = include_str!("assets/vendor/marked.umd.js");
@@ -64,6 +65,15 @@ pub async fn team() -> Response {
     page(TEAM)
 }
 
+/// `/t/NAME`: the team page with team NAME chosen.
+pub async fn team_of(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    state.teams.get(&name).await?;
+    Ok(page(TEAM))
+}
+
 /// A specialist's chat page; the page itself also copes with the
 /// specialist disappearing later.
 pub async fn specialist(
@@ -83,6 +93,7 @@ pub async fn asset(Path(file): Path<String>) -> Response {
         "app.css" => (CSS, "text/css; charset=utf-8"),
         "common.js" => (common_js(), "text/javascript; charset=utf-8"),
         "team.js" => (TEAM_JS, "text/javascript; charset=utf-8"),
+        "rounds.js" => (ROUNDS_JS, "text/javascript; charset=utf-8"),
         "chat.js" => (CHAT_JS, "text/javascript; charset=utf-8"),
         "markdown.js" => (MARKDOWN_JS, "text/javascript; charset=utf-8"),
         "marked.umd.js" => (MARKED_JS, "text/javascript; charset=utf-8"),

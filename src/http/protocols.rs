@@ -27,6 +27,11 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             "/a2a/{name}/.well-known/agent-card.json",
             get(super::a2a::agent_card),
         )
+        .route("/a2a/team/{name}", post(super::a2a::team_rpc))
+        .route(
+            "/a2a/team/{name}/.well-known/agent-card.json",
+            get(super::a2a::team_agent_card),
+        )
         .route(
             "/mcp",
             post(super::mcp::post)

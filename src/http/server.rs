@@ -16,6 +16,8 @@ use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::sync::watch;
 
+mod own_wakes;
+
 /// Serve `app` on `listener` until `shutdown` resolves, then let open
 /// connections finish (the caller bounds how long it waits).
 pub(super) async fn run(
@@ -47,7 +49,7 @@ pub(super) async fn run(
         let service = TowerToHyperService::new(app.clone());
         let mut stopped = stopped.clone();
         let done_rx = done.clone();
-        tokio::spawn(async move {
+        tokio::spawn(own_wakes::OwnWakes::new(async move {
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder.half_close(true);
             let mut conn = pin!(builder.serve_connection(TokioIo::new(tcp), service));
@@ -67,7 +69,7 @@ pub(super) async fn run(
                 }
             }
             drop(done_rx);
-        });
+        }));
     }
     drop(stop);
     drop(done);

@@ -2,7 +2,7 @@
 //! transport at `/mcp`, and `cadre mcp`, a stdio bridge to it ([`bridge`]).
 //!
 //! # What is served
-//! Tools `list_specialists` and `ask` ([`tools`]), resources: the roster and
+//! Tools `list_specialists`, `ask` and `ask_team` ([`tools`]), resources: the roster and
 //! each specialist's rendered prompt ([`resources`]), `ping`. Protocol
 //! revisions 2025-11-25, 2025-06-18 and 2025-03-26 (the `initialize`
 //! handshake era that every MCP host speaks): `initialize` echoes the
@@ -195,7 +195,9 @@ impl Server {
             "capabilities": {"tools": {"listChanged": false}, "resources": {"listChanged": false, "subscribe": false}},
             "serverInfo": {"name": "cadre", "title": "cadre team", "version": env!("CARGO_PKG_VERSION")},
             "instructions": "A team of AI specialists. Call list_specialists to see who is there, \
-                then ask one a question with ask. Each specialist's system prompt is a resource.",
+                then ask one a question with ask, or ask a whole team (its members confer and a \
+                moderator sums up) with ask_team; the cadre://roster resource lists the teams. \
+                Each specialist's system prompt is a resource.",
         });
         Answer::Json {
             status: 200,
@@ -211,11 +213,13 @@ impl Server {
             "tools/list" => ok(id, json!({"tools": tools::definitions()})),
             "tools/call" => return self.call_tool(id, &params, sid).await,
             "resources/list" | "resources/read" => {
-                let agents = self
+                let mut agents = self
                     .backend
                     .agents()
                     .await
                     .map_err(|e| resources::unavailable(&e))?;
+                let teams = self.backend.teams().await;
+                agents.extend(teams.map_err(|e| resources::unavailable(&e))?);
                 if call.method == "resources/list" {
                     ok(id, resources::list(&agents))
                 } else {

@@ -1,6 +1,7 @@
-//! The MCP resources: the roster (`cadre://roster`, JSON) and each
-//! specialist's rendered system prompt (`cadre://specialists/NAME/prompt`,
-//! exactly what `cadre render NAME` prints).
+//! The MCP resources: the roster (`cadre://roster`, JSON: every specialist,
+//! then every team, each with its `kind`) and each specialist's rendered
+//! system prompt (`cadre://specialists/NAME/prompt`, exactly what `cadre
+//! render NAME` prints).
 
 use serde_json::{Value, json};
 
@@ -21,9 +22,9 @@ fn prompt_uri(name: &str) -> String {
 pub fn list(agents: &[AgentInfo]) -> Value {
     let mut all = vec![json!({
         "uri": ROSTER, "name": "roster", "title": "The team's roster",
-        "description": "Every specialist: name, title, role, expertise, focus, model, state.",
+        "description": "Every specialist (name, title, role, expertise, focus, model, state), then every team (for ask_team: its members, mode and state).",
         "mimeType": "application/json"})];
-    all.extend(agents.iter().map(|a| {
+    all.extend(agents.iter().filter(|a| !a.id.is_team()).map(|a| {
         json!({"uri": prompt_uri(&a.name), "name": format!("{}-prompt", a.name),
             "title": format!("{}'s system prompt", a.name),
             "description": format!("The rendered system prompt {} answers with (`cadre render {}`).", a.name, a.name),
@@ -43,13 +44,21 @@ pub fn templates() -> Value {
 pub fn read(agents: &[AgentInfo], uri: &str) -> Result<Value, RpcError> {
     let content = |mime: &str, text: String| json!({"contents": [{"uri": uri, "mimeType": mime, "text": text}]});
     if uri == ROSTER {
-        let text = serde_json::to_string_pretty(agents).unwrap_or_default();
+        let roster: Vec<Value> = agents
+            .iter()
+            .map(|a| {
+                let mut v = serde_json::to_value(a).unwrap_or_default();
+                v["kind"] = json!(if a.id.is_team() { "team" } else { "specialist" });
+                v
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&roster).unwrap_or_default();
         return Ok(content("application/json", text));
     }
     let name = uri
         .strip_prefix(PROMPT_PREFIX)
         .and_then(|r| r.strip_suffix(PROMPT_SUFFIX));
-    match name.and_then(|n| agents.iter().find(|a| a.name == n)) {
+    match name.and_then(|n| agents.iter().find(|a| a.name == n && !a.id.is_team())) {
         Some(a) => Ok(content("text/plain", a.system_prompt.clone())),
         None => Err(
             RpcError::new(NOT_FOUND, format!("resource not found: {uri}"))

@@ -1,5 +1,5 @@
-//! The MCP tools: `list_specialists` and `ask`, with JSON Schemas for their
-//! input and output. A tool that fails (bad arguments, an unknown
+//! The MCP tools: `list_specialists`, `ask` and `ask_team`, with JSON
+//! Schemas for their input and output. A tool that fails (bad arguments, an unknown
 //! specialist, a provider error) answers a result with `isError: true` and a
 //! text saying what to do, never a protocol error: the model reading it can
 //! correct itself.
@@ -51,6 +51,22 @@ pub fn definitions() -> Value {
                 "model": {"type": "string"}}, "required": ["specialist", "answer", "model"]},
             "annotations": {"readOnlyHint": true, "openWorldHint": true},
         },
+        {
+            "name": "ask_team",
+            "title": "Ask a team",
+            "description": "Ask a team of specialists (teams.d) a question: its members answer, \
+                in rounds when it discusses, and its moderator writes the team's answer. \
+                Progress is reported per round and per answer; the teams are listed in the \
+                cadre://roster resource and by `cadre teams`.",
+            "inputSchema": {"type": "object", "properties": {
+                "team": {"type": "string", "description": "a team's name, e.g. council"},
+                "question": {"type": "string", "minLength": 1}},
+                "required": ["team", "question"], "additionalProperties": false},
+            "outputSchema": {"type": "object", "properties": {
+                "team": {"type": "string"}, "answer": {"type": "string"},
+                "model": {"type": "string"}}, "required": ["team", "answer", "model"]},
+            "annotations": {"readOnlyHint": true, "openWorldHint": true},
+        },
     ])
 }
 
@@ -86,6 +102,10 @@ pub async fn call(
             Err(e) => tool_error(e.to_string()),
         })),
         "ask" => Some(match ask_args(args) {
+            Ok((id, turn)) => ask(backend.clone(), id, turn).await,
+            Err(e) => once(tool_error(e)),
+        }),
+        "ask_team" => Some(match team_args(args) {
             Ok((id, turn)) => ask(backend.clone(), id, turn).await,
             Err(e) => once(tool_error(e)),
         }),
@@ -136,8 +156,25 @@ fn ask_args(args: &Map<String, Value>) -> Result<(AgentId, Turn), String> {
     ))
 }
 
-fn unknown(e: &AgentError, name: &str) -> String {
+fn team_args(args: &Map<String, Value>) -> Result<(AgentId, Turn), String> {
+    let text = |k: &str| args.get(k).and_then(Value::as_str).map(str::to_owned);
+    let name = text("team").ok_or("`team` (a team's name) is required and must be a string")?;
+    let question = text("question")
+        .filter(|q| !q.trim().is_empty())
+        .ok_or("`question` is required and must be a non-empty string")?;
+    let turn = Turn {
+        content: question,
+        history: Vec::new(),
+    };
+    Ok((AgentId::Team(name), turn))
+}
+
+fn unknown(e: &AgentError, id: &AgentId) -> String {
+    let name = id.name();
     match e {
+        AgentError::NotFound(_) if id.is_team() => {
+            format!("there is no team named {name:?}; the cadre://roster resource lists the teams")
+        }
         AgentError::NotFound(_) => {
             format!("there is no specialist named {name:?}; call list_specialists for the names")
         }
@@ -148,16 +185,17 @@ fn unknown(e: &AgentError, name: &str) -> String {
 async fn ask(backend: Arc<dyn Backend>, id: AgentId, turn: Turn) -> BoxStream<'static, Step> {
     let once = |v: Value| futures::stream::once(async move { Step::Result(v) }).boxed();
     let name = id.name().to_owned();
+    let key = if id.is_team() { "team" } else { "specialist" };
     if let Err(e) = agent::find(backend.as_ref(), &id).await {
-        return once(tool_error(unknown(&e, &name)));
+        return once(tool_error(unknown(&e, &id)));
     }
     let chat = match backend.chat(&id, turn).await {
         Ok(c) => c,
-        Err(e) => return once(tool_error(unknown(&e, &name))),
+        Err(e) => return once(tool_error(unknown(&e, &id))),
     };
     let mut n = 0u64;
     chat.map(move |ev| match ev {
-        ChatEvent::Chunk(text) => {
+        ChatEvent::Chunk(text) | ChatEvent::Progress(text) => {
             n += 1;
             Step::Progress {
                 done: n,
@@ -165,7 +203,7 @@ async fn ask(backend: Arc<dyn Backend>, id: AgentId, turn: Turn) -> BoxStream<'s
             }
         }
         ChatEvent::Done { content, model } => Step::Result(structured(
-            json!({"specialist": name, "answer": content, "model": model}),
+            json!({key: name, "answer": content, "model": model}),
             content,
         )),
         ChatEvent::Failed { code, message } => Step::Result(tool_error(format!(

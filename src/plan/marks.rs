@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::Actual;
-use crate::config::{Loaded, SpecialistName, report};
+use crate::config::{Loaded, SpecialistName, TeamName, report};
 
 /// What a config error is about.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -17,6 +17,7 @@ pub enum Subject {
     /// A file that names no specialist (a bad file name).
     File(PathBuf),
     Specialist(SpecialistName),
+    Team(TeamName),
 }
 
 impl fmt::Display for Subject {
@@ -25,6 +26,8 @@ impl fmt::Display for Subject {
             Subject::Project => f.write_str("cadre.toml"),
             Subject::File(p) => write!(f, "{}", p.display()),
             Subject::Specialist(n) => f.write_str(n.as_str()),
+            // Specialist names hold no `/`: the prefix keeps the two kinds apart.
+            Subject::Team(n) => write!(f, "team/{n}"),
         }
     }
 }
@@ -67,6 +70,12 @@ impl Marks {
     pub fn of_specialist(&self, name: &SpecialistName) -> Option<&str> {
         self.get(&Subject::Project)
             .or_else(|| self.get(&Subject::Specialist(name.clone())))
+    }
+
+    /// The error `cadre teams` shows for team `name` (the project's while `cadre.toml` is broken).
+    pub fn of_team(&self, name: &TeamName) -> Option<&str> {
+        self.get(&Subject::Project)
+            .or_else(|| self.get(&Subject::Team(name.clone())))
     }
 }
 
@@ -111,6 +120,10 @@ pub(super) fn project_error(loaded: &Loaded) -> String {
 pub(super) fn of_files(loaded: &Loaded) -> Marks {
     let mut marks = Marks::default();
     for d in loaded.errors() {
+        if let Some(t) = &d.team {
+            marks.insert(Subject::Team(t.clone()), report::line(d));
+            continue;
+        }
         match &d.specialist {
             Some(n) => {
                 for name in std::iter::once(n).chain(&d.related) {
@@ -129,6 +142,7 @@ pub(super) fn of_files(loaded: &Loaded) -> Marks {
 pub(super) fn notices(before: &Marks, now: &Marks, actual: &Actual) -> Vec<Notice> {
     let known = |s: &Subject| match s {
         Subject::Specialist(n) => actual.specialists.contains_key(n),
+        Subject::Team(n) => actual.teams.contains_key(n),
         _ => false,
     };
     let mut out = Vec::new();

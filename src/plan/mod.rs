@@ -19,15 +19,19 @@
 //!   a host or pinned-port change a restart, a removed or disabled file a
 //!   stop ([`actions`]).
 //!
+//! - teams, the second kind of declared object: add / change / remove / keep
+//!   per team file, last-known-good per file over the same [`Marks`]
+//!   ([`teams`]).
+//!
 //! No I/O and no clock: the daemon applies [`plan`]'s result, `cadre plan`
 //! prints the same function's result, and the table tests below are the
-//! daemon's behaviour. Kinds of declared objects other than specialists
-//! (teams) join as their own `want` + `actions` pair over the same [`Marks`].
+//! daemon's behaviour.
 
 mod actions;
 mod claims;
 pub mod held;
 mod marks;
+mod teams;
 mod want;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,10 +40,12 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Limits, Loaded, Spec, SpecialistName};
+use crate::config::team::TeamSpec;
+use crate::config::{Limits, Loaded, Spec, SpecialistName, TeamName};
 
 pub use held::Holder;
 pub use marks::{Effect, Marks, Notice, Subject};
+pub use teams::{TeamAction, TeamActionKind, changed_fields as team_fields};
 
 /// Where a known specialist is in its life, as the supervisor reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +77,8 @@ pub struct Instance {
 #[derive(Debug, Clone, Default)]
 pub struct Actual {
     pub specialists: BTreeMap<SpecialistName, Instance>,
+    /// The version of each team the daemon holds (its last good one while its file is broken).
+    pub teams: BTreeMap<TeamName, Arc<TeamSpec>>,
     pub marks: Marks,
     /// Names another live daemon on this host serves, with who it is.
     pub held: BTreeMap<SpecialistName, Holder>,
@@ -209,6 +217,8 @@ pub struct Settings {
 pub struct Plan {
     /// One per known or declared specialist that exists on either side, by name; keeps included.
     pub actions: Vec<Action>,
+    /// One per team held or declared, by name; keeps included.
+    pub teams: Vec<TeamAction>,
     /// Every config error now: what `status` shows as `config_error`.
     pub config_errors: Marks,
     /// The marks that appeared, changed or cleared: the config events.
@@ -225,6 +235,11 @@ impl Plan {
     /// The actions other than keep.
     pub fn changes(&self) -> impl Iterator<Item = &Action> {
         self.actions.iter().filter(|a| a.is_change())
+    }
+
+    /// The team actions other than keep.
+    pub fn team_changes(&self) -> impl Iterator<Item = &TeamAction> {
+        self.teams.iter().filter(|a| a.is_change())
     }
 }
 
@@ -247,6 +262,11 @@ pub fn plan(loaded: &Loaded, actual: &Actual, operator: &Operator) -> Plan {
     let notices = marks::notices(&actual.marks, &errors, actual);
     Plan {
         actions,
+        teams: if loaded.teams_unlisted {
+            teams::hold(actual)
+        } else {
+            teams::actions(loaded, actual)
+        },
         config_errors: errors,
         notices,
         operator: want::still_stopped(loaded, operator),
@@ -271,6 +291,7 @@ fn hold(loaded: &Loaded, actual: &Actual, operator: &Operator) -> Plan {
         .collect();
     Plan {
         actions,
+        teams: teams::hold(actual),
         config_errors: errors,
         notices,
         operator: operator.clone(),
@@ -280,4 +301,4 @@ fn hold(loaded: &Loaded, actual: &Actual, operator: &Operator) -> Plan {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

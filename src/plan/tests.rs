@@ -3,7 +3,8 @@ use std::path::PathBuf;
 use super::*;
 use crate::config::{Params, Personality, ProviderKind, ResolvedProvider, ResolvedTimeouts};
 
-fn spec(name: &str) -> Spec {
+/// A spec for tests anywhere in the crate.
+pub(crate) fn spec(name: &str) -> Spec {
     Spec {
         name: SpecialistName::parse(name).unwrap(),
         file: PathBuf::from(format!("specialists.d/{name}.toml")),
@@ -98,6 +99,8 @@ fn loaded(specs: &[Spec], broken: &[SpecialistName]) -> Loaded {
         project: Default::default(),
         project_ok: true,
         specs: specs.to_vec(),
+        teams: Vec::new(),
+        teams_unlisted: false,
         diagnostics,
         templates_missing: None,
     }
@@ -323,3 +326,4 @@ fn unchanged_spec_keeps_the_running_arc_unless_bound_elsewhere() {
 
 mod held;
 mod policy;
+mod teams;

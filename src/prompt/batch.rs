@@ -55,6 +55,11 @@ impl RenderCache {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+
+    /// The templates the last load rendered from (teams render from the same snapshot).
+    pub fn sources(&self) -> Option<Arc<TemplateSources>> {
+        self.basis.as_ref().map(|(t, _)| t.clone())
+    }
 }
 
 /// Render every candidate's prompt against the enabled team; failures join
@@ -216,39 +221,52 @@ fn render_diagnostic(
                 )
             }
         }
-        RenderError::Template {
-            template,
-            line,
-            variable,
-            span,
-            message,
-        } => {
-            let text = prompter.source_of(&template);
-            let source_line = text.as_deref().and_then(|s| source::line_text(s, line));
-            // Prefer the variable's own position on the line, then the error's span.
-            let by_variable = match (&variable, &source_line) {
-                (Some(v), Some(l)) => l.find(v.as_str()).map(|i| l[..i].chars().count() + 1),
-                _ => None,
-            };
-            let by_span = match (&span, &text) {
-                (Some(r), Some(t)) => {
-                    let p = source::position(t, r.start);
-                    (p.line == line).then_some(p.column)
-                }
-                _ => None,
-            };
-            let column = by_variable.or(by_span).unwrap_or(1);
-            let p = Problem {
-                line,
-                column,
-                key: variable,
-                message: format!(
-                    "template `{template}` line {line}, rendering `{}`: {message}",
-                    c.name
-                ),
-                source_line,
-            };
-            Diagnostic::error(&prompter.path_of(&template), Some(&c.name), p)
+        e @ RenderError::Template { .. } => {
+            let (file, p) = located(prompter, e, &format!("`{}`", c.name));
+            Diagnostic::error(&file, Some(&c.name), p)
         }
     }
+}
+
+/// A template error as a problem located in its template file: the file,
+/// and the problem at the line (and the variable's column) it names;
+/// `rendering` says what was being rendered.
+pub(crate) fn located(
+    prompter: &Prompter,
+    e: RenderError,
+    rendering: &str,
+) -> (std::path::PathBuf, Problem) {
+    let RenderError::Template {
+        template,
+        line,
+        variable,
+        span,
+        message,
+    } = e
+    else {
+        return (prompter.path_of(""), Problem::at(None, None, e.to_string()));
+    };
+    let text = prompter.source_of(&template);
+    let source_line = text.as_deref().and_then(|s| source::line_text(s, line));
+    // Prefer the variable's own position on the line, then the error's span.
+    let by_variable = match (&variable, &source_line) {
+        (Some(v), Some(l)) => l.find(v.as_str()).map(|i| l[..i].chars().count() + 1),
+        _ => None,
+    };
+    let by_span = match (&span, &text) {
+        (Some(r), Some(t)) => {
+            let p = source::position(t, r.start);
+            (p.line == line).then_some(p.column)
+        }
+        _ => None,
+    };
+    let column = by_variable.or(by_span).unwrap_or(1);
+    let p = Problem {
+        line,
+        column,
+        key: variable,
+        message: format!("template `{template}` line {line}, rendering {rendering}: {message}"),
+        source_line,
+    };
+    (prompter.path_of(&template), p)
 }

@@ -9,6 +9,21 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// The template of teams' round and moderator prompts when a team names none.
+pub const TEAM_TEMPLATE: &str = crate::config::team::DEFAULT_TEAM_TEMPLATE;
+
+/// The shipped team template, used when a project has no `templates/team.md.j2`.
+pub const BUILTIN_TEAM: &str = include_str!("../../templates/team.md.j2");
+
+/// The shipped text of a template the loader falls back to.
+pub(super) fn builtin(name: &str) -> Option<&'static str> {
+    match name {
+        super::DEFAULT_TEMPLATE => Some(super::BUILTIN_DEFAULT),
+        TEAM_TEMPLATE => Some(BUILTIN_TEAM),
+        _ => None,
+    }
+}
+
 /// Directory levels followed below `templates/` (guards against symlink loops).
 const MAX_DEPTH: usize = 16;
 

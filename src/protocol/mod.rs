@@ -44,6 +44,13 @@ pub enum ErrorCode {
     ProviderError,
     Timeout,
     ShuttingDown,
+    /// A team's member that is not serving (stopped, failed, starting, gone):
+    /// the `error` a round reports for it. Never sent on a specialist's socket.
+    NotReady,
+    /// A team's moderator answered a routing request with something other
+    /// than a JSON list of 1 to 3 of the team's members; the message carries
+    /// its text. Never sent on a specialist's socket.
+    RoutingFailed,
     /// Over `[limits] requests_per_minute`; the reply carries `retry_after_ms`.
     RateLimited,
     /// Over `[limits] tokens_per_day`; the reply carries `retry_after_ms` (midnight UTC).
@@ -52,7 +59,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of the table above; [`ErrorCode::index`] is a position here.
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 12] = [
         ErrorCode::BadJson,
         ErrorCode::BadRequest,
         ErrorCode::UnknownType,
@@ -61,6 +68,8 @@ impl ErrorCode {
         ErrorCode::ProviderError,
         ErrorCode::Timeout,
         ErrorCode::ShuttingDown,
+        ErrorCode::NotReady,
+        ErrorCode::RoutingFailed,
         ErrorCode::RateLimited,
         ErrorCode::BudgetExceeded,
     ];
@@ -80,6 +89,8 @@ impl ErrorCode {
             ErrorCode::ProviderError => "provider_error",
             ErrorCode::Timeout => "timeout",
             ErrorCode::ShuttingDown => "shutting_down",
+            ErrorCode::NotReady => "not_ready",
+            ErrorCode::RoutingFailed => "routing_failed",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::BudgetExceeded => "budget_exceeded",
         }

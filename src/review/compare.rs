@@ -43,11 +43,12 @@ pub struct Review {
     /// Changes to `cadre.toml` itself, also those that reach no specialist (`[limits]`).
     pub project: Vec<FieldChange>,
     pub specialists: Vec<SpecialistChange>,
+    pub teams: Vec<super::teams::TeamChange>,
 }
 
 impl Review {
     pub fn is_empty(&self) -> bool {
-        self.project.is_empty() && self.specialists.is_empty()
+        self.project.is_empty() && self.specialists.is_empty() && self.teams.is_empty()
     }
 
     pub fn count(&self, kind: Kind) -> usize {
@@ -121,6 +122,7 @@ pub fn compare(base: &Side, head: &Side) -> Review {
         head: head.label.clone(),
         project,
         specialists,
+        teams: super::teams::compare(base, head),
     }
 }
 

@@ -6,12 +6,14 @@
 //! - [`side`]: a directory or git revision → a loaded project.
 //! - [`compare`]: two loaded projects → per-specialist changes.
 //! - [`render`]: the changes as text, markdown (a PR comment) or JSON.
+//! - [`teams`]: per-team changes and rendered prompt diffs.
 //! - [`provenance`]: the commit each specialist's files come from.
 
 pub mod compare;
 pub mod provenance;
 pub mod render;
 pub mod side;
+pub mod teams;
 
 pub use compare::{FieldChange, Kind, Review, SpecialistChange, compare};
 pub use side::{Side, SideError};

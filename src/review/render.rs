@@ -32,6 +32,13 @@ pub fn summary(r: &Review) -> String {
             if prompts == 1 { "" } else { "s" }
         );
     }
+    if !r.teams.is_empty() {
+        if !s.is_empty() {
+            s.push_str("; ");
+        }
+        let n = r.teams.len();
+        let _ = write!(s, "{n} team{} changed", if n == 1 { "" } else { "s" });
+    }
     if !r.project.is_empty() {
         if !s.is_empty() {
             s.push_str("; ");
@@ -94,11 +101,7 @@ fn excerpt(s: &str, start: usize) -> String {
 }
 
 fn kind_word(k: Kind) -> &'static str {
-    match k {
-        Kind::Added => "added",
-        Kind::Removed => "removed",
-        Kind::Changed => "changed",
-    }
+    super::teams::word(k)
 }
 
 /// Plain text, for a terminal.
@@ -129,6 +132,7 @@ pub fn text(r: &Review) -> String {
             }
         }
     }
+    super::teams::text(&mut out, &r.teams, text_fields);
     out
 }
 
@@ -189,6 +193,7 @@ pub fn markdown(r: &Review) -> String {
     for s in &r.specialists {
         md_specialist(&mut out, s);
     }
+    super::teams::markdown(&mut out, &r.teams, code, md_fields);
     out
 }
 
@@ -254,9 +259,11 @@ pub fn json(r: &Review) -> Value {
             "changed": r.count(Kind::Changed),
             "prompts": r.prompt_changes(),
             "project": !r.project.is_empty(),
+            "teams": r.teams.len(),
         },
         "project": r.project,
         "specialists": r.specialists,
+        "teams": r.teams,
     })
 }
 

@@ -139,11 +139,16 @@ impl Side {
             .unwrap_or_else(|| PathBuf::from("specialists.d"));
 
         let tmp = TempDir::new()?;
-        let wanted: Vec<String> = [spec_name, "templates".into(), "cadre.toml".into()]
-            .iter()
-            .map(|p| git_path(&rel_root.join(p)))
-            .filter(|p| git(root, &["cat-file", "-e", &format!("{sha}:{p}")]).is_ok())
-            .collect();
+        let wanted: Vec<String> = [
+            spec_name,
+            "teams.d".into(),
+            "templates".into(),
+            "cadre.toml".into(),
+        ]
+        .iter()
+        .map(|p| git_path(&rel_root.join(p)))
+        .filter(|p| git(root, &["cat-file", "-e", &format!("{sha}:{p}")]).is_ok())
+        .collect();
         if !wanted.is_empty() {
             extract(&abs_top, &sha, &wanted, &tmp.0)?;
         }

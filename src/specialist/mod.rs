@@ -23,11 +23,12 @@ mod specialists;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -93,6 +94,8 @@ pub(crate) struct Shared {
     pub(crate) abort: CancellationToken,
     /// Every connection task and in-process chat: the drain waits for them.
     pub(crate) tracker: TaskTracker,
+    /// Set when the accept loop has ended (drained, failed or panicked).
+    accept_ended: AtomicBool,
     /// Git provenance of the spec's files (`a1b2c3d`, `a1b2c3d+modified`);
     /// kept apart from `Serving` because a commit changes it without a reload.
     pub(crate) revision: arc_swap::ArcSwapOption<String>,
@@ -157,6 +160,18 @@ impl SpecialistHandle {
         serving: Serving,
         limits: Limits,
     ) -> std::io::Result<SpecialistHandle> {
+        Self::spawn_reporting(listener, serving, limits, Arc::new(Notify::new()))
+    }
+
+    /// [`Self::spawn`], notifying `ended` if the accept loop ends other than
+    /// by a drain (it failed or panicked): a supervisor waits on that instead
+    /// of polling every listener on a timer.
+    pub fn spawn_reporting(
+        listener: std::net::TcpListener,
+        serving: Serving,
+        limits: Limits,
+        ended: Arc<Notify>,
+    ) -> std::io::Result<SpecialistHandle> {
         listener.set_nonblocking(true)?;
         let listener = TcpListener::from_std(listener)?;
         let addr = listener.local_addr()?;
@@ -168,10 +183,19 @@ impl SpecialistHandle {
             draining: CancellationToken::new(),
             abort: CancellationToken::new(),
             tracker: TaskTracker::new(),
+            accept_ended: AtomicBool::new(false),
             revision: arc_swap::ArcSwapOption::empty(),
             colleagues: std::sync::OnceLock::new(),
         });
-        let accept = tokio::spawn(accept_loop(listener, shared.clone()));
+        let notice = EndNotice {
+            ended,
+            shared: shared.clone(),
+        };
+        let s = shared.clone();
+        let accept = tokio::spawn(async move {
+            let _notice = notice;
+            accept_loop(listener, s).await;
+        });
         Ok(SpecialistHandle {
             shared,
             addr,
@@ -219,7 +243,7 @@ impl SpecialistHandle {
     /// True once the accept loop has ended (drained, or it failed); a
     /// supervisor uses it to notice a dead specialist.
     pub fn is_finished(&self) -> bool {
-        self.accept.is_finished()
+        self.shared.accept_ended.load(Ordering::SeqCst) || self.accept.is_finished()
     }
 
     /// Stop accepting (the port is closed when this returns), close idle
@@ -239,6 +263,24 @@ impl SpecialistHandle {
             );
             self.shared.abort.cancel();
             let _ = tokio::time::timeout(Duration::from_secs(2), self.shared.tracker.wait()).await;
+        }
+    }
+}
+
+/// Marks the accept loop ended and notifies when dropped with the accept
+/// task (its end, or its panic's unwinding), unless a drain ended it. The
+/// mark comes first: whoever is notified must see it, and the task itself
+/// may not count as finished yet.
+struct EndNotice {
+    ended: Arc<Notify>,
+    shared: Arc<Shared>,
+}
+
+impl Drop for EndNotice {
+    fn drop(&mut self) {
+        self.shared.accept_ended.store(true, Ordering::SeqCst);
+        if !self.shared.draining.is_cancelled() {
+            self.ended.notify_one();
         }
     }
 }
@@ -276,5 +318,42 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 backoff = (backoff * 2).min(Duration::from_secs(1));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serving() -> Serving {
+        let spec = crate::plan::tests::spec("numa");
+        Serving::new(
+            Arc::new(spec.clone()),
+            crate::provider::build(&spec.provider),
+        )
+    }
+
+    /// A listener that dies on its own says so at once, and is seen as
+    /// finished by whoever the notice wakes; a drain says nothing.
+    #[tokio::test]
+    async fn an_accept_loop_that_ends_by_itself_notifies() {
+        let ended = Arc::new(Notify::new());
+        let spawn = || {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            SpecialistHandle::spawn_reporting(listener, serving(), Limits::default(), ended.clone())
+                .unwrap()
+        };
+        let h = spawn();
+        assert!(!h.is_finished());
+        h.accept.abort();
+        tokio::time::timeout(Duration::from_secs(10), ended.notified())
+            .await
+            .expect("no notice of the dead listener");
+        assert!(h.is_finished());
+
+        let h = spawn();
+        h.drain(Duration::from_secs(1)).await;
+        let notified = tokio::time::timeout(Duration::from_millis(200), ended.notified()).await;
+        assert!(notified.is_err(), "a drain was reported as a death");
     }
 }

@@ -54,8 +54,13 @@ impl Supervisor {
     ) -> Result<SpecialistHandle, String> {
         let listener = res?;
         let serving = self.serving(spec);
-        let handle = SpecialistHandle::spawn(listener, serving, self.limits.clone())
-            .map_err(|e| format!("cannot serve on its socket: {e}"))?;
+        let handle = SpecialistHandle::spawn_reporting(
+            listener,
+            serving,
+            self.limits.clone(),
+            self.ended.clone(),
+        )
+        .map_err(|e| format!("cannot serve on its socket: {e}"))?;
         // Its consultations ask the others on their in-process chat paths.
         handle.set_colleagues(Arc::new(self.specialists.clone()));
         Ok(handle)
@@ -149,6 +154,7 @@ impl Supervisor {
             }
             Err(e) => {
                 // Keep serving where it is; try the move again later.
+                slot.forget_old_failures();
                 slot.failures += 1;
                 let retry = backoff(slot.failures);
                 slot.retry_at = Some(Instant::now() + retry);

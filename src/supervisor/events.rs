@@ -103,6 +103,9 @@ impl ReconcileEvent {
                     Effect::KeepsEverything => {
                         format!("{message}; keeping every specialist as it runs")
                     }
+                    Effect::KeepsServing if matches!(subject, Subject::Team(_)) => {
+                        format!("{message}; the team keeps its last good version")
+                    }
                     Effect::KeepsServing => format!("{message}; keeps serving its last good spec"),
                     Effect::NotStarted => format!("{message}; not started"),
                     Effect::Skipped => message.clone(),

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 
-use super::{LiveView, Readiness, ReconcileEvent, SlotView};
+use super::{LiveView, Readiness, ReconcileEvent, SlotView, TeamView};
 use crate::config::{ProjectPaths, SpecialistName};
 use crate::plan::Action;
 use crate::specialist::Specialists;
@@ -34,7 +34,7 @@ pub(super) enum Command {
     },
     Plan {
         paths: Option<ProjectPaths>,
-        reply: oneshot::Sender<Result<Vec<Action>, String>>,
+        reply: oneshot::Sender<Result<super::Planned, String>>,
     },
     Snapshot {
         reply: oneshot::Sender<Vec<SlotView>>,
@@ -44,6 +44,9 @@ pub(super) enum Command {
     },
     Readiness {
         reply: oneshot::Sender<Readiness>,
+    },
+    Teams {
+        reply: oneshot::Sender<Vec<TeamView>>,
     },
     One {
         name: String,
@@ -107,7 +110,10 @@ impl SupervisorHandle {
     /// The plan a reconcile would apply now (keeps included). With `paths`,
     /// the desired state comes from that project instead (a checkout under
     /// review), still diffed against what runs here.
-    pub async fn plan(&self, paths: Option<ProjectPaths>) -> Result<Vec<Action>, SupervisorError> {
+    pub async fn plan(
+        &self,
+        paths: Option<ProjectPaths>,
+    ) -> Result<super::Planned, SupervisorError> {
         self.ask(|reply| Command::Plan { paths, reply })
             .await?
             .map_err(SupervisorError::Refused)
@@ -125,6 +131,11 @@ impl SupervisorHandle {
     /// Whether every enabled specialist is ready (`/readyz`).
     pub async fn readiness(&self) -> Result<Readiness, SupervisorError> {
         self.ask(|reply| Command::Readiness { reply }).await
+    }
+
+    /// Every team held, by name (read-only).
+    pub async fn teams(&self) -> Result<Vec<TeamView>, SupervisorError> {
+        self.ask(|reply| Command::Teams { reply }).await
     }
 
     /// One specialist as [`Self::live`] shows it (whatever its state), or

@@ -10,9 +10,6 @@ use super::events::{EventKind, ReconcileEvent};
 use super::{Supervisor, Trigger, log_and_send};
 use crate::registry::Waiting;
 
-/// A running instance that stays up this long has its failure count reset.
-const STABLE: Duration = Duration::from_secs(10);
-
 impl Supervisor {
     /// Write every entry this daemon owns as it is, and its record (with
     /// the names it waits for). A registry that cannot be reached is said
@@ -51,17 +48,16 @@ impl Supervisor {
     }
 
     /// Notice specialists whose accept loop ended on its own (failed or
-    /// panicked) and schedule their restart with backoff.
+    /// panicked) and schedule their restart with backoff. Runs when a
+    /// listener's end notifies the supervisor, not on a timer.
     pub(super) async fn probe(&mut self) {
         let mut died = false;
         for (name, slot) in self.slots.iter_mut() {
             let finished = slot.running() && slot.handle.as_ref().is_some_and(|h| h.is_finished());
             if !finished {
-                if slot.running() && slot.failures > 0 && slot.since.elapsed() >= STABLE {
-                    slot.failures = 0;
-                }
                 continue;
             }
+            slot.forget_old_failures();
             if let Some(h) = slot.handle.take() {
                 self.drains.spawn(async move {
                     h.drain(Duration::ZERO).await;

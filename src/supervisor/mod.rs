@@ -14,6 +14,8 @@ mod lifecycle;
 mod providers;
 mod reconcile;
 mod slot;
+mod teams;
+mod view_types;
 mod views;
 
 use std::collections::BTreeMap;
@@ -25,7 +27,8 @@ use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::cluster::Backend;
-use crate::config::{HealthCheck, Limits, ProjectPaths, SpecialistName};
+use crate::config::team::TeamSpec;
+use crate::config::{HealthCheck, Limits, ProjectPaths, SpecialistName, TeamName};
 use crate::health::ComponentCell;
 use crate::plan::{Holder, Marks, Operator};
 use crate::usage::Ledger;
@@ -34,13 +37,13 @@ pub use events::{EventKind, ReconcileEvent};
 pub use handle::{SupervisorError, SupervisorHandle};
 
 use handle::Command;
+pub use reconcile::Planned;
 pub use slot::RETRY_POLICY;
-pub use views::{LiveView, Readiness, SlotView};
+pub use teams::{TeamState, TeamView};
+pub use view_types::{LiveView, Readiness, SlotView};
 
 /// How often the whole desired state is re-read even without events.
 pub const RESYNC: Duration = Duration::from_secs(30);
-/// How often running specialists are checked for a dead accept loop.
-const PROBE: Duration = Duration::from_secs(1);
 
 /// What the supervisor needs to run.
 #[derive(Clone)]
@@ -87,7 +90,8 @@ impl Trigger {
 }
 
 /// Start the supervisor task. It reconciles once at once, then on every
-/// trigger, every [`RESYNC`], and when a failed specialist's backoff ends.
+/// trigger, every [`RESYNC`], and when a failed specialist's backoff ends;
+/// between those it sleeps (the resync is its only timer).
 /// Must be called inside a tokio runtime.
 pub fn spawn(opts: Options) -> SupervisorHandle {
     let (tx, rx) = mpsc::channel(64);
@@ -108,6 +112,7 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
     let sup = Supervisor {
         opts,
         slots: BTreeMap::new(),
+        teams: BTreeMap::new(),
         operator: Operator::default(),
         marks: Marks::default(),
         providers: providers::Providers::default(),
@@ -121,11 +126,13 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
         refused: BTreeMap::new(),
         host,
         reconciled: false,
+        last_load: None,
         asked: Default::default(),
         checking: Default::default(),
         cells: BTreeMap::new(),
         targets,
         specialists,
+        ended: Arc::new(Notify::new()),
     };
     let trigger = handle.trigger.clone();
     let done = handle.done.clone();
@@ -141,6 +148,8 @@ pub fn spawn(opts: Options) -> SupervisorHandle {
 struct Supervisor {
     opts: Options,
     slots: BTreeMap<SpecialistName, slot::Slot>,
+    /// The version of each team held: its file's, or its last good one.
+    teams: BTreeMap<TeamName, Arc<TeamSpec>>,
     /// The operator's stops, as the last plan left them.
     operator: Operator,
     /// The config errors the last plan marked.
@@ -163,6 +172,12 @@ struct Supervisor {
     host: String,
     /// The first reconcile is done (`/readyz` is not ready before).
     reconciled: bool,
+    /// The last load of this project and the fingerprint taken before it:
+    /// a resync that finds the files unchanged plans from it again.
+    last_load: Option<(
+        crate::desired::fingerprint::Fingerprint,
+        Arc<crate::config::Loaded>,
+    )>,
     /// What the provider doctor was last asked, and its checks in flight.
     asked: health::Asked,
     checking: std::collections::HashMap<String, tokio::task::JoinHandle<()>>,
@@ -172,6 +187,8 @@ struct Supervisor {
     targets: watch::Sender<Vec<crate::health::component::Target>>,
     /// The running listeners by name, as in-process chats find them.
     specialists: crate::specialist::Specialists,
+    /// Notified when a listener's accept loop ends on its own.
+    ended: Arc<Notify>,
 }
 
 enum Wake {
@@ -190,15 +207,15 @@ impl Supervisor {
         let mut resync = tokio::time::interval(RESYNC);
         resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         resync.tick().await;
-        let mut probe = tokio::time::interval(PROBE);
-        probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // A listener that dies says so (no timer polls them); see `probe`.
+        let ended = self.ended.clone();
         let shutdown_reason = loop {
             let retry = self.next_retry();
             let wake = tokio::select! {
                 c = rx.recv() => Wake::Cmd(c),
                 _ = trigger.notified() => Wake::Trigger,
                 _ = resync.tick() => Wake::Resync,
-                _ = probe.tick() => Wake::Probe,
+                _ = ended.notified() => Wake::Probe,
                 Some(r) = self.drains.join_next(), if !self.drains.is_empty() => Wake::Drained(r.ok().flatten()),
                 _ = sleep_until(retry), if retry.is_some() => Wake::Retry,
                 _ = self.opts.backend.woken() => Wake::Registry,
@@ -249,6 +266,9 @@ impl Supervisor {
             Command::Snapshot { reply } => {
                 let _ = reply.send(self.snapshot());
             }
+            Command::Teams { reply } => {
+                let _ = reply.send(self.team_views());
+            }
             Command::One { name, reply } => {
                 let _ = reply.send(self.one(&name));
             }
@@ -269,66 +289,6 @@ impl Supervisor {
             }
             Command::Shutdown { .. } => {}
         }
-    }
-
-    /// Every specialist with its spec, counters, health and usage.
-    fn live(&mut self) -> Vec<LiveView> {
-        let views = self.snapshot();
-        views.into_iter().filter_map(|v| self.live_of(v)).collect()
-    }
-
-    /// `view`'s specialist with its spec, counters, health and usage.
-    fn live_of(&mut self, view: SlotView) -> Option<LiveView> {
-        let s = self.slots.get(&view.name)?;
-        let (spec, served) = (s.spec.clone(), s.handle.as_ref().map(|h| h.serving()));
-        // Not serving now: what it would serve (its meter and cells are kept by name).
-        let serving = served.unwrap_or_else(|| Arc::new(self.serving(&spec)));
-        let s = self.slots.get(&view.name)?;
-        Some(LiveView {
-            spec: s.spec.clone(),
-            counters: s.handle.as_ref().map(|h| h.counters()),
-            revision: s.revision.clone(),
-            provider_health: serving.provider_health(),
-            component_health: serving.component_health(),
-            usage: serving.meter.report(),
-            view,
-        })
-    }
-
-    /// What in-process chats find: every slot with a running listener.
-    /// Cheap when nothing changed (no map is built).
-    pub(super) fn publish(&self) {
-        let running = self
-            .slots
-            .iter()
-            .filter_map(|(n, s)| Some((n, s.handle.as_ref()?.chat_path())))
-            .collect();
-        self.specialists.publish(running);
-    }
-
-    /// One specialist's view, without looking at the others.
-    fn one(&mut self, name: &str) -> Option<LiveView> {
-        let view = self.view_of(name)?;
-        self.live_of(view)
-    }
-
-    fn view_of(&self, name: &str) -> Option<SlotView> {
-        let (name, s) = self.slots.get_key_value(name)?;
-        let mark = self.marks.of_specialist(name);
-        Some(SlotView {
-            name: name.clone(),
-            host: s.spec.host.clone(),
-            port: s.port,
-            state: s.state(mark),
-            last_error: s.error(mark),
-        })
-    }
-
-    fn snapshot(&self) -> Vec<SlotView> {
-        self.slots
-            .keys()
-            .filter_map(|n| self.view_of(n.as_str()))
-            .collect()
     }
 
     fn next_retry(&self) -> Option<tokio::time::Instant> {

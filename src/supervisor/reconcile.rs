@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use crate::config::{Loaded, ProjectPaths, report};
+use crate::desired::fingerprint::Fingerprint;
 use crate::plan::{self, Action, ActionKind, Actual, Marks, Notice, Plan};
 use crate::prompt::RenderCache;
 use crate::registry::State;
@@ -14,10 +15,37 @@ use super::events::ReconcileEvent;
 use super::{Supervisor, Trigger};
 use crate::cluster::{Alloc, Refusal, backend};
 
+/// The plan a reconcile would apply now: every action, keeps included.
+#[derive(Debug, Clone, Default)]
+pub struct Planned {
+    pub actions: Vec<crate::plan::Action>,
+    pub teams: Vec<crate::plan::TeamAction>,
+}
+
 impl Supervisor {
     async fn load(&self) -> Option<Loaded> {
         self.load_from(self.opts.paths.clone(), Some(self.renders.clone()))
             .await
+    }
+
+    /// This project's desired state. A resync first compares the files'
+    /// fingerprint with the last load's and, when nothing changed, plans from
+    /// that load again without reading a file (see [`Fingerprint`]); every
+    /// other trigger reads everything.
+    async fn desired(&mut self, trigger: Trigger) -> Option<Arc<Loaded>> {
+        let paths = self.opts.paths.clone();
+        let fingerprint = tokio::task::spawn_blocking(move || Fingerprint::take(&paths))
+            .await
+            .ok()?;
+        if trigger == Trigger::Resync
+            && let Some((last, loaded)) = &self.last_load
+            && *last == fingerprint
+        {
+            return Some(loaded.clone());
+        }
+        let loaded = Arc::new(self.load().await?);
+        self.last_load = Some((fingerprint, loaded.clone()));
+        Some(loaded)
     }
 
     /// Load `paths` off the async workers. With `renders` (this daemon's own
@@ -70,6 +98,7 @@ impl Supervisor {
                 .iter()
                 .map(|(n, s)| (n.clone(), s.instance(now)))
                 .collect(),
+            teams: self.teams.clone(),
             marks: self.marks.clone(),
             held,
             waiting: self.waiting.clone(),
@@ -78,7 +107,7 @@ impl Supervisor {
 
     /// Reconcile once; returns the actions applied (keeps omitted).
     pub(super) async fn reconcile(&mut self, trigger: Trigger) -> Vec<Action> {
-        let Some(loaded) = self.load().await else {
+        let Some(loaded) = self.desired(trigger).await else {
             return Vec::new();
         };
         if loaded.project_ok {
@@ -112,10 +141,7 @@ impl Supervisor {
 
     /// The plan a reconcile would apply now, keeps included. Planning is
     /// pure: nothing here changes.
-    pub(super) async fn plan(
-        &mut self,
-        paths: Option<ProjectPaths>,
-    ) -> Result<Vec<Action>, String> {
+    pub(super) async fn plan(&mut self, paths: Option<ProjectPaths>) -> Result<Planned, String> {
         let loaded = match paths {
             // A checkout under review: its renders must not evict this project's.
             Some(paths) => self.load_from(paths, None).await,
@@ -126,7 +152,11 @@ impl Supervisor {
             let msg = loaded.errors().next().map(report::line).unwrap_or_default();
             return Err(format!("the project cannot be loaded: {msg}"));
         }
-        Ok(plan::plan(&loaded, &self.actual(), &self.operator).actions)
+        let plan = plan::plan(&loaded, &self.actual(), &self.operator);
+        Ok(Planned {
+            actions: plan.actions,
+            teams: plan.teams,
+        })
     }
 
     /// Carry `plan` out: report its notices, then keeps that refresh,
@@ -135,6 +165,7 @@ impl Supervisor {
         self.mark(plan.config_errors, &plan.notices);
         self.operator = plan.operator;
         self.waiting = plan.waiting;
+        self.apply_teams(plan.teams, trigger);
         let Some(settings) = plan.settings else {
             return Vec::new();
         };

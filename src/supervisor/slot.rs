@@ -33,6 +33,9 @@ pub(super) struct Slot {
     pub revision: Option<String>,
 }
 
+/// A running instance that stays up this long has its failure count reset.
+const STABLE: Duration = Duration::from_secs(10);
+
 /// First retry after 1 s, doubling to 60 s.
 pub(super) fn backoff(failures: u32) -> Duration {
     let exp = failures.saturating_sub(1).min(6);
@@ -86,6 +89,14 @@ impl Slot {
             port: self.port,
             phase,
             backoff: self.retry_at.is_some_and(|t| t > now),
+        }
+    }
+
+    /// Before counting a new failure: an instance that ran [`STABLE`] long
+    /// starts its backoff afresh (checked when it fails, not on a timer).
+    pub fn forget_old_failures(&mut self) {
+        if self.running() && self.since.elapsed() >= STABLE {
+            self.failures = 0;
         }
     }
 

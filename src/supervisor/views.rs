@@ -1,56 +1,68 @@
-//! What the supervisor shows of its specialists: to the control socket,
-//! the HTTP API, `/metrics` and the probes.
+//! What the supervisor shows of its specialists: views, live views with
+//! counters, health and usage, and the map in-process chats find.
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use super::{LiveView, SlotView, Supervisor};
 
-use crate::config::SpecialistName;
-use crate::health::{ComponentHealth, ProviderVerdict};
-use crate::usage::UsageReport;
+impl Supervisor {
+    /// Every specialist with its spec, counters, health and usage.
+    pub(super) fn live(&mut self) -> Vec<LiveView> {
+        let views = self.snapshot();
+        views.into_iter().filter_map(|v| self.live_of(v)).collect()
+    }
 
-/// A specialist as the supervisor sees it right now.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SlotView {
-    pub name: SpecialistName,
-    pub host: String,
-    pub port: u16,
-    pub state: crate::registry::State,
-    pub last_error: Option<String>,
-}
+    /// `view`'s specialist with its spec, counters, health and usage.
+    pub(super) fn live_of(&mut self, view: SlotView) -> Option<LiveView> {
+        let s = self.slots.get(&view.name)?;
+        let (spec, served) = (s.spec.clone(), s.handle.as_ref().map(|h| h.serving()));
+        // Not serving now: what it would serve (its meter and cells are kept by name).
+        let serving = served.unwrap_or_else(|| Arc::new(self.serving(&spec)));
+        let s = self.slots.get(&view.name)?;
+        Some(LiveView {
+            spec: s.spec.clone(),
+            counters: s.handle.as_ref().map(|h| h.counters()),
+            revision: s.revision.clone(),
+            provider_health: serving.provider_health(),
+            component_health: serving.component_health(),
+            usage: serving.meter.report(),
+            view,
+        })
+    }
 
-/// A specialist with its spec and counters: what the HTTP API and `/metrics` show.
-#[derive(Clone)]
-pub struct LiveView {
-    pub view: SlotView,
-    /// The spec it serves (the last good one while its file is broken).
-    pub spec: Arc<crate::config::Spec>,
-    /// Present while a listener runs.
-    pub counters: Option<crate::specialist::CountersSnapshot>,
-    /// The commit that last touched its file, when known.
-    pub revision: Option<String>,
-    /// Its provider as the provider doctor last found it, for its model.
-    pub provider_health: Option<ProviderVerdict>,
-    /// Its component as last polled (`None`: no `[health] url`).
-    pub component_health: Option<ComponentHealth>,
-    /// Tokens used (since start, per provider, today).
-    pub usage: UsageReport,
-}
+    /// What in-process chats find: every slot with a running listener.
+    /// Cheap when nothing changed (no map is built).
+    pub(super) fn publish(&self) {
+        let running = self
+            .slots
+            .iter()
+            .filter_map(|(n, s)| Some((n, s.handle.as_ref()?.chat_path())))
+            .collect();
+        self.specialists.publish(running);
+    }
 
-/// Whether the daemon is ready for traffic (`/readyz`): the first reconcile
-/// is done and every specialist it runs is ready. A config error does not
-/// count against it (the specialist serves its last good spec, and a broken
-/// new file starts nothing), nor does an operator's stop or a name another
-/// daemon holds.
-#[derive(Debug, Clone, Serialize)]
-pub struct Readiness {
-    pub reconciled: bool,
-    /// Specialists that should serve and do not (yet): starting or failed.
-    pub not_ready: Vec<SlotView>,
-}
+    /// One specialist's view, without looking at the others.
+    pub(super) fn one(&mut self, name: &str) -> Option<LiveView> {
+        let view = self.view_of(name)?;
+        self.live_of(view)
+    }
 
-impl Readiness {
-    pub fn ready(&self) -> bool {
-        self.reconciled && self.not_ready.is_empty()
+    pub(super) fn view_of(&self, name: &str) -> Option<SlotView> {
+        let (name, s) = self.slots.get_key_value(name)?;
+        let mark = self.marks.of_specialist(name);
+        Some(SlotView {
+            name: name.clone(),
+            host: s.spec.host.clone(),
+            port: s.port,
+            state: s.state(mark),
+            last_error: s.error(mark),
+        })
+    }
+
+    pub(super) fn snapshot(&self) -> Vec<SlotView> {
+        self.slots
+            .keys()
+            .filter_map(|n| self.view_of(n.as_str()))
+            .collect()
     }
 }

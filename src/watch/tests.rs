@@ -123,3 +123,41 @@ fn follows_kubelet_symlink_swaps_again_and_again() {
         "no trigger inside the new directory"
     );
 }
+
+/// A file replaced by rename triggers, as do edits and deletion; its
+/// neighbours and reads of it do not.
+#[test]
+fn watch_file_sees_its_file_replaced_edited_and_deleted_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("registry.json");
+    std::fs::write(&file, "{}").unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    let _w = watch_file(&file, move || {
+        c.fetch_add(1, Ordering::SeqCst);
+    })
+    .unwrap();
+    let fresh = tmp.path().join(".registry.json.new");
+    std::fs::write(&fresh, "{\"a\":1}").unwrap();
+    std::fs::rename(&fresh, &file).unwrap();
+    assert!(wait_for(&count, 1), "a rename over the file went unseen");
+    std::fs::write(&file, "{\"a\":2}").unwrap();
+    assert!(wait_for(&count, 2), "an edit went unseen");
+    std::fs::remove_file(&file).unwrap();
+    assert!(wait_for(&count, 3), "its deletion went unseen");
+
+    // Settled: a neighbour and a read of the file (recreated) wake nothing.
+    std::thread::sleep(DEBOUNCE * 6);
+    std::fs::write(&file, "{}").unwrap();
+    assert!(wait_for(&count, 4));
+    std::thread::sleep(DEBOUNCE * 6);
+    let before = count.load(Ordering::SeqCst);
+    std::fs::write(tmp.path().join("registry.lock"), "").unwrap();
+    std::fs::read(&file).unwrap();
+    std::thread::sleep(DEBOUNCE * 6);
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        before,
+        "a neighbour or a read triggered"
+    );
+}

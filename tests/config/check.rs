@@ -39,7 +39,10 @@ fn shipped_team_checks_clean() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("18 specialists, 0 errors"), "{stdout}");
+    assert!(
+        stdout.contains("18 specialists, 3 teams, 0 errors"),
+        "{stdout}"
+    );
 }
 
 #[test]

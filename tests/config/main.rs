@@ -10,3 +10,4 @@ mod kubernetes;
 mod load;
 mod plan_shipped;
 mod schema_files;
+mod teams;

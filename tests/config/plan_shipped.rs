@@ -39,6 +39,7 @@ fn edit_one_prompt_and_add_a_file() {
                 (s.name.clone(), running)
             })
             .collect(),
+        teams: Default::default(),
         ..Actual::default()
     };
     let none = Operator::default();

@@ -497,3 +497,81 @@ async fn a_client_that_leaves_cancels_the_colleagues_request() {
         "penia's provider never saw the request go"
     );
 }
+
+/// A team round composes with consultation: members are asked on their own
+/// chat path, so a member with `[consult]` asks its colleague inside the
+/// round, the run streams the `consult` and `consult_result` lines tagged
+/// with the round, and the member's answer (with `consulted`) is what the
+/// synthesis reads. Run with `cadre team --team` on the control socket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_member_consults_inside_a_round() {
+    let kind = Kind::Ollama;
+    let t = team(
+        kind,
+        [49530, 49539],
+        vec![
+            Member {
+                name: "numa",
+                script: vec![
+                    calls(kind, "", &[ask("call_1", "penia", QUESTION)]),
+                    says(kind, NUMA_SAYS),
+                    says(kind, "Synthesis: go ahead."),
+                ],
+                consult: "colleagues = [\"penia\"]",
+            },
+            Member {
+                name: "penia",
+                script: vec![says(kind, PENIA_SAYS)],
+                consult: "",
+            },
+        ],
+    )
+    .await;
+    t.p.put(
+        "teams.d/t.toml",
+        "title = \"T\"\nmembers = [\"numa\"]\nmode = \"synthesis\"\nmoderator = \"numa\"\n",
+    );
+    let run = |args: &[&str]| -> crate::fixture::Out {
+        crate::fixture::cadre(args)
+            .dir(&t.p.dir)
+            .state(&t.p.state)
+            .output()
+            .into()
+    };
+    let listed = crate::fixture::poll(Duration::from_secs(30), || {
+        run(&["teams", "--json"]).stdout.contains("\"name\": \"t\"")
+    });
+    assert!(listed, "the team never loaded");
+    let out = run(&["team", "--team", "t", "--json", "Can we start?"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let events: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let consult = of_type(&events, "consult");
+    assert_eq!(consult.len(), 1, "{events:#?}");
+    assert_eq!(
+        (
+            &consult[0]["specialist"],
+            &consult[0]["to"],
+            &consult[0]["round"]
+        ),
+        (&json!("numa"), &json!("penia"), &json!(1))
+    );
+    let result = of_type(&events, "consult_result");
+    assert_eq!(result[0]["content"], PENIA_SAYS, "{events:#?}");
+    assert_eq!(result[0]["team"], "t");
+    let answer = of_type(&events, "response");
+    assert_eq!(answer[0]["content"], NUMA_SAYS);
+    assert_eq!(answer[0]["consulted"][0]["to"], "penia");
+    let synthesis = of_type(&events, "synthesis");
+    assert_eq!(synthesis[0]["content"], "Synthesis: go ahead.");
+    let reqs = t.requests("numa");
+    assert_eq!(reqs.len(), 3, "consulting round, its answer, the synthesis");
+    assert!(
+        kind.question_of(&reqs[2]).contains(NUMA_SAYS),
+        "the synthesis reads the consulted answer"
+    );
+    assert_eq!(kind.question_of(&t.requests("penia")[0]), QUESTION);
+}

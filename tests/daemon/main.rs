@@ -7,6 +7,7 @@ pub mod fixture;
 mod cluster;
 mod consult;
 mod e2e_llama;
+mod e2e_smollm_team;
 mod many;
 mod operation;
 mod plan_diff;

@@ -152,32 +152,37 @@ fn time_waits_on(ports: &[u16], remote_port: u16) -> Vec<u16> {
     held
 }
 
-/// A TIME_WAIT on `127.0.0.1:port` from a plain client (no SO_REUSEADDR):
+/// A TIME_WAIT on `127.0.0.1:PORT` from a plain client (no SO_REUSEADDR):
 /// what a browser, a Python SDK or any other program on the host leaves.
-/// Returns the server address the client talked to.
-fn plain_time_wait(port: u16) -> SocketAddr {
+/// PORT is the first of `candidates` that can be bound (an earlier run of
+/// this test leaves its own TIME_WAIT for a minute). Returns PORT and the
+/// server address the client talked to.
+fn plain_time_wait(candidates: std::ops::RangeInclusive<u16>) -> (u16, SocketAddr) {
     use socket2::{Domain, Socket, Type};
     use std::io::Read;
     let server = ollama::loopback_listener();
     let to = server.local_addr().unwrap();
-    let client = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-    client
-        .bind(&SocketAddr::from(([127, 0, 0, 1], port)).into())
-        .unwrap();
+    let (port, client) = candidates
+        .clone()
+        .find_map(|port| {
+            let client = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+            let at = SocketAddr::from(([127, 0, 0, 1], port));
+            client.bind(&at.into()).ok().map(|()| (port, client))
+        })
+        .unwrap_or_else(|| panic!("every port of {candidates:?} is held"));
     client.connect(&to.into()).unwrap();
     let (accepted, _) = server.accept().unwrap();
     drop(client);
     let _ = (&accepted).read(&mut [0u8; 1]);
     drop(accepted);
-    to
+    (port, to)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pinned_port_in_a_foreign_time_wait_is_explained_then_taken_when_freed() {
     let server = ollama::OllamaServer::start(ollama::Behaviour::default()).await;
     let p = Project::new([46650, 46659], &server.base_url);
-    let port = 46651;
-    let peer = plain_time_wait(port);
+    let (port, peer) = plain_time_wait(46651..=46658);
     let made = Instant::now();
     p.write("late", "Late.", Some(port));
     p.write("free", "Free.", None);

@@ -19,3 +19,6 @@ mod pages;
 mod protocols;
 mod sdk;
 mod secrets;
+mod team_files;
+mod team_page;
+mod teams;

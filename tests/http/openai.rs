@@ -146,3 +146,137 @@ async fn a_provider_that_is_down_gives_an_error_never_a_completion() {
         );
     }
 }
+
+fn ask(model: &str, stream: bool) -> async_openai::types::chat::CreateChatCompletionRequest {
+    CreateChatCompletionRequestArgs::default()
+        .model(model)
+        .stream(stream)
+        .messages([ChatCompletionRequestUserMessage::from("What first?").into()])
+        .build()
+        .unwrap()
+}
+
+async fn streamed(
+    client: &async_openai::Client<async_openai::config::OpenAIConfig>,
+    model: &str,
+) -> (String, usize) {
+    let mut stream = client.chat().create_stream(ask(model, true)).await.unwrap();
+    let (mut text, mut deltas) = (String::new(), 0);
+    while let Some(chunk) = stream.next().await {
+        for c in chunk.unwrap().choices {
+            if let Some(t) = c.delta.content.filter(|t| !t.is_empty()) {
+                deltas += 1;
+                text.push_str(&t);
+            }
+        }
+    }
+    (text, deltas)
+}
+
+/// `model = "team/council"` runs the team and answers with the moderator's
+/// synthesis, streamed token by token or whole; a team without a moderator
+/// answers with every member's final answer under its name; `/v1/models`
+/// lists the teams after the specialists; a failed run is an API error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_openai_client_asks_a_team() {
+    use crate::fixture::team::{Act, TeamProvider};
+    let provider = TeamProvider::start(crate::fixture::provider::Kind::Ollama).await;
+    let members = ["penia", "telos", "numa"];
+    let p = provider.project([47160, 47169], &members);
+    p.put(
+        "teams.d/council.toml",
+        "title = \"Council\"\nmembers = [\"penia\", \"telos\"]\nmode = \"discussion\"\nrounds = 2\nmoderator = \"numa\"\n",
+    );
+    p.put(
+        "teams.d/pair.toml",
+        "title = \"Pair\"\nmembers = [\"penia\", \"telos\"]\nmode = \"broadcast\"\n",
+    );
+    p.put(
+        "teams.d/router.toml",
+        "title = \"Router\"\nmembers = [\"penia\", \"telos\"]\nmode = \"route\"\nmoderator = \"numa\"\n",
+    );
+    provider.script("numa", vec![Act::Say("Ship the budget view first.".into())]);
+    let mut web = up_http(&p, &[], &[]);
+    web.wait_ready(&members).await;
+    let client = openai(&web.base);
+
+    let models = client.models().list().await.unwrap();
+    let ids: Vec<String> = models.data.iter().map(|m| m.id.clone()).collect();
+    assert_eq!(
+        ids,
+        [
+            "numa",
+            "penia",
+            "telos",
+            "team/council",
+            "team/pair",
+            "team/router"
+        ]
+    );
+
+    let answer = client
+        .chat()
+        .create(ask("team/council", false))
+        .await
+        .unwrap();
+    assert_eq!(answer.model, "team/council");
+    assert_eq!(
+        answer.choices[0].message.content.as_deref(),
+        Some("Ship the budget view first.")
+    );
+    assert_eq!(provider.asked("penia").len(), 2, "two rounds");
+    let moderator = provider.asked("numa");
+    assert!(
+        moderator[0].contains("penia answers (2)") && moderator[0].contains("telos answers (2)")
+    );
+
+    let (text, deltas) = streamed(&client, "team/council").await;
+    assert_eq!(text, "Ship the budget view first.");
+    assert!(deltas >= 2, "the synthesis streams: {deltas} deltas");
+
+    // No moderator: each member's final answer under its name.
+    let answer = client.chat().create(ask("team/pair", false)).await.unwrap();
+    let text = answer.choices[0].message.content.clone().unwrap();
+    assert!(text.contains("**penia**:\n\npenia answers (5)"), "{text}");
+    assert!(text.contains("**telos**:\n\ntelos answers (5)"), "{text}");
+    let (text, _) = streamed(&client, "team/pair").await;
+    assert!(text.contains("**penia**:\n\npenia answers (6)"), "{text}");
+
+    // A routing reply that is no list: an error, not a completion (async-openai
+    // keeps a 5xx body whole as the message).
+    match client.chat().create(ask("team/router", false)).await {
+        Err(OpenAIError::ApiError(e)) => {
+            assert_eq!(e.status_code, 502, "{e:?}");
+            let m = &e.api_error.message;
+            assert!(m.contains("\"code\":\"routing_failed\""), "{m}");
+            assert!(
+                m.contains("the moderator answered: Ship the budget view"),
+                "{m}"
+            );
+        }
+        other => panic!("expected routing_failed, got {other:?}"),
+    }
+    let mut s = client
+        .chat()
+        .create_stream(ask("team/router", true))
+        .await
+        .unwrap();
+    let mut failed = false;
+    while let Some(item) = s.next().await {
+        if item.is_err() {
+            failed = true;
+            break;
+        }
+    }
+    assert!(failed, "a streamed failed run ends in an error");
+    match client.chat().create(ask("team/nobody", false)).await {
+        Err(OpenAIError::ApiError(e)) => {
+            assert_eq!(
+                e.api_error.code.as_deref(),
+                Some("model_not_found"),
+                "{e:?}"
+            );
+        }
+        other => panic!("expected model_not_found, got {other:?}"),
+    }
+}

@@ -1,6 +1,7 @@
 //! A2A and MCP with the official Python SDKs as the clients (tests/sdk/*.py,
 //! installed by scripts/ci-sdk.sh into .venv-llm), against the real `cadre up`
-//! and a loopback Ollama. Port range of this file: 47400-47449.
+//! and a loopback Ollama. Port range of this file: 47400-47449, and
+//! 48220-48229 for the council round.
 
 use crate::fixture;
 use crate::fixture::http;
@@ -62,6 +63,10 @@ async fn numa(range: [u16; 2], b: ollama::Behaviour) -> (ollama::OllamaServer, P
     web.wait_ready(&["numa"]).await;
     (server, p, web)
 }
+
+/// The council of the team tests: penia and telos discuss for two rounds, numa sums up.
+const COUNCIL: &str = "title = \"Council\"\ndescription = \"Penia and Telos confer; Numa sums up.\"\n\
+    members = [\"penia\", \"telos\"]\nmode = \"discussion\"\nrounds = 2\nmoderator = \"numa\"\n";
 
 fn render(p: &Project, name: &str) -> String {
     let out = p.cadre(&["render", name]);
@@ -208,7 +213,14 @@ async fn a2a_sdk_cancel_closes_the_provider_request_and_a_failure_is_a_failed_ta
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mcp_sdk_over_streamable_http_and_over_cadre_mcp_stdio() {
     let Some(py) = python() else { return };
-    let (server, p, web) = numa([47420, 47429], ollama::Behaviour::default()).await;
+    let server = ollama::OllamaServer::start(ollama::Behaviour::default()).await;
+    let p = Project::new([47420, 47429], &server.base_url);
+    p.write("numa", "Numa keeps the memory of the platform.", None);
+    p.write("penia", "Penia counts the cost.", None);
+    p.write("telos", "Telos keeps the goal.", None);
+    p.put("teams.d/council.toml", COUNCIL);
+    let mut web = up_http(&p, &[], &[]);
+    web.wait_ready(&["numa", "penia", "telos"]).await;
     let http = run_py(&py, "mcp_client.py", &["http", &web.url("/mcp")]).await;
     let dir = p.dir.to_string_lossy().into_owned();
     let state = p.state.to_string_lossy().into_owned();
@@ -225,6 +237,7 @@ async fn mcp_sdk_over_streamable_http_and_over_cadre_mcp_stdio() {
         assert_eq!(tools["ask"]["input"]["required"][0], "specialist", "{out}");
         assert!(tools["ask"]["output"]["properties"]["answer"].is_object());
         assert!(tools["list_specialists"].is_object());
+        assert_eq!(tools["ask_team"]["output"]["required"][0], "team", "{out}");
         let ask = &out["ask"];
         assert_eq!(ask["is_error"], false, "{out}");
         assert_eq!(ask["text"], ollama::answer_for("hello over mcp"));
@@ -262,9 +275,148 @@ async fn mcp_sdk_over_streamable_http_and_over_cadre_mcp_stdio() {
         );
         assert_eq!(out["prompt"], prompt.as_str());
         assert_eq!(out["roster"][0]["name"], "numa");
+        let council = out["roster"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["kind"] == "team")
+            .unwrap_or_else(|| panic!("no team in the roster: {out}"));
+        assert_eq!(council["name"], "council");
+        assert_eq!(council["members"], serde_json::json!(["penia", "telos"]));
+
+        // ask_team: the council confers, numa's synthesis is the answer; progress per round and answer.
+        let team = &out["ask_team"];
+        assert_eq!(team["is_error"], false, "{out}");
+        assert!(tools["ask_team"]["input"]["required"][0] == "team", "{out}");
+        let answer = team["structured"]["answer"].as_str().unwrap();
+        assert!(
+            answer.starts_with("echo: You are numa (numa title), the moderator of Council."),
+            "{answer}"
+        );
+        assert!(
+            answer.contains("## penia") && answer.contains("## telos"),
+            "{answer}"
+        );
+        assert_eq!(team["structured"]["team"], "council");
+        assert_eq!(team["structured"]["model"], "team/council");
+        assert_eq!(team["text"], answer);
+        let progress: Vec<&str> = team["progress"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_str().unwrap_or(""))
+            .collect();
+        for line in [
+            "round 1: penia, telos",
+            "penia answered in round 1",
+            "telos answered in round 2",
+            "synthesis: numa writes the answer",
+        ] {
+            assert!(progress.contains(&line), "{line:?} not in {progress:?}");
+        }
+        assert_eq!(out["unknown_team"]["is_error"], true);
+        assert!(
+            out["unknown_team"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("no team named \"nobody\""),
+            "{out}"
+        );
     }
     let asked = contents(&request_for(&server, "hello over mcp"));
     assert_eq!(asked[0].1, prompt);
     assert_eq!(asked[1], ("user".into(), "earlier".into()));
     assert_eq!(asked[2], ("assistant".into(), "reply".into()));
+}
+
+/// A council round through the official A2A SDK: the team's card (at
+/// `/a2a/team/council`), the root card listing the team first, a message
+/// answered with numa's synthesis of both members' round-2 answers, and a
+/// streamed one whose artifact chunks make the synthesis while status
+/// messages report the rounds.
+/// Ports 48220-48229 (specialists); HTTP on port 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a2a_sdk_runs_a_council_round() {
+    use crate::fixture::team::{Act, TeamProvider};
+    let Some(py) = python() else { return };
+    let provider = TeamProvider::start(crate::fixture::provider::Kind::Ollama).await;
+    let members = ["numa", "penia", "telos"];
+    let p = provider.project([48220, 48229], &members);
+    p.put("teams.d/council.toml", COUNCIL);
+    provider.script(
+        "numa",
+        vec![Act::Say("The council says: ship the budget view.".into())],
+    );
+    let mut web = up_http(&p, &[], &[]);
+    web.wait_ready(&members).await;
+    let out = run_py(&py, "a2a_client.py", &[&web.base, "team"]).await;
+
+    let card = &out["card"];
+    assert_eq!(card["name"], "council", "{out}");
+    assert_eq!(card["description"], "Penia and Telos confer; Numa sums up.");
+    assert_eq!(
+        card["supportedInterfaces"][0]["url"],
+        web.url("/a2a/team/council")
+    );
+    assert_eq!(card["capabilities"]["streaming"], true);
+    let tags = &card["skills"][0]["tags"];
+    assert_eq!(tags, &serde_json::json!(["penia", "telos"]), "{out}");
+    let root = &out["root_card"];
+    assert_eq!(
+        root["supportedInterfaces"][0]["url"],
+        web.url("/a2a/team/council"),
+        "the team is the root card's first interface"
+    );
+    let roster = root["capabilities"]["extensions"][0]["params"]["agents"]
+        .as_array()
+        .unwrap();
+    assert_eq!(roster[0]["kind"], "team");
+    assert_eq!(
+        roster[0]["agentCard"],
+        web.url("/a2a/team/council/.well-known/agent-card.json")
+    );
+    let names: Vec<&str> = roster.iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["council", "numa", "penia", "telos"]);
+    assert!(
+        root["description"]
+            .as_str()
+            .unwrap()
+            .contains("Teams that confer: council.")
+    );
+
+    assert_eq!(out["send"]["state"], 3, "{out}");
+    assert_eq!(
+        out["send"]["answer"],
+        "The council says: ship the budget view."
+    );
+    let moderator = provider.asked("numa");
+    assert!(
+        moderator[0].contains("penia answers (2)") && moderator[0].contains("telos answers (2)"),
+        "{}",
+        moderator[0]
+    );
+    let s = &out["stream"];
+    let chunks: String = s["chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(chunks, "The council says: ship the budget view.", "{s}");
+    assert_eq!(s["final_answer"], "The council says: ship the budget view.");
+    assert_eq!(s["states"].as_array().unwrap().last().unwrap(), 3, "{s}");
+    let progress: Vec<&str> = s["progress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m.as_str())
+        .collect();
+    for line in [
+        "round 1: penia, telos",
+        "round 2: penia, telos",
+        "penia answered in round 2",
+    ] {
+        assert!(progress.contains(&line), "{line:?} not in {progress:?}");
+    }
+    assert_ne!(out["unknown_team"], "no error", "{out}");
 }

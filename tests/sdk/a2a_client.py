@@ -148,9 +148,46 @@ async def failure_phase(h):
             "answer": answer(t)}
 
 
+async def team_phase(h):
+    """A council round through A2A: the team's card, the root card listing
+    it, one message answered whole and one streamed."""
+    out = {}
+    card = await card_of(h, "team/council")
+    out["card"] = MessageToDict(card)
+    root = AgentCard()
+    root.CopyFrom(await A2ACardResolver(h, BASE).get_agent_card())
+    out["root_card"] = MessageToDict(root)
+    plain = await create_client(card, ClientConfig(streaming=False, httpx_client=h))
+    [ev] = await send(plain, user("What should we ship first?"))
+    out["send"] = {"state": ev.task.status.state, "answer": answer(ev.task)}
+    streaming = await create_client(card, ClientConfig(streaming=True, httpx_client=h))
+    chunks, progress, states, final = [], [], [], None
+    async for ev in streaming.send_message(SendMessageRequest(message=user("Stream it?"))):
+        kind = ev.WhichOneof("payload")
+        if kind == "artifact_update":
+            chunks.append("".join(p.text for p in ev.artifact_update.artifact.parts))
+        elif kind == "status_update":
+            st = ev.status_update.status
+            states.append(st.state)
+            progress.extend(p.text for p in st.message.parts)
+            final = ev.status_update.task_id
+        elif kind == "task":
+            final = ev.task.id
+    done = await plain.get_task(GetTaskRequest(id=final))
+    out["stream"] = {"chunks": chunks, "progress": progress, "states": states,
+                     "final_answer": answer(done)}
+    try:
+        await card_of(h, "team/nobody")
+        out["unknown_team"] = "no error"
+    except Exception as e:  # the resolver's HTTP error for a 404 card
+        out["unknown_team"] = type(e).__name__
+    return out
+
+
 async def main():
     async with http() as h:
-        phase = {"main": main_phase, "cancel": cancel_phase, "failure": failure_phase}[PHASE]
+        phase = {"main": main_phase, "cancel": cancel_phase, "failure": failure_phase,
+                 "team": team_phase}[PHASE]
         print(json.dumps(await phase(h)))
 
 

@@ -55,6 +55,17 @@ async def main():
         out["prompt"] = prompt.contents[0].text
         roster_res = await c.read_resource("cadre://roster")
         out["roster"] = json.loads(roster_res.contents[0].text)
+        team_progress = []
+
+        async def on_team_progress(done, total, message):
+            team_progress.append(message)
+
+        team = await c.call_tool("ask_team", {"team": "council", "question": "What first?"},
+                                 progress_callback=on_team_progress)
+        out["ask_team"] = {"is_error": team.is_error, "text": text(team),
+                           "structured": team.structured_content, "progress": team_progress}
+        no_team = await c.call_tool("ask_team", {"team": "nobody", "question": "hi"})
+        out["unknown_team"] = {"is_error": no_team.is_error, "text": text(no_team)}
     print(json.dumps(out))
 
 

@@ -1,5 +1,6 @@
 // The team page: a card per specialist (state, health, prompt), Team Chat
-// with Markdown answers and a stop button, live reconcile events.
+// with Markdown answers and a stop button, live reconcile events. A team
+// of teams.d chosen in the selector runs instead (rounds.js).
 "use strict";
 
 const cards = document.getElementById("cards");
@@ -111,7 +112,9 @@ async function teamChat(message) {
     c.querySelectorAll(".tools .copy").forEach(b => b.remove());
   }
   try {
-    await postSse("/api/team", { content: message }, ev => onEvent(r, ev), r.ctl.signal);
+    const name = chosenTeam();
+    if (name) await teamRun(name, message, r);
+    else await postSse("/api/team", { content: message }, ev => onEvent(r, ev), r.ctl.signal);
   } catch (e) {
     if (!r.ctl.signal.aborted) summary.textContent = "request failed: " + e.message;
   } finally {
@@ -147,5 +150,5 @@ document.addEventListener("keydown", ev => {
 });
 stop.addEventListener("click", () => { if (round) round.ctl.abort(); input.focus(); });
 
-followEvents(() => refresh());
+followEvents(() => { refresh(); if (typeof loadTeams === "function") loadTeams(); });
 refresh();

@@ -4,21 +4,27 @@
 //!
 //! Requests: `{"cmd":"stop","names":[…]}`, `{"cmd":"stop","all":true}`
 //! (graceful shutdown), `{"cmd":"start","names":[…]}`, `{"cmd":"plan"}`,
-//! `{"cmd":"reload"}`, `{"cmd":"ping"}`. Replies: `{"ok":true,…}` or
-//! `{"ok":false,"error":"…"}`. A Unix socket with owner-only permissions is
-//! the authentication: whoever can open it is the operator.
+//! `{"cmd":"reload"}`, `{"cmd":"ping"}`, `{"cmd":"teams"}`. Replies:
+//! `{"ok":true,…}` or `{"ok":false,"error":"…"}`. A Unix socket with
+//! owner-only permissions is the authentication: whoever can open it is the
+//! operator.
+//!
+//! One request streams: `{"cmd":"team","team":"council","question":"…"}`
+//! runs a team and answers one reply per team event (`{"ok":true,"event":
+//! {…}}`, the objects of `POST /api/teams/NAME`), the `summary` last;
+//! closing the connection ends the run.
 
-use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 use crate::config::SpecialistName;
-use crate::plan::Action;
+use crate::plan::{Action, TeamAction};
 use crate::supervisor::SupervisorHandle;
+use crate::team::{Runner, TeamInfo};
 
 /// Where the control socket of daemon `pid` lives in a state directory.
 pub fn socket_path(state_dir: &Path, pid: u32) -> PathBuf {
@@ -45,6 +51,13 @@ pub enum Request {
     },
     Reload,
     Ping,
+    /// Every team the daemon holds.
+    Teams,
+    /// Run a team; the replies stream (see the module doc).
+    Team {
+        team: String,
+        question: String,
+    },
 }
 
 /// A control reply.
@@ -58,6 +71,15 @@ pub struct Response {
     /// `plan`: every action, keeps included; `stop`/`start`/`reload`: the actions applied.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<Action>,
+    /// `plan`: every team action, keeps included.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub team_steps: Vec<TeamAction>,
+    /// `teams`: every team.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teams: Option<Vec<TeamInfo>>,
+    /// `team`: one event of the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<serde_json::Value>,
     /// The daemon's pid and specialists.d (every reply carries them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
@@ -138,6 +160,7 @@ pub struct DaemonInfo {
 
 /// Serve control requests until the listener fails or the task is aborted.
 pub async fn serve(listener: tokio::net::UnixListener, sup: SupervisorHandle, info: DaemonInfo) {
+    let runner = Runner::new(sup.clone());
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -148,38 +171,99 @@ pub async fn serve(listener: tokio::net::UnixListener, sup: SupervisorHandle, in
                 continue;
             }
         };
-        let sup = sup.clone();
-        let info = info.clone();
-        tokio::spawn(async move {
-            let (r, mut w) = stream.into_split();
-            let mut lines = tokio::io::BufReader::new(r).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                let (mut reply, shutdown) = match serde_json::from_str::<Request>(&line) {
-                    Ok(req) => handle(&sup, req).await,
-                    Err(e) => (Response::err(format!("bad control request: {e}")), false),
-                };
-                reply.pid = Some(info.pid);
-                reply.owner = Some(info.owner.clone());
-                reply.registry_unavailable = info.backend.health().map(|u| RegistryDown {
-                    since: u.since_rfc3339(),
-                    reason: u.reason,
-                });
-                let mut out =
-                    serde_json::to_string(&reply).unwrap_or_else(|_| "{\"ok\":false}".into());
-                out.push('\n');
-                if w.write_all(out.as_bytes()).await.is_err() {
-                    return;
-                }
-                let _ = w.flush().await;
-                if shutdown {
-                    sup.shutdown("stop --all").await;
-                }
-            }
-        });
+        let (sup, runner, info) = (sup.clone(), runner.clone(), info.clone());
+        tokio::spawn(async move { connection(stream, sup, runner, info).await });
     }
 }
 
-async fn handle(sup: &SupervisorHandle, req: Request) -> (Response, bool) {
+/// One client: requests answered in order until it closes.
+async fn connection(
+    stream: tokio::net::UnixStream,
+    sup: SupervisorHandle,
+    runner: Runner,
+    info: DaemonInfo,
+) {
+    let (r, mut w) = stream.into_split();
+    let mut lines = tokio::io::BufReader::new(r).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let req = match serde_json::from_str::<Request>(&line) {
+            Ok(req) => req,
+            Err(e) => {
+                let reply = Response::err(format!("bad control request: {e}"));
+                if write(&mut w, reply, &info).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        if let Request::Team { team, question } = req {
+            if team_run(&runner, &team, question, &mut w, &mut lines, &info)
+                .await
+                .is_err()
+            {
+                return;
+            }
+            continue;
+        }
+        let (reply, shutdown) = handle(&sup, &runner, req).await;
+        if write(&mut w, reply, &info).await.is_err() {
+            return;
+        }
+        if shutdown {
+            sup.shutdown("stop --all").await;
+        }
+    }
+}
+
+type Lines = tokio::io::Lines<tokio::io::BufReader<tokio::net::unix::OwnedReadHalf>>;
+
+/// Stream a team's run, one reply per event; the client closing (or
+/// sending anything) ends it.
+async fn team_run(
+    runner: &Runner,
+    team: &str,
+    question: String,
+    w: &mut tokio::net::unix::OwnedWriteHalf,
+    lines: &mut Lines,
+    info: &DaemonInfo,
+) -> std::io::Result<()> {
+    let (spec, mut events) = match runner.start(team, question).await {
+        Ok(started) => started,
+        Err(e) => return write(w, Response::err(e.to_string()), info).await,
+    };
+    loop {
+        let ev = tokio::select! {
+            ev = events.next() => ev,
+            _ = lines.next_line() => return Err(std::io::ErrorKind::ConnectionAborted.into()),
+        };
+        let Some(ev) = ev else { return Ok(()) };
+        let reply = Response {
+            ok: true,
+            event: Some(ev.to_json(&spec.name)),
+            ..Response::default()
+        };
+        write(w, reply, info).await?;
+    }
+}
+
+async fn write(
+    w: &mut tokio::net::unix::OwnedWriteHalf,
+    mut reply: Response,
+    info: &DaemonInfo,
+) -> std::io::Result<()> {
+    reply.pid = Some(info.pid);
+    reply.owner = Some(info.owner.clone());
+    reply.registry_unavailable = info.backend.health().map(|u| RegistryDown {
+        since: u.since_rfc3339(),
+        reason: u.reason,
+    });
+    let mut out = serde_json::to_string(&reply).unwrap_or_else(|_| "{\"ok\":false}".into());
+    out.push('\n');
+    w.write_all(out.as_bytes()).await?;
+    w.flush().await
+}
+
+async fn handle(sup: &SupervisorHandle, runner: &Runner, req: Request) -> (Response, bool) {
     let ok = |steps: Vec<Action>, message: String| Response {
         ok: true,
         steps,
@@ -219,9 +303,28 @@ async fn handle(sup: &SupervisorHandle, req: Request) -> (Response, bool) {
         },
         Request::Plan { dir } => {
             let paths = dir.map(|d| crate::config::ProjectPaths::from_specialists_dir(&d));
-            (reply(sup.plan(paths).await, "plan".into()), false)
+            let r = match sup.plan(paths).await {
+                Ok(p) => Response {
+                    team_steps: p.teams,
+                    ..ok(p.actions, "plan".into())
+                },
+                Err(e) => Response::err(e.to_string()),
+            };
+            (r, false)
         }
         Request::Reload => (reply(sup.reload().await, "reloaded".into()), false),
+        Request::Teams => match runner.list().await {
+            Ok(all) => (
+                Response {
+                    teams: Some(all.iter().map(TeamInfo::from).collect()),
+                    ..ok(Vec::new(), "teams".into())
+                },
+                false,
+            ),
+            Err(e) => (Response::err(e.to_string()), false),
+        },
+        // Answered by `team_run`, which streams.
+        Request::Team { .. } => (Response::err("a team run streams"), false),
     }
 }
 
@@ -233,50 +336,14 @@ fn parse_names(names: &[String]) -> Result<Vec<SpecialistName>, Box<Response>> {
         .collect()
 }
 
-/// Client side (blocking, for the CLI): send one request to the socket at
-/// `path`, read its reply. A reply with `ok: false` becomes [`ControlError::Daemon`].
-pub fn request(path: &Path, req: &Request, timeout: Duration) -> Result<Response, ControlError> {
-    let path = path.to_path_buf();
-    let stream = match std::os::unix::net::UnixStream::connect(&path) {
-        Ok(s) => s,
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
-            ) =>
-        {
-            return Err(ControlError::NotRunning(path));
-        }
-        Err(e) => return Err(io(&path)(e)),
-    };
-    stream.set_read_timeout(Some(timeout)).map_err(io(&path))?;
-    stream.set_write_timeout(Some(timeout)).map_err(io(&path))?;
-    let mut line =
-        serde_json::to_string(req).map_err(|e| ControlError::Malformed(e.to_string()))?;
-    line.push('\n');
-    (&stream).write_all(line.as_bytes()).map_err(io(&path))?;
-    let mut reply = String::new();
-    BufReader::new(&stream)
-        .read_line(&mut reply)
-        .map_err(io(&path))?;
-    if reply.is_empty() {
-        return Err(ControlError::Malformed(
-            "connection closed without a reply".into(),
-        ));
-    }
-    let resp: Response =
-        serde_json::from_str(&reply).map_err(|e| ControlError::Malformed(e.to_string()))?;
-    if !resp.ok {
-        return Err(ControlError::Daemon(
-            resp.error.unwrap_or_else(|| "request failed".into()),
-        ));
-    }
-    Ok(resp)
-}
+mod client;
+
+pub use client::{request, stream};
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn request_wire_format() {
