@@ -287,8 +287,11 @@ fn mark_unavailable(tx: &watch::Sender<Arc<Snapshot>>, reason: String) {
     });
 }
 
-/// How often a daemon looks at the file registry. A look is a `stat` and a
-/// `/proc` read per foreign daemon; the file is read only when it changed.
+/// How often a daemon looks at the file registry while another daemon's
+/// entries are in it: a look is a `stat` and a `/proc` read per foreign
+/// owner; the file is read only when it changed. Alone on a registry, a
+/// daemon only wakes when a watch sees the file change (an idle daemon
+/// sleeps, issue 15), since its own entries die with it.
 pub(super) const FILE_POLL: Duration = Duration::from_millis(100);
 
 /// Follow the file registry: read it when it changed, or when a daemon
@@ -303,14 +306,27 @@ pub(super) async fn follow_file(
     unreadable: impl Fn() + Send + 'static,
 ) {
     let path = registry.file_path();
+    let changed = Arc::new(tokio::sync::Notify::new());
+    let watcher = {
+        let changed = changed.clone();
+        crate::watch::watch_file(&path, move || changed.notify_one())
+    };
+    if let Err(e) = &watcher {
+        tracing::warn!("{e}; looking at the registry every {FILE_POLL:?} instead");
+    }
+    let me = crate::registry::ProcessId::current();
     let mut stamp = None;
-    let mut tick = tokio::time::interval(FILE_POLL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut first = true;
     loop {
-        tick.tick().await;
-        if tx.is_closed() {
-            return;
+        if !first {
+            let poll = watcher.is_err() || has_foreign_owner(&tx.borrow(), me);
+            tokio::select! {
+                _ = changed.notified(), if !poll => {}
+                _ = tokio::time::timeout(FILE_POLL, changed.notified()), if poll => {}
+                () = tx.closed() => return,
+            }
         }
+        first = false;
         let now_stamp = file_stamp(&path);
         let owners_alive = tx.borrow().daemons.iter().all(|d| d.process().is_alive())
             && tx
@@ -345,6 +361,13 @@ pub(super) async fn follow_file(
             tx.send_replace(Arc::new(next));
         }
     }
+}
+
+/// Whether another process's daemon record or entry is in the view: only
+/// then can an owner die without this daemon (or a file event) noticing.
+fn has_foreign_owner(snap: &Snapshot, me: crate::registry::ProcessId) -> bool {
+    snap.daemons.iter().any(|d| d.process() != me)
+        || snap.entries.iter().any(|e| e.owner_process() != me)
 }
 
 /// What tells a changed file apart: inode, size, modification time.
