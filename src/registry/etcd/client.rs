@@ -7,7 +7,8 @@
 //! cannot serve now" (gRPC UNAVAILABLE or DEADLINE_EXCEEDED: no leader,
 //! request timed out) moves on to the next endpoint; a refusal (bad
 //! request, compare failed, permission) is returned at once. When every
-//! endpoint failed the call fails with [`EtcdError::Unavailable`].
+//! endpoint failed, and still does after a leader election's worth of
+//! rounds, the call fails with [`EtcdError::Unavailable`].
 //! Retrying a write elsewhere after a timeout may apply it twice, so the
 //! store's writes are all conditional or idempotent.
 
@@ -28,6 +29,10 @@ use super::wire::{self, StatusBody};
 /// gRPC status codes the gateway reports in `code`.
 const DEADLINE_EXCEEDED: i32 = 4;
 const UNAVAILABLE: i32 = 14;
+
+/// How long a call keeps going round the endpoints while every one of them
+/// fails: long enough for a leader election after the leader was lost.
+const ELECTION_GRACE: Duration = Duration::from_secs(3);
 pub(crate) const UNAUTHENTICATED: i32 = 16;
 
 /// Largest unary reply read: a list of 10000 entries of ~2 KiB, base64'd, fits.
@@ -205,29 +210,42 @@ impl EtcdClient {
     }
 
     /// Try `f` on each endpoint in turn, starting with the current one.
+    /// When every endpoint failed within [`ELECTION_GRACE`] of the start,
+    /// go round again after a short pause: a member that was the leader
+    /// going away makes the others answer "leader changed" / "no leader"
+    /// until they have elected a new one (about a second, longer on a
+    /// loaded host), and that is no outage.
     pub(crate) async fn failover<T, F, Fut>(&self, mut f: F) -> Result<T, EtcdError>
     where
         F: FnMut(usize) -> Fut,
         Fut: Future<Output = Result<T, Attempt>>,
     {
         let n = self.inner.endpoints.len();
-        let start = self.inner.current.load(Ordering::Relaxed) % n;
-        let mut last = String::new();
-        for i in 0..n {
-            let idx = (start + i) % n;
-            match f(idx).await {
-                Ok(v) => {
-                    if i > 0 {
-                        self.inner.current.store(idx, Ordering::Relaxed);
+        let started = tokio::time::Instant::now();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let start = self.inner.current.load(Ordering::Relaxed) % n;
+            let mut last = String::new();
+            for i in 0..n {
+                let idx = (start + i) % n;
+                match f(idx).await {
+                    Ok(v) => {
+                        if i > 0 {
+                            self.inner.current.store(idx, Ordering::Relaxed);
+                        }
+                        return Ok(v);
                     }
-                    return Ok(v);
+                    Err(Attempt::Next(why)) => last = why,
+                    Err(Attempt::Stop(e)) => return Err(e),
                 }
-                Err(Attempt::Next(why)) => last = why,
-                Err(Attempt::Stop(e)) => return Err(e),
             }
+            self.inner.current.store((start + 1) % n, Ordering::Relaxed);
+            if started.elapsed() + pause > ELECTION_GRACE {
+                return Err(EtcdError::Unavailable { tried: n, last });
+            }
+            tokio::time::sleep(pause).await;
+            pause *= 2;
         }
-        self.inner.current.store((start + 1) % n, Ordering::Relaxed);
-        Err(EtcdError::Unavailable { tried: n, last })
     }
 
     /// POST `body` to `path` on endpoint `idx`, authenticated; a success
