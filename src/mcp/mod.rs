@@ -91,14 +91,28 @@ const KNOWN: [&str; 7] = [
 
 pub struct Server {
     backend: Arc<dyn Backend>,
-    sessions: Sessions,
+    sessions: Arc<Sessions>,
+}
+
+/// A `tools/call` in flight, ended when dropped: answered, streamed to the
+/// end, or dropped by a client that went away.
+struct InFlight {
+    sessions: Arc<Sessions>,
+    sid: String,
+    rid: String,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.sessions.end(&self.sid, &self.rid);
+    }
 }
 
 impl Server {
     pub fn new(backend: Arc<dyn Backend>) -> Server {
         Server {
             backend,
-            sessions: Sessions::new(256, Duration::from_secs(3600)),
+            sessions: Arc::new(Sessions::new(256, Duration::from_secs(3600))),
         }
     }
 
@@ -259,6 +273,11 @@ impl Server {
             .ok_or_else(|| RpcError::invalid_params(format!("unknown tool: {name:?}")))?;
         let rid = id.to_string();
         let cancel = self.sessions.begin(sid, &rid);
+        let in_flight = InFlight {
+            sessions: self.sessions.clone(),
+            sid: sid.to_owned(),
+            rid,
+        };
         let mut steps = steps.take_until(cancel.cancelled_owned()).boxed();
         let Some(token) = progress else {
             let mut result = None;
@@ -267,7 +286,7 @@ impl Server {
                     result = Some(v);
                 }
             }
-            self.sessions.end(sid, &rid);
+            drop(in_flight);
             return Ok(match result {
                 Some(r) => ok(id, r),
                 None => reply(200, id, &RpcError::new(-32800, "request cancelled")),
@@ -276,12 +295,15 @@ impl Server {
         let id = id.clone();
         Ok(Answer::Stream(
             steps
-                .map(move |s| match s {
-                    Step::Progress { done, message } => {
-                        json!({"jsonrpc": "2.0", "method": "notifications/progress",
+                .map(move |s| {
+                    let _ = &in_flight;
+                    match s {
+                        Step::Progress { done, message } => {
+                            json!({"jsonrpc": "2.0", "method": "notifications/progress",
                         "params": {"progressToken": token, "progress": done, "message": message}})
+                        }
+                        Step::Result(v) => jsonrpc::result(&id, v),
                     }
-                    Step::Result(v) => jsonrpc::result(&id, v),
                 })
                 .boxed(),
         ))

@@ -41,8 +41,10 @@ pub struct Ledger {
     path: Option<PathBuf>,
     owner: PathBuf,
     meters: Mutex<BTreeMap<SpecialistName, Arc<Meter>>>,
-    /// What the file held for today, handed to each meter when first made.
+    /// What the file held for the day the ledger opened, handed to each
+    /// meter made on that day; from the next day on it is spent history.
     restored: BTreeMap<String, TokenUsage>,
+    opened_on: time::Date,
     dirty: Arc<Notify>,
 }
 
@@ -65,6 +67,7 @@ impl Ledger {
             owner: owner.to_path_buf(),
             meters: Mutex::default(),
             restored,
+            opened_on: today(),
             dirty: Arc::new(Notify::new()),
         }
     }
@@ -76,8 +79,14 @@ impl Ledger {
             owner: PathBuf::new(),
             meters: Mutex::default(),
             restored: BTreeMap::new(),
+            opened_on: today(),
             dirty: Arc::new(Notify::new()),
         }
+    }
+
+    /// What the file held, while it is still the day it was for.
+    fn restored_today(&self) -> Option<&BTreeMap<String, TokenUsage>> {
+        (today() == self.opened_on).then_some(&self.restored)
     }
 
     /// Where the usage of `owner` is kept.
@@ -92,9 +101,8 @@ impl Ledger {
             .entry(name.clone())
             .or_insert_with(|| {
                 let start = self
-                    .restored
-                    .get(name.as_str())
-                    .copied()
+                    .restored_today()
+                    .and_then(|r| r.get(name.as_str()).copied())
                     .unwrap_or_default();
                 Arc::new(Meter::new(start, Some(self.dirty.clone())))
             })
@@ -132,9 +140,10 @@ impl Ledger {
         let day = today();
         let meters = self.meters.lock().unwrap_or_else(PoisonError::into_inner);
         let mut specialists: BTreeMap<String, TokenUsage> = self
-            .restored
-            .iter()
-            .filter(|(n, _)| !meters.keys().any(|m| m.as_str() == n.as_str()))
+            .restored_today()
+            .into_iter()
+            .flatten()
+            .filter(|(n, _)| !meters.contains_key(n.as_str()))
             .map(|(n, u)| (n.clone(), *u))
             .collect();
         for (name, meter) in meters.iter() {
