@@ -32,5 +32,5 @@ pub mod replicas;
 pub mod view;
 
 pub use backend::{Alloc, Backend, BackendError, Identity, Refusal};
-pub use replicas::{Endpoint, Replicated};
+pub use replicas::Replicated;
 pub use view::{Snapshot, Unavailable, View};

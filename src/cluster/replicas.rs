@@ -14,9 +14,6 @@ pub struct Replicated {
     pub endpoints: Vec<Entry>,
 }
 
-/// Alias for readers that talk about endpoints.
-pub type Endpoint = Entry;
-
 impl Replicated {
     /// Endpoints a chat can go to: ready, reloading, or serving their last
     /// good spec through a config error.

@@ -328,12 +328,17 @@ pub(super) async fn follow_file(
         }
         first = false;
         let now_stamp = file_stamp(&path);
-        let owners_alive = tx.borrow().daemons.iter().all(|d| d.process().is_alive())
-            && tx
-                .borrow()
-                .entries
+        let owners_alive = {
+            // One `/proc` read per foreign owner, not per entry.
+            let snap = tx.borrow();
+            let mut seen = std::collections::HashSet::from([me]);
+            snap.daemons
                 .iter()
-                .all(|e| e.owner_process().is_alive());
+                .map(|d| d.process())
+                .chain(snap.entries.iter().map(|e| e.owner_process()))
+                .filter(|p| seen.insert(*p))
+                .all(|p| p.is_alive())
+        };
         if now_stamp == stamp && owners_alive {
             continue;
         }

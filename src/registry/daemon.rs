@@ -49,9 +49,4 @@ impl DaemonRecord {
             start: self.pid_start,
         }
     }
-
-    /// True when it owns `e`: same host, same process.
-    pub fn owns(&self, e: &super::Entry) -> bool {
-        e.host == self.host && e.pid == self.pid && e.pid_start == self.pid_start
-    }
 }

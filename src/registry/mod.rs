@@ -256,17 +256,6 @@ impl Registry {
         Ok(RegistryData::default())
     }
 
-    /// The file as it is, read without the lock (commits never write into a
-    /// file a reader holds, so this is one whole commit); `None` when it is
-    /// missing, unusable or unreadable. For cheap checks, not for decisions
-    /// a transaction should make. Blocking.
-    pub fn peek(&self) -> Option<RegistryData> {
-        match corrupt::load(&self.file_path()) {
-            Ok(Loaded::Valid(d)) => Some(d),
-            _ => None,
-        }
-    }
-
     /// The event log, oldest first (includes the rotated file). Blocking.
     pub fn events(&self) -> Result<Vec<Event>, RegistryError> {
         let lock = lock::lock_path(self.dir.path());
@@ -280,7 +269,8 @@ fn reclaim(data: &mut RegistryData) -> Vec<(Entry, String)> {
     let mut alive: HashMap<u32, Option<ProcessId>> = HashMap::new();
     data.daemons.retain(|_, d| {
         let now = *alive.entry(d.pid).or_insert_with(|| ProcessId::of(d.pid));
-        now.is_some_and(|p| d.pid_start == 0 || p.start == d.pid_start)
+        // Start time 0 is no process (as for entries below): a forged record.
+        now.is_some_and(|p| d.pid_start != 0 && p.start == d.pid_start)
     });
     let mut gone = Vec::new();
     data.specialists.retain(|_, e| {

@@ -42,11 +42,6 @@ impl Follower {
         }
     }
 
-    /// The next revision this follower will deliver.
-    pub fn next_revision(&self) -> i64 {
-        self.next
-    }
-
     /// Wait for the next batch of changes (all of one revision or more).
     /// A broken stream is reopened elsewhere, transparently; only when no
     /// endpoint can be reached does this fail, with

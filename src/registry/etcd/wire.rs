@@ -139,7 +139,6 @@ pub struct Compare {
 #[serde(rename_all = "snake_case")]
 pub enum Operand {
     CreateRevision(#[serde(with = "int64")] i64),
-    ModRevision(#[serde(with = "int64")] i64),
     Value(Bytes),
     Lease(#[serde(with = "int64")] i64),
 }
@@ -158,11 +157,6 @@ impl Compare {
     /// The key is attached to `lease`.
     pub fn lease_is(key: &str, lease: i64) -> Compare {
         Compare::equal(key, "LEASE", Operand::Lease(lease))
-    }
-
-    /// The key was last changed at `revision` (0: absent).
-    pub fn mod_revision_is(key: &str, revision: i64) -> Compare {
-        Compare::equal(key, "MOD", Operand::ModRevision(revision))
     }
 
     fn equal(key: &str, target: &'static str, operand: Operand) -> Compare {
