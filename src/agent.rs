@@ -66,7 +66,7 @@ pub struct AgentInfo {
     pub serving: bool,
     /// The rendered system prompt (`cadre render NAME`); empty for a team.
     #[serde(skip)]
-    pub system_prompt: String,
+    pub system_prompt: crate::config::SystemPrompt,
     /// A team's members (empty for a specialist).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<String>,

@@ -36,14 +36,17 @@ impl Stamp {
     /// Follows symlinks, as reading the path does (a kubelet swap of
     /// `..data` re-points every path: new inodes).
     fn of(path: &Path) -> Option<Stamp> {
-        let m = std::fs::metadata(path).ok()?;
-        Some(Stamp {
+        std::fs::metadata(path).ok().map(|m| Stamp::from(&m))
+    }
+
+    fn from(m: &std::fs::Metadata) -> Stamp {
+        Stamp {
             dev: m.dev(),
             ino: m.ino(),
             len: m.len(),
             mtime: (m.mtime(), m.mtime_nsec()),
             ctime: (m.ctime(), m.ctime_nsec()),
-        })
+        }
     }
 }
 
@@ -78,9 +81,9 @@ fn entries(dir: &Path, level: usize, depth: usize, out: &mut Vec<(PathBuf, Optio
     let mut paths: Vec<PathBuf> = read.filter_map(Result::ok).map(|e| e.path()).collect();
     paths.sort();
     for p in paths {
-        let stamp = Stamp::of(&p);
-        let is_dir = p.is_dir();
-        out.push((p.clone(), stamp));
+        let m = std::fs::metadata(&p).ok();
+        let is_dir = m.as_ref().is_some_and(std::fs::Metadata::is_dir);
+        out.push((p.clone(), m.as_ref().map(Stamp::from)));
         if is_dir && level < depth {
             entries(&p, level + 1, depth, out);
         }

@@ -36,7 +36,7 @@ fn info(l: &LiveView) -> AgentInfo {
         state: l.view.state.as_str().to_owned(),
         generation: s.generation.clone(),
         serving: target::serves(l),
-        system_prompt: s.system_prompt.as_str().to_owned(),
+        system_prompt: s.system_prompt.clone(),
         members: Vec::new(),
     }
 }
@@ -60,7 +60,7 @@ fn team_info(v: &TeamView) -> AgentInfo {
         state: v.state.as_str().to_owned(),
         generation: t.generation.clone(),
         serving: true,
-        system_prompt: String::new(),
+        system_prompt: Default::default(),
         members,
     }
 }

@@ -95,7 +95,9 @@ fn stream_events(
                 y.send(chunk(&id, created, &model, delta, None)).await;
                 continue;
             }
-            seen.push(ev);
+            if !ev.is_chunk() {
+                seen.push(ev);
+            }
         }
         match final_text(&seen) {
             Some(text) => {

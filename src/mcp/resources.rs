@@ -59,7 +59,7 @@ pub fn read(agents: &[AgentInfo], uri: &str) -> Result<Value, RpcError> {
         .strip_prefix(PROMPT_PREFIX)
         .and_then(|r| r.strip_suffix(PROMPT_SUFFIX));
     match name.and_then(|n| agents.iter().find(|a| a.name == n && !a.id.is_team())) {
-        Some(a) => Ok(content("text/plain", a.system_prompt.clone())),
+        Some(a) => Ok(content("text/plain", a.system_prompt.to_string())),
         None => Err(
             RpcError::new(NOT_FOUND, format!("resource not found: {uri}"))
                 .with_data(json!({"uri": uri})),

@@ -322,8 +322,8 @@ impl Chat<'_> {
     /// otherwise); other content, URLs included, is left as it is.
     fn scrubbed(&self, text: String) -> String {
         match self.key {
-            Some(_) => without_key(self.key, &text),
-            None => text,
+            Some(k) if super::redact::may_hold_key(&text, k) => without_key(self.key, &text),
+            _ => text,
         }
     }
 

@@ -23,6 +23,13 @@ pub fn without_key(key: Option<&ApiKey>, text: &str) -> String {
     }
 }
 
+/// Whether `text` can hold a spelling of `key` at all: every spelling starts
+/// with the key's literal text or a JSON escape, so a line with neither is
+/// clean without being walked (the common case of every streamed line).
+pub fn may_hold_key(text: &str, key: &ApiKey) -> bool {
+    text.contains('\\') || text.contains(key.expose())
+}
+
 /// Replace every spelling of `key` in `text`: each of its characters may appear
 /// literally or as a JSON escape (`\u0073`, `\/`), as a proxy echoing a header
 /// inside a JSON string writes it.

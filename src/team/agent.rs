@@ -33,7 +33,9 @@ pub fn chat(name: &TeamName, events: BoxStream<'static, TeamEvent>) -> ChatStrea
                     let chunk = ChatEvent::Chunk(content.to_owned());
                     return Some((vec![chunk], (events, seen, streamed, false)));
                 }
-                seen.push(ev);
+                if !ev.is_chunk() {
+                    seen.push(ev);
+                }
                 if let Some(p) = out {
                     return Some((vec![p], (events, seen, streamed, false)));
                 }

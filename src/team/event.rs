@@ -70,6 +70,12 @@ impl TeamEvent {
         }
     }
 
+    /// A streamed piece of some member's answer: nothing a run's outcome
+    /// is read from (that is the responses, errors and the summary).
+    pub fn is_chunk(&self) -> bool {
+        matches!(self, TeamEvent::Member { reply, .. } if matches!(reply.body, ReplyBody::Chunk { .. }))
+    }
+
     /// A piece of the moderator's synthesis as it streams.
     pub fn synthesis_chunk(&self) -> Option<&str> {
         match self {
