@@ -129,6 +129,15 @@ pub enum Open<S> {
     Retry(String),
 }
 
+impl<S> Open<S> {
+    pub fn map<T>(self, f: impl FnOnce(S) -> T) -> Open<T> {
+        match self {
+            Open::Ready(s) => Open::Ready(f(s)),
+            Open::Retry(e) => Open::Retry(e),
+        }
+    }
+}
+
 /// An endpoint that was tried and failed over from.
 #[derive(Debug, Clone)]
 pub struct Attempt {

@@ -56,10 +56,16 @@ pub fn group(entries: &[Entry]) -> Vec<Replicated> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn entry(name: &str, host: &str, generation: &str, state: State) -> Entry {
+    /// An entry of `name` on `host`, owned by a made-up process.
+    pub(in crate::cluster) fn entry(
+        name: &str,
+        host: &str,
+        generation: &str,
+        state: State,
+    ) -> Entry {
         Entry {
             name: name.parse().unwrap(),
             component: "c".into(),

@@ -87,6 +87,14 @@ impl Snapshot {
             .sort_by(|a, b| (a.host.as_str(), a.pid).cmp(&(b.host.as_str(), b.pid)));
         self
     }
+
+    /// Every host's entry called `name`, by binary search: a chat looks up
+    /// one name, and must not walk 1000 entries to do it.
+    pub fn named(&self, name: &str) -> &[Entry] {
+        let lo = self.entries.partition_point(|e| e.name.as_str() < name);
+        let len = self.entries[lo..].partition_point(|e| e.name.as_str() == name);
+        &self.entries[lo..lo + len]
+    }
 }
 
 /// The view a daemon follows; cheap to clone.
@@ -102,7 +110,7 @@ impl View {
 
     /// A view that never changes (tests, and a daemon without a registry view).
     pub fn fixed(snapshot: Snapshot) -> View {
-        let (tx, rx) = watch::channel(Arc::new(snapshot));
+        let (tx, rx) = watch::channel(Arc::new(snapshot.sorted()));
         // Keep the sender alive for the life of the process: the view never changes.
         std::mem::forget(tx);
         View { rx }
@@ -380,4 +388,47 @@ fn file_stamp(path: &std::path::Path) -> Option<(u64, u64, SystemTime)> {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(path).ok()?;
     Some((m.ino(), m.len(), m.modified().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::State;
+
+    fn entry(name: &str, host: &str) -> Entry {
+        super::super::replicas::tests::entry(name, host, "", State::Ready)
+    }
+
+    /// `named` finds every host's entry of a name and nothing else, whatever
+    /// order the entries came in (the view sorts them), including names that
+    /// are prefixes of others and names not there.
+    #[test]
+    fn named_is_every_host_of_one_name() {
+        let snap = Snapshot {
+            entries: vec![
+                entry("numa-two", "a"),
+                entry("numa", "b"),
+                entry("apollo", "a"),
+                entry("numa", "a"),
+                entry("zeus", "c"),
+            ],
+            ..Snapshot::default()
+        }
+        .sorted();
+        let hosts = |name: &str| -> Vec<(String, String)> {
+            snap.named(name)
+                .iter()
+                .map(|e| (e.name.to_string(), e.host.clone()))
+                .collect()
+        };
+        let pair = |n: &str, h: &str| (n.to_owned(), h.to_owned());
+        assert_eq!(hosts("numa"), [pair("numa", "a"), pair("numa", "b")]);
+        assert_eq!(hosts("numa-two"), [pair("numa-two", "a")]);
+        assert_eq!(hosts("apollo"), [pair("apollo", "a")]);
+        assert_eq!(hosts("zeus"), [pair("zeus", "c")]);
+        assert!(hosts("nu").is_empty());
+        assert!(hosts("hermes").is_empty());
+        assert!(hosts("zzz").is_empty());
+        assert!(Snapshot::default().named("numa").is_empty());
+    }
 }

@@ -24,11 +24,13 @@ use serde_json::Value;
 use super::AppState;
 use super::error::{ApiCode, ApiError};
 use crate::client::{Client, ClientError};
+use crate::cluster::backend::Identity;
 use crate::cluster::pick::{self, Balancer, Open, Target};
 use crate::cluster::replicas;
 use crate::config::SpecialistName;
 use crate::generator::Generator;
 use crate::protocol::{ChatBody, ErrorCode, Reply, ReplyBody, Request, RequestBody};
+use crate::registry::Entry;
 use crate::specialist::{ChatPath, ChatStream};
 
 /// Added to the provider's total timeout before a silent specialist is given up on.
@@ -63,6 +65,26 @@ impl Reach {
         body: ChatBody,
     ) -> Generator<Reply> {
         Generator::new(move |y| async move {
+            // Served here alone (the usual case): nothing to balance or fail
+            // over to, so no balancer lock, no target list, no remote request.
+            if let (Some((path, target)), true) = (&self.local, self.remote.is_empty()) {
+                let (mut replies, first) = match open_local(path, id.clone(), body).await {
+                    Open::Ready(opened) => opened,
+                    Open::Retry(error) => {
+                        let tried = [(target.addr(), error)];
+                        y.send(no_endpoint(&self.name, id, &tried)).await;
+                        return;
+                    }
+                };
+                let last = is_final(&first);
+                y.send(first).await;
+                if !last {
+                    while let Some(reply) = replies.next().await {
+                        y.send(reply).await;
+                    }
+                }
+                return;
+            }
             let mut targets = self.remote.clone();
             targets.extend(self.local.as_ref().map(|(_, t)| t.clone()));
             let request = Request {
@@ -75,7 +97,9 @@ impl Reach {
                 let (request, id, body) = (&request, &id, &body);
                 async move {
                     match local {
-                        Some(path) if t.local => open_local(path, id, body).await,
+                        Some(path) if t.local => open_local(path, id.clone(), body.clone())
+                            .await
+                            .map(|(replies, first)| Opened::Local(replies, first)),
                         _ => open_remote(&t, request, timeout).await,
                     }
                 }
@@ -84,17 +108,11 @@ impl Reach {
             let chosen = match chosen {
                 Ok(c) => c,
                 Err(attempts) => {
-                    let tried: Vec<String> = attempts
-                        .iter()
-                        .map(|a| format!("{}: {}", a.target.addr(), a.error))
+                    let tried: Vec<(String, String)> = attempts
+                        .into_iter()
+                        .map(|a| (a.target.addr(), a.error))
                         .collect();
-                    let msg = format!(
-                        "no endpoint of {} answered ({})",
-                        self.name,
-                        tried.join("; ")
-                    );
-                    y.send(Reply::error(&self.name, id, ErrorCode::ShuttingDown, msg))
-                        .await;
+                    y.send(no_endpoint(&self.name, id, &tried)).await;
                     return;
                 }
             };
@@ -130,6 +148,13 @@ impl Reach {
     }
 }
 
+/// The error when every endpoint tried (address, why) failed before answering.
+fn no_endpoint(name: &SpecialistName, id: Option<Value>, tried: &[(String, String)]) -> Reply {
+    let tried: Vec<String> = tried.iter().map(|(a, e)| format!("{a}: {e}")).collect();
+    let msg = format!("no endpoint of {name} answered ({})", tried.join("; "));
+    Reply::error(name, id, ErrorCode::ShuttingDown, msg)
+}
+
 /// A chat opened on one endpoint, with its first reply.
 enum Opened {
     Local(ChatStream, Reply),
@@ -142,20 +167,23 @@ fn is_final(r: &Reply) -> bool {
     matches!(r.body, ReplyBody::Response { .. } | ReplyBody::Error { .. })
 }
 
-async fn open_local(path: &ChatPath, id: &Option<Value>, body: &ChatBody) -> Open<Opened> {
-    let mut replies = path.chat(id.clone(), body.clone());
+async fn open_local(
+    path: &ChatPath,
+    id: Option<Value>,
+    body: ChatBody,
+) -> Open<(ChatStream, Reply)> {
+    let mut replies = path.chat(id, body);
     match replies.next().await {
         Some(r) if pick::fails_over(&r) => Open::Retry("this daemon's own is shutting down".into()),
-        Some(r) => Open::Ready(Opened::Local(replies, r)),
+        Some(r) => Open::Ready((replies, r)),
         None => Open::Retry("this daemon's own gave no reply".into()),
     }
 }
 
 async fn open_remote(t: &Target, request: &Request, timeout: Duration) -> Open<Opened> {
-    match pick::open_socket(t, request, CONNECT, timeout).await {
-        Open::Ready((client, first)) => Open::Ready(Opened::Remote(client, first)),
-        Open::Retry(e) => Open::Retry(e),
-    }
+    pick::open_socket(t, request, CONNECT, timeout)
+        .await
+        .map(|(client, first)| Opened::Remote(client, first))
 }
 
 /// A client-side failure as the socket protocol's error object.
@@ -170,11 +198,14 @@ fn reply_for(name: &SpecialistName, id: &Option<Value>, e: ClientError) -> Reply
 
 /// The specialist called `name`, with every endpoint that takes chats.
 /// Unknown anywhere: 404; known but with no endpoint taking chats: 503,
-/// saying its state.
+/// saying its state. Only this name is looked at: one map look-up and a
+/// binary search of the cluster view (issue 15: a chat must not cost more
+/// with 1000 specialists than with 18).
 pub async fn one(state: &AppState, name: &str) -> Result<Reach, ApiError> {
+    let snapshot = state.cluster.backend.view().now();
+    let me = state.cluster.backend.identity();
     let local = state.sup.specialists().get(name);
-    let mut all = cluster(state, local.into_iter().collect());
-    if let Some(r) = all.remove(name)
+    if let Some(r) = join(local, snapshot.named(name), me)
         && r.reachable()
     {
         return Ok(r);
@@ -190,61 +221,64 @@ pub async fn one(state: &AppState, name: &str) -> Result<Reach, ApiError> {
     }))
 }
 
-/// Every specialist of the cluster that some endpoint serves, by name.
+/// Every specialist of the cluster that some endpoint serves, sorted by name.
 pub fn all(state: &AppState) -> Vec<Reach> {
-    let local = state.sup.specialists().all();
-    cluster(state, local)
-        .into_values()
-        .filter(Reach::reachable)
-        .collect()
-}
-
-/// `local` (this daemon's running specialists) joined with the other
-/// daemons' live entries of the cluster view.
-fn cluster(state: &AppState, local: Vec<ChatPath>) -> BTreeMap<String, Reach> {
     let snapshot = state.cluster.backend.view().now();
     let me = state.cluster.backend.identity();
-    let mut out: BTreeMap<String, Reach> = BTreeMap::new();
-    for path in local {
-        let name = path.name();
-        let serving = path.serving();
-        let own = snapshot
-            .entries
-            .iter()
-            .find(|e| e.name == name && me.owns(e));
-        let target = Target {
-            host: own.map_or("in-process", |e| e.connect_host()).to_owned(),
-            port: own.map_or(0, |e| e.port),
-            local: true,
-            in_flight: path.counters().in_flight,
-        };
-        out.insert(
-            name.to_string(),
+    let mut local: BTreeMap<SpecialistName, ChatPath> = state
+        .sup
+        .specialists()
+        .all()
+        .into_iter()
+        .map(|p| (p.name(), p))
+        .collect();
+    let mut out: Vec<Reach> = snapshot
+        .entries
+        .chunk_by(|a, b| a.name == b.name)
+        .filter_map(|named| join(local.remove(&named[0].name), named, me))
+        .collect();
+    out.extend(local.into_values().filter_map(|p| join(Some(p), &[], me)));
+    out.retain(Reach::reachable);
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// One specialist's endpoints: `local` (this daemon's instance, if it runs
+/// one) joined with `entries`, the cluster view's entries of that name (the
+/// other daemons' live ones become remote targets). `None` when neither has it.
+fn join(local: Option<ChatPath>, entries: &[Entry], me: &Identity) -> Option<Reach> {
+    let mut reach = match local {
+        Some(path) => {
+            let own = entries.iter().find(|e| me.owns(e));
+            let target = Target {
+                host: own.map_or("in-process", |e| e.connect_host()).to_owned(),
+                port: own.map_or(0, |e| e.port),
+                local: true,
+                in_flight: path.counters().in_flight,
+            };
             Reach {
-                name,
-                timeout: serving.spec.provider.timeouts.total + GRACE,
+                name: path.name(),
+                timeout: path.serving().spec.provider.timeouts.total + GRACE,
                 local: Some((path, target)),
                 remote: Vec::new(),
-            },
-        );
-    }
-    for e in snapshot
-        .entries
-        .iter()
-        .filter(|e| replicas::answers_chats(e.state) && !me.owns(e))
-    {
-        let r = out.entry(e.name.to_string()).or_insert_with(|| Reach {
-            name: e.name.clone(),
+            }
+        }
+        None => Reach {
+            name: entries.first()?.name.clone(),
             local: None,
             remote: Vec::new(),
             timeout: REMOTE_TIMEOUT,
-        });
-        r.remote.push(Target {
+        },
+    };
+    reach.remote = entries
+        .iter()
+        .filter(|e| replicas::answers_chats(e.state) && !me.owns(e))
+        .map(|e| Target {
             host: e.connect_host().to_owned(),
             port: e.port,
             local: false,
             in_flight: 0,
-        });
-    }
-    out
+        })
+        .collect();
+    Some(reach)
 }

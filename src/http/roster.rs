@@ -236,13 +236,7 @@ pub async fn one(
     // Only this name: the supervisor's one view, the registry's endpoints of it.
     let local = state.sup.one(&name).await?;
     let snapshot = state.cluster.backend.view().now();
-    let entries: Vec<Entry> = snapshot
-        .entries
-        .iter()
-        .filter(|e| e.name == name.as_str())
-        .cloned()
-        .collect();
-    let group = replicas::group(&entries).into_iter().next();
+    let group = replicas::group(snapshot.named(&name)).into_iter().next();
     describe(
         local.as_ref(),
         group.as_ref(),
