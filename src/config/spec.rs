@@ -5,10 +5,11 @@
 use std::fmt;
 use std::ops::Deref;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use super::name::SpecialistName;
 use super::types::{ChatLimits, Health, Params, Personality, ProviderKind};
@@ -131,53 +132,82 @@ impl Spec {
 /// A rendered system prompt, shared rather than copied.
 ///
 /// With the default template every prompt lists the whole team, so at 1000
-/// specialists one prompt is ~42 KB. A spec is cloned on its way from the
+/// specialists one prompt is ~46 KB. A spec is cloned on its way from the
 /// loader through the plan to the supervisor's slot and the listener's
 /// serving state; sharing the text keeps one copy per specialist (and lets
 /// the render cache hand the same text to every later load). Equality
 /// compares pointers first, so comparing an unchanged prompt is O(1).
 #[derive(Clone, Default)]
-pub struct SystemPrompt(Arc<str>);
+pub struct SystemPrompt(Arc<Shared>);
+
+#[derive(Default)]
+struct Shared {
+    text: Box<str>,
+    /// The text as a JSON string literal, escaped on the first chat and kept:
+    /// every provider request carries the prompt, and escaping 46 KB on each
+    /// one was most of what a chat cost with 1000 specialists (issue 15).
+    /// Made lazily so an idle specialist holds one copy, not two.
+    json: OnceLock<Box<RawValue>>,
+}
 
 impl SystemPrompt {
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.0.text
     }
 
     /// Whether both are the same shared text (not just equal text): a render reused, not redone.
     pub fn shares(&self, other: &SystemPrompt) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
+
+    /// The text as a JSON string (quoted and escaped), ready to be written
+    /// into a request body as is.
+    pub fn json(&self) -> &RawValue {
+        self.0.json.get_or_init(|| {
+            // Neither can fail: serde_json writes any str as a valid JSON string.
+            serde_json::to_string(&*self.0.text)
+                .ok()
+                .and_then(|quoted| RawValue::from_string(quoted).ok())
+                .unwrap_or_else(empty_json)
+        })
+    }
+}
+
+fn empty_json() -> Box<RawValue> {
+    RawValue::from_string("\"\"".into()).expect("a valid JSON string")
 }
 
 impl Deref for SystemPrompt {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.0
+        &self.0.text
     }
 }
 
 impl AsRef<str> for SystemPrompt {
     fn as_ref(&self) -> &str {
-        &self.0
+        &self.0.text
     }
 }
 
 impl From<String> for SystemPrompt {
     fn from(s: String) -> Self {
-        SystemPrompt(Arc::from(s))
+        SystemPrompt(Arc::new(Shared {
+            text: s.into_boxed_str(),
+            json: OnceLock::new(),
+        }))
     }
 }
 
 impl From<&str> for SystemPrompt {
     fn from(s: &str) -> Self {
-        SystemPrompt(Arc::from(s))
+        SystemPrompt::from(s.to_owned())
     }
 }
 
 impl PartialEq for SystemPrompt {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || *self.0 == *other.0
+        Arc::ptr_eq(&self.0, &other.0) || self.0.text == other.0.text
     }
 }
 
@@ -185,30 +215,30 @@ impl Eq for SystemPrompt {}
 
 impl PartialEq<str> for SystemPrompt {
     fn eq(&self, other: &str) -> bool {
-        &*self.0 == other
+        self.as_str() == other
     }
 }
 
 impl PartialEq<&str> for SystemPrompt {
     fn eq(&self, other: &&str) -> bool {
-        &*self.0 == *other
+        self.as_str() == *other
     }
 }
 
 impl fmt::Debug for SystemPrompt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
 impl fmt::Display for SystemPrompt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl Serialize for SystemPrompt {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        s.serialize_str(self.as_str())
     }
 }

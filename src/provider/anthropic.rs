@@ -3,13 +3,14 @@
 
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::secret::ApiKey;
 use super::sse::SseParser;
 use super::tools::anthropic::{Uses, block_call, tool_json, turn_json};
 use super::wire::{
-    DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, fix_base_url, short, to_body,
+    DecodeError, HealthProbe, Spliced, StreamDecoder, Wire, extra_json, fix_base_url, short,
+    to_body,
 };
 use super::{ChatRequest, Completion, ProviderError, Role, Usage};
 use crate::config::ResolvedProvider;
@@ -220,13 +221,15 @@ impl StreamDecoder for Decoder {
     }
 }
 
-/// The chat body as JSON; `Wire::chat_body` serializes it.
-fn chat_json(req: &ChatRequest) -> Value {
+/// The chat body as JSON, but for `system` when it is the prompt alone:
+/// [`chat_body`] writes that from the prompt's escaped form.
+fn chat_json(req: &ChatRequest) -> Map<String, Value> {
     // The API takes the system prompt top-level; system turns in history join it.
-    let mut system = req.system.clone();
+    let mut joined: Option<String> = None;
     let mut messages = Vec::new();
     for m in &req.messages {
         if m.role == Role::System {
+            let system = joined.get_or_insert_with(|| req.system.to_string());
             if !system.is_empty() {
                 system.push_str("\n\n");
             }
@@ -237,31 +240,47 @@ fn chat_json(req: &ChatRequest) -> Value {
     }
     messages.extend(req.tools.turns.iter().flat_map(turn_json));
     let p = &req.params;
-    let mut body = json!({
-        "model": req.model,
-        "messages": messages,
-        "max_tokens": p.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
-        "stream": req.stream,
-    });
-    if !system.is_empty() {
-        body["system"] = json!(system);
+    let mut body = Map::new();
+    body.insert("model".into(), json!(req.model));
+    body.insert("messages".into(), Value::Array(messages));
+    body.insert(
+        "max_tokens".into(),
+        json!(p.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS)),
+    );
+    body.insert("stream".into(), json!(req.stream));
+    if let Some(system) = joined.filter(|s| !s.is_empty()) {
+        body.insert("system".into(), json!(system));
     }
     if !req.tools.offered.is_empty() {
-        body["tools"] = req.tools.offered.iter().map(tool_json).collect();
+        body.insert(
+            "tools".into(),
+            req.tools.offered.iter().map(tool_json).collect(),
+        );
     }
     if let Some(t) = p.temperature {
-        body["temperature"] = json!(t);
+        body.insert("temperature".into(), json!(t));
     }
     if let Some(t) = p.top_p {
-        body["top_p"] = json!(t);
+        body.insert("top_p".into(), json!(t));
     }
     if let Some(s) = &p.stop {
-        body["stop_sequences"] = json!(s);
+        body.insert("stop_sequences".into(), json!(s));
     }
-    if let Value::Object(m) = &mut body {
-        m.extend(extra_json(&p.extra));
-    }
+    body.extend(extra_json(&p.extra));
     body
+}
+
+fn chat_body(req: &ChatRequest) -> Vec<u8> {
+    let rest = chat_json(req);
+    // Joined with history turns (or empty), `system` is already in `rest`.
+    if rest.contains_key("system") || req.system.is_empty() {
+        return to_body(&rest);
+    }
+    to_body(&Spliced {
+        key: "system",
+        value: req.system.json(),
+        rest: &rest,
+    })
 }
 
 impl Wire for Anthropic {
@@ -270,7 +289,7 @@ impl Wire for Anthropic {
     }
 
     fn chat_body(&self, _cfg: &ResolvedProvider, req: &ChatRequest) -> Vec<u8> {
-        to_body(&chat_json(req))
+        chat_body(req)
     }
 
     fn headers(

@@ -151,7 +151,8 @@ impl Chat<'_> {
     }
 
     async fn send_with_retries(&self) -> Result<reqwest::Response, ProviderError> {
-        let body = self.ctx.wire.chat_body(&self.ctx.cfg, self.req);
+        // Shared by every attempt: a retry re-sends it without a copy.
+        let body = bytes::Bytes::from(self.ctx.wire.chat_body(&self.ctx.cfg, self.req));
         let mut attempt = 0u32;
         loop {
             let failure = match self.attempt(&body).await? {
@@ -177,7 +178,7 @@ impl Chat<'_> {
     /// One attempt. Outer `Err` ends the chat at once (a timeout); inner `Err` may be retried.
     async fn attempt(
         &self,
-        body: &[u8],
+        body: &bytes::Bytes,
     ) -> Result<Result<reqwest::Response, Failure>, ProviderError> {
         let headers = self.ctx.wire.headers(&self.ctx.cfg, self.key)?;
         // A non-streamed answer arrives whole, so only the total bounds it.
@@ -193,7 +194,7 @@ impl Chat<'_> {
         let send = post
             .headers(headers)
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .body(body.to_vec())
+            .body(body.clone())
             .send();
         let resp = match timeout_at(deadline, send).await {
             Err(_) => return Err(self.timeout(phase)),

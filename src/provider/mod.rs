@@ -25,6 +25,9 @@ pub mod sse;
 pub mod tools;
 mod wire;
 
+#[cfg(test)]
+mod body_tests;
+
 use std::collections::BTreeSet;
 use std::sync::{Arc, Once};
 
@@ -46,8 +49,9 @@ use crate::health::{Problem, ProviderCheck, ProviderStatus, Severity};
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatRequest {
     pub model: String,
-    /// The rendered system prompt.
-    pub system: String,
+    /// The rendered system prompt, shared with the spec (and its escaped
+    /// JSON form with it), not copied per chat.
+    pub system: crate::config::SystemPrompt,
     /// History, then the user's new message last.
     pub messages: Vec<Message>,
     pub params: Params,

@@ -8,10 +8,11 @@ use serde_json::{Map, Value, json};
 use super::secret::ApiKey;
 use super::tools::{self, ToolCall, ToolTurn};
 use super::wire::{
-    DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, fix_base_url, short, to_body,
+    DecodeError, HealthProbe, RawMessage, StreamDecoder, Wire, extra_json, fix_base_url, short,
+    to_body,
 };
 use super::{ChatRequest, Completion, Message, ProviderError, Role, Usage};
-use crate::config::ResolvedProvider;
+use crate::config::{ResolvedProvider, SystemPrompt};
 use crate::health::Severity;
 use tools::ollama::{gather, tool_json, turn_json};
 
@@ -154,7 +155,7 @@ struct Body<'a> {
 /// history, then each tool round: the assistant's calls and a `tool` message
 /// per result.
 struct Messages<'a> {
-    system: &'a str,
+    system: &'a SystemPrompt,
     history: &'a [Message],
     turns: &'a [ToolTurn],
 }
@@ -162,6 +163,7 @@ struct Messages<'a> {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum Out<'a> {
+    System(RawMessage<'a>),
     Plain(OutMsg<'a>),
     Json(Value),
 }
@@ -174,18 +176,21 @@ struct OutMsg<'a> {
 
 impl Serialize for Messages<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let system = (!self.system.is_empty()).then_some(OutMsg {
-            role: Role::System,
-            content: self.system,
+        let system = (!self.system.is_empty()).then(|| {
+            Out::System(RawMessage {
+                role: Role::System,
+                content: self.system.json(),
+            })
         });
         s.collect_seq(
             system
                 .into_iter()
-                .chain(self.history.iter().map(|m| OutMsg {
-                    role: m.role,
-                    content: &m.content,
+                .chain(self.history.iter().map(|m| {
+                    Out::Plain(OutMsg {
+                        role: m.role,
+                        content: &m.content,
+                    })
                 }))
-                .map(Out::Plain)
                 .chain(self.turns.iter().flat_map(turn_json).map(Out::Json)),
         )
     }

@@ -3,16 +3,18 @@
 //! <https://platform.openai.com/docs/api-reference/chat/create>
 
 use reqwest::header::HeaderMap;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::ser::SerializeSeq;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
 
 use super::secret::ApiKey;
 use super::sse::SseParser;
 use super::tools::openai::{CallPiece, Calls, tool_json, turn_json};
 use super::wire::{
-    DecodeError, HealthProbe, StreamDecoder, Wire, extra_json, fix_base_url, short, to_body,
+    DecodeError, HealthProbe, RawMessage, Spliced, StreamDecoder, Wire, extra_json, fix_base_url,
+    short, to_body,
 };
-use super::{ChatRequest, Completion, ProviderError, Usage};
+use super::{ChatRequest, Completion, ProviderError, Role, Usage};
 use crate::config::ResolvedProvider;
 use crate::health::Severity;
 
@@ -185,42 +187,67 @@ impl StreamDecoder for Decoder {
     }
 }
 
-/// The chat body as JSON; `Wire::chat_body` serializes it.
-fn chat_json(req: &ChatRequest) -> Value {
-    let mut messages = Vec::new();
-    if !req.system.is_empty() {
-        messages.push(json!({"role": "system", "content": req.system}));
-    }
-    messages.extend(
-        req.messages
-            .iter()
-            .map(|m| json!({"role": m.role, "content": m.content})),
-    );
-    messages.extend(req.tools.turns.iter().flat_map(turn_json));
-    let mut body = json!({"model": req.model, "messages": messages, "stream": req.stream});
+/// The chat body as JSON, but for `messages`: that is written from
+/// [`Messages`] by [`chat_body`], with the system prompt's escaped form.
+fn chat_json(req: &ChatRequest) -> Map<String, Value> {
+    let mut body = Map::new();
+    body.insert("model".into(), json!(req.model));
+    body.insert("stream".into(), json!(req.stream));
     if !req.tools.offered.is_empty() {
-        body["tools"] = req.tools.offered.iter().map(tool_json).collect();
+        body.insert(
+            "tools".into(),
+            req.tools.offered.iter().map(tool_json).collect(),
+        );
     }
     if req.stream {
-        body["stream_options"] = json!({"include_usage": true});
+        body.insert("stream_options".into(), json!({"include_usage": true}));
     }
     let p = &req.params;
     if let Some(t) = p.temperature {
-        body["temperature"] = json!(t);
+        body.insert("temperature".into(), json!(t));
     }
     if let Some(t) = p.top_p {
-        body["top_p"] = json!(t);
+        body.insert("top_p".into(), json!(t));
     }
     if let Some(n) = p.max_tokens {
-        body["max_tokens"] = json!(n);
+        body.insert("max_tokens".into(), json!(n));
     }
     if let Some(s) = &p.stop {
-        body["stop"] = json!(s);
+        body.insert("stop".into(), json!(s));
     }
-    if let Value::Object(m) = &mut body {
-        m.extend(extra_json(&p.extra));
-    }
+    body.extend(extra_json(&p.extra));
     body
+}
+
+/// The system prompt (when not empty), the history, then each tool round.
+struct Messages<'a>(&'a ChatRequest);
+
+impl Serialize for Messages<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let req = self.0;
+        let mut seq = s.serialize_seq(None)?;
+        if !req.system.is_empty() {
+            seq.serialize_element(&RawMessage {
+                role: Role::System,
+                content: req.system.json(),
+            })?;
+        }
+        for m in &req.messages {
+            seq.serialize_element(&json!({"role": m.role, "content": m.content}))?;
+        }
+        for v in req.tools.turns.iter().flat_map(turn_json) {
+            seq.serialize_element(&v)?;
+        }
+        seq.end()
+    }
+}
+
+fn chat_body(req: &ChatRequest) -> Vec<u8> {
+    to_body(&Spliced {
+        key: "messages",
+        value: Messages(req),
+        rest: &chat_json(req),
+    })
 }
 
 impl Wire for OpenAi {
@@ -229,7 +256,7 @@ impl Wire for OpenAi {
     }
 
     fn chat_body(&self, _cfg: &ResolvedProvider, req: &ChatRequest) -> Vec<u8> {
-        to_body(&chat_json(req))
+        chat_body(req)
     }
 
     fn headers(

@@ -111,6 +111,37 @@ pub fn short(body: &str) -> String {
     format!("{}…", &body[..end])
 }
 
+/// A JSON object body with one field written from its own `Serialize`
+/// (the one holding the system prompt, so its already-escaped form is copied
+/// in, not escaped again on every chat), then the rest. A key in `rest` wins,
+/// as `[params.extra]` overrides any field of the body.
+pub struct Spliced<'a, T> {
+    pub key: &'static str,
+    pub value: T,
+    pub rest: &'a serde_json::Map<String, serde_json::Value>,
+}
+
+impl<T: serde::Serialize> serde::Serialize for Spliced<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        if !self.rest.contains_key(self.key) {
+            m.serialize_entry(self.key, &self.value)?;
+        }
+        for (k, v) in self.rest {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+/// A chat message whose content is an already-escaped JSON string (the system prompt).
+#[derive(serde::Serialize)]
+pub struct RawMessage<'a> {
+    pub role: super::Role,
+    pub content: &'a serde_json::value::RawValue,
+}
+
 /// Serialize a request body. Cannot fail for the bodies built here (string
 /// keys, no fallible `Serialize` impls, floats already turned into JSON
 /// numbers or null by `json!`); an empty body would be refused by the provider.

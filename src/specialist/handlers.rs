@@ -112,7 +112,7 @@ pub(crate) fn chat_request(serving: &Serving, body: &ChatBody) -> ChatRequest {
     }
     ChatRequest {
         model: spec.model.clone(),
-        system: spec.system_prompt.to_string(),
+        system: spec.system_prompt.clone(),
         messages,
         params,
         stream: body.stream,

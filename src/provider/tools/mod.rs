@@ -119,7 +119,7 @@ impl Tools {
 #[cfg(test)]
 mod streams;
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;
 
 #[cfg(test)]
 mod unit {

@@ -12,7 +12,8 @@ use crate::provider::openai::OpenAi;
 use crate::provider::wire::Wire;
 use crate::provider::{ChatRequest, Message, Role};
 
-fn cfg(kind: ProviderKind) -> ResolvedProvider {
+/// A provider of `kind` on a dead loopback port (bodies are built, never sent).
+pub(in crate::provider) fn cfg(kind: ProviderKind) -> ResolvedProvider {
     ResolvedProvider {
         name: "t".into(),
         kind,
