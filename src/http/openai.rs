@@ -14,13 +14,15 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::AppState;
 use super::error::{ApiCode, ApiError, json_object};
-use super::{reach, target};
+use super::reach;
+use crate::conversation::{Message, Role};
 use crate::generator::Generator;
-use crate::protocol::{ErrorCode, Reply, ReplyBody};
+use crate::protocol::{ChatBody, ErrorCode, Reply, ReplyBody};
 
 /// An [`ApiError`] in OpenAI's shape.
 pub struct OpenAiError(pub ApiError);
@@ -94,44 +96,69 @@ fn bad(message: impl Into<String>) -> OpenAiError {
 /// OpenAI messages → the socket chat body: the last message must be the
 /// user's; everything before it (client system messages included) is
 /// history, which the provider receives after the specialist's own prompt.
-fn to_chat_body(req: &Map<String, Value>) -> Result<Map<String, Value>, OpenAiError> {
+/// Read straight into the history and the new message (no intermediate JSON
+/// objects): this is on every `/v1` chat's path.
+fn messages_of(req: &Map<String, Value>) -> Result<(Vec<Message>, String), OpenAiError> {
     let messages = req
         .get("messages")
         .and_then(Value::as_array)
         .ok_or_else(|| bad("`messages` must be an array"))?;
-    let mut turns = Vec::with_capacity(messages.len());
+    let mut history = Vec::with_capacity(messages.len());
     for (i, m) in messages.iter().enumerate() {
-        let role = m.get("role").and_then(Value::as_str).unwrap_or("");
-        let role = match role {
-            "system" | "developer" => "system",
-            "user" => "user",
-            "assistant" => "assistant",
+        let role = match m.get("role").and_then(Value::as_str).unwrap_or("") {
+            "system" | "developer" => Role::System,
+            "user" => Role::User,
+            "assistant" => Role::Assistant,
             other => {
                 return Err(bad(format!(
                     "messages[{i}].role {other:?} is not supported"
                 )));
             }
         };
-        turns.push(json!({"role": role, "content": content_text(m.get("content"))}));
+        history.push(Message {
+            role,
+            content: content_text(m.get("content")),
+        });
     }
-    let last = turns.pop().ok_or_else(|| bad("`messages` is empty"))?;
-    if last["role"] != "user" {
+    let last = history.pop().ok_or_else(|| bad("`messages` is empty"))?;
+    if last.role != Role::User {
         return Err(bad("the last message must have role \"user\""));
     }
-    let mut body = Map::new();
-    body.insert("content".into(), last["content"].clone());
-    body.insert("history".into(), Value::Array(turns));
-    if let Some(t) = req.get("temperature").filter(|v| !v.is_null()) {
-        body.insert("temperature".into(), t.clone());
+    Ok((history, last.content))
+}
+
+/// The chat for a specialist: the messages, and the request's overrides.
+fn chat_of(
+    req: &Map<String, Value>,
+    (history, content): (Vec<Message>, String),
+    stream: bool,
+) -> Result<ChatBody, OpenAiError> {
+    crate::protocol::check_content(&content).map_err(bad)?;
+    let max = ["max_completion_tokens", "max_tokens"]
+        .into_iter()
+        .find(|k| req.get(*k).is_some_and(|v| !v.is_null()));
+    Ok(ChatBody {
+        content,
+        history,
+        stream,
+        temperature: field(req, "temperature")?,
+        max_tokens: max.map(|k| field(req, k)).transpose()?.flatten(),
+        consultation: None,
+    })
+}
+
+/// An optional field of the request: absent or null is `None`; the wrong
+/// type is a 400 naming the field.
+fn field<T: serde::de::DeserializeOwned>(
+    req: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<T>, OpenAiError> {
+    match req.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => T::deserialize(v)
+            .map(Some)
+            .map_err(|e| bad(format!("invalid chat request: `{name}`: {e}"))),
     }
-    let max = req
-        .get("max_completion_tokens")
-        .or_else(|| req.get("max_tokens"))
-        .filter(|v| !v.is_null());
-    if let Some(m) = max {
-        body.insert("max_tokens".into(), m.clone());
-    }
-    Ok(body)
 }
 
 /// A message's text: a string, or the text parts of a content array.
@@ -172,10 +199,10 @@ pub async fn completions(
         .ok_or_else(|| bad("`model` must be a specialist's name"))?
         .to_owned();
     let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(false);
-    let chat = to_chat_body(&req)?;
+    let messages = messages_of(&req)?;
     if let Some(team) = model.strip_prefix(super::openai_team::PREFIX) {
-        let question = chat["content"].as_str().unwrap_or_default().to_owned();
         let team = team.to_owned();
+        let question = messages.1;
         return super::openai_team::completions(&state, &team, model, question, stream).await;
     }
     let reach = reach::one(&state, &model).await.map_err(|e| {
@@ -189,7 +216,7 @@ pub async fn completions(
             OpenAiError(e)
         }
     })?;
-    let (_, body) = target::chat_request(chat, stream)?;
+    let body = chat_of(&req, messages, stream)?;
     let mut replies = reach.chat(state.cluster.balancer.clone(), None, body);
     let id = format!("chatcmpl-{}", rand::random::<u64>());
     let created = now();
@@ -206,13 +233,27 @@ pub async fn completions(
                 usage,
                 model: provider_model,
                 ..
-            } => Ok(Json(json!({
-                "id": id, "object": "chat.completion", "created": created, "model": model,
-                "system_fingerprint": provider_model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop", "logprobs": null}],
-                "usage": {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
-                          "total_tokens": usage.prompt_tokens + usage.completion_tokens},
-            }))
+            } => Ok(Json(Completion {
+                id: &id,
+                object: "chat.completion",
+                created,
+                model: &model,
+                system_fingerprint: &provider_model,
+                choices: [Choice {
+                    index: 0,
+                    message: Said {
+                        role: Role::Assistant,
+                        content: &content,
+                    },
+                    finish_reason: "stop",
+                    logprobs: None,
+                }],
+                usage: CompletionUsage {
+                    prompt_tokens: usage.prompt_tokens,
+                    completion_tokens: usage.completion_tokens,
+                    total_tokens: usage.prompt_tokens + usage.completion_tokens,
+                },
+            })
             .into_response()),
             _ => Err(remote_error(first)),
         };
@@ -223,6 +264,41 @@ pub async fn completions(
     let ok: fn(Event) -> Result<Event, Infallible> = Ok;
     let events = stream_chunks(replies, first, id, created, model);
     Ok(Sse::new(events.map(ok)).into_response())
+}
+
+/// A non-streamed completion, written from borrowed fields (a `json!` tree
+/// was built, serialized and freed on every `/v1` chat).
+#[derive(Serialize)]
+struct Completion<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    system_fingerprint: &'a str,
+    choices: [Choice<'a>; 1],
+    usage: CompletionUsage,
+}
+
+#[derive(Serialize)]
+struct Choice<'a> {
+    index: u32,
+    message: Said<'a>,
+    finish_reason: &'static str,
+    /// Always null: no log probabilities are kept.
+    logprobs: Option<()>,
+}
+
+#[derive(Serialize)]
+struct Said<'a> {
+    role: Role,
+    content: &'a str,
+}
+
+#[derive(Serialize)]
+struct CompletionUsage {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    total_tokens: u64,
 }
 
 pub(super) fn chunk(

@@ -282,10 +282,17 @@ fn chat_body(
 
 /// The one rule on a chat's text, whoever sends it: present and not blank.
 pub fn chat_content(content: Option<String>) -> Result<String, &'static str> {
-    match content {
-        Some(c) if !c.trim().is_empty() => Ok(c),
-        Some(_) => Err("chat `content` is empty"),
-        None => Err("chat request without `content` (or `message`)"),
+    let c = content.ok_or("chat request without `content` (or `message`)")?;
+    check_content(&c)?;
+    Ok(c)
+}
+
+/// [`chat_content`] of a text that is there.
+pub fn check_content(content: &str) -> Result<(), &'static str> {
+    if content.trim().is_empty() {
+        Err("chat `content` is empty")
+    } else {
+        Ok(())
     }
 }
 

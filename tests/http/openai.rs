@@ -115,6 +115,56 @@ async fn an_openai_client_lists_and_talks_to_the_shipped_team() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
+
+    // The request's overrides reach the provider; a field of the wrong type,
+    // a blank question or one that is not the user's is a 400 saying which.
+    let post = |body: serde_json::Value| {
+        http::client()
+            .post(web.url("/v1/chat/completions"))
+            .json(&body)
+            .send()
+    };
+    let user = serde_json::json!([{"role": "user", "content": "what is recall?"}]);
+    let r = post(
+        serde_json::json!({"model": "numa", "messages": user, "temperature": 0.25,
+        "max_tokens": null, "max_completion_tokens": 7}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let sent = server.requests().last().unwrap().clone();
+    assert_eq!(sent["options"]["temperature"], 0.25, "{sent}");
+    assert_eq!(sent["options"]["num_predict"], 7, "{sent}");
+    let refused = [
+        (
+            serde_json::json!({"model": "numa", "messages": user, "temperature": "hot"}),
+            "`temperature`",
+        ),
+        (
+            serde_json::json!({"model": "numa", "messages": user, "max_tokens": -1}),
+            "`max_tokens`",
+        ),
+        (
+            serde_json::json!({"model": "numa", "messages": [{"role": "user", "content": "  "}]}),
+            "empty",
+        ),
+        (
+            serde_json::json!({"model": "numa", "messages": [{"role": "assistant", "content": "x"}]}),
+            "role \"user\"",
+        ),
+        (
+            serde_json::json!({"model": "numa", "messages": [{"role": "tool", "content": "x"}]}),
+            "messages[0].role",
+        ),
+    ];
+    for (body, says) in refused {
+        let r = post(body.clone()).await.unwrap();
+        assert_eq!(r.status(), 400, "{body}");
+        let e: serde_json::Value = r.json().await.unwrap();
+        let message = e["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{body}: {e}");
+        assert_eq!(e["error"]["type"], "invalid_request_error", "{e}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
