@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout_at};
 
 use super::inline::Inline;
-use super::redact::{scrub, without_key};
+use super::redact::{KeyGuard, scrub, without_key};
 use super::secret::ApiKey;
 use super::sse::LineSplitter;
 use super::wire::{DecodeError, Wire};
@@ -261,6 +261,8 @@ impl Chat<'_> {
         let mut decoder = self.ctx.wire.decoder();
         let mut content = String::new();
         let mut phase_name = TimeoutPhase::FirstToken;
+        // A key split across lines is in no one line's scrub.
+        let mut guard = KeyGuard::new(self.key);
         'read: loop {
             let (deadline, phase) = self.deadline(gap, phase_name);
             let chunk = match timeout_at(deadline, resp.chunk()).await {
@@ -282,8 +284,15 @@ impl Chat<'_> {
                     if text.is_empty() {
                         continue;
                     }
-                    content.push_str(&text);
                     phase_name = TimeoutPhase::Stall;
+                    let text = match &mut guard {
+                        Some(g) => g.push(&text),
+                        None => text,
+                    };
+                    if text.is_empty() {
+                        continue;
+                    }
+                    content.push_str(&text);
                     if self.tx.send(Ok(ChatEvent::Chunk(text))).await.is_err() {
                         return Ok(()); // the client is gone; dropping resp cancels upstream
                     }
@@ -303,6 +312,10 @@ impl Chat<'_> {
             {
                 let rest = self.scrubbed(rest);
                 for text in decoder.line(&rest).map_err(|e| self.decode_error(e))? {
+                    let text = match &mut guard {
+                        Some(g) => g.push(&text),
+                        None => text,
+                    };
                     content.push_str(&text);
                     let _ = self.tx.send(Ok(ChatEvent::Chunk(text))).await;
                 }
@@ -310,6 +323,15 @@ impl Chat<'_> {
             decoder.at_eof().map_err(|e| self.decode_error(e))?;
         }
         drop(resp);
+        // What was held back in case it began the key did not: it is the answer's end.
+        if let Some(tail) = guard
+            .as_mut()
+            .map(KeyGuard::finish)
+            .filter(|t| !t.is_empty())
+        {
+            content.push_str(&tail);
+            let _ = self.tx.send(Ok(ChatEvent::Chunk(tail))).await;
+        }
         let mut done = decoder.completion();
         done.content = content;
         if done.model.is_empty() {

@@ -99,6 +99,60 @@ fn hex4(s: &str) -> Option<u32> {
     u32::from_str_radix(s, 16).ok()
 }
 
+/// The key out of an answer that arrives in pieces, even when the provider
+/// splits it across them (`"your key is sk-ab"`, `"c123"`): each piece is
+/// passed on without the longest tail that could begin the key, which waits
+/// for the next piece (or the end) to show whether it does. A tail that
+/// cannot begin the key (almost every piece) is not held, so nothing is
+/// delayed; nothing is lost, as [`KeyGuard::finish`] hands out what is held.
+/// The pieces are decoded text (the wire lines were scrubbed of escaped
+/// spellings before decoding), so only the literal key is looked for here.
+pub struct KeyGuard<'k> {
+    key: &'k str,
+    held: String,
+}
+
+impl<'k> KeyGuard<'k> {
+    /// `None` without a key: nothing to guard.
+    pub fn new(key: Option<&'k ApiKey>) -> Option<KeyGuard<'k>> {
+        let key = key?.expose();
+        (!key.is_empty()).then(|| KeyGuard {
+            key,
+            held: String::new(),
+        })
+    }
+
+    /// What of `piece` (after what was held) can be passed on now.
+    pub fn push(&mut self, piece: &str) -> String {
+        let mut text = std::mem::take(&mut self.held);
+        text.push_str(piece);
+        if text.contains(self.key) {
+            text = text.replace(self.key, REDACTED);
+        }
+        let keep = key_head_at_end(&text, self.key);
+        self.held = text.split_off(text.len() - keep);
+        text
+    }
+
+    /// What is still held at the end of the answer: not the key, so it is the answer's.
+    pub fn finish(&mut self) -> String {
+        std::mem::take(&mut self.held)
+    }
+}
+
+/// The length of the longest proper prefix of `key` that `text` ends with.
+fn key_head_at_end(text: &str, key: &str) -> usize {
+    let Some(&last) = text.as_bytes().last() else {
+        return 0;
+    };
+    let longest = (key.len() - 1).min(text.len());
+    (1..=longest)
+        .rev()
+        .filter(|&n| key.as_bytes()[n - 1] == last && key.is_char_boundary(n))
+        .find(|&n| text.ends_with(&key[..n]))
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +231,64 @@ mod tests {
         fn scrubbing_arbitrary_text_never_panics(text in "\\PC{0,200}", key in "\\PC{0,20}") {
             let _ = redact_key(&text, &key);
             let _ = strip_userinfo(&text);
+        }
+    }
+
+    /// However an answer is cut into pieces, the key never comes out whole,
+    /// no text but the key is changed, and nothing is lost.
+    fn guarded(pieces: &[&str], key: &str) -> (Vec<String>, String) {
+        let key = ApiKey::for_test(key);
+        let mut g = KeyGuard::new(Some(&key)).unwrap();
+        let mut out: Vec<String> = pieces.iter().map(|p| g.push(p)).collect();
+        out.push(g.finish());
+        let whole = out.concat();
+        (out, whole)
+    }
+
+    #[test]
+    fn a_key_split_across_pieces_is_redacted_and_other_tails_pass() {
+        let key = "sk-abc123";
+        let (out, whole) = guarded(&["your key is sk-a", "bc1", "23, ok"], key);
+        assert_eq!(whole, "your key is [redacted], ok");
+        assert_eq!(out[0], "your key is ");
+        // A tail that began like the key but was not is handed on whole.
+        let (_, whole) = guarded(&["ask sk-ab", "out it"], key);
+        assert_eq!(whole, "ask sk-about it");
+        // Held at the end, handed out by finish.
+        let (out, whole) = guarded(&["ends in sk-abc"], key);
+        assert_eq!(
+            (out[0].as_str(), whole.as_str()),
+            ("ends in ", "ends in sk-abc")
+        );
+        // A tail that cannot begin the key is not held; one that can (`s`) is.
+        assert_eq!(guarded(&["plain text"], key).0[0], "plain text");
+        assert_eq!(guarded(&["plain words"], key).0[0], "plain word");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn however_an_answer_is_cut_the_key_never_comes_out(
+            before in "[ a-z]{0,30}",
+            after in "[ a-z]{0,30}",
+            key in "[A-Za-z0-9_-]{6,30}",
+            cuts in proptest::collection::vec(0usize..100, 0..8),
+        ) {
+            let text = format!("{before}{key}{after}");
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (text.len() + 1)).collect();
+            cuts.sort();
+            let mut pieces = Vec::new();
+            let mut at = 0;
+            for c in cuts {
+                pieces.push(&text[at..c]);
+                at = c;
+            }
+            pieces.push(&text[at..]);
+            let (out, whole) = guarded(&pieces, &key);
+            proptest::prop_assert!(!whole.contains(&key), "{whole}");
+            proptest::prop_assert_eq!(&whole, &text.replace(&key, REDACTED));
+            for piece in &out {
+                proptest::prop_assert!(!piece.contains(&key));
+            }
         }
     }
 }

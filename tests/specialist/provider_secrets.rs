@@ -153,3 +153,60 @@ async fn a_key_echoed_inside_a_stream_is_gone_before_the_line_is_quoted_or_cut()
         assert!(shown.contains("[redacted]") || wants_error, "{shown}");
     }
 }
+
+/// A key the model spells across streamed events (each line alone holds only
+/// part of it), in OpenAI's SSE and Ollama's NDJSON: no chunk, nor the
+/// chunks together, nor the final answer hold it; a tail that only looked
+/// like the key's start is handed on whole.
+#[tokio::test]
+async fn a_key_split_across_streamed_lines_is_redacted() {
+    const VAR: &str = "CADRE_TEST_SPLIT_KEY";
+    const KEY: &str = "sk-SPLITCANARY-77c1d0";
+    // SAFETY: a variable only this test reads, set before its provider reads it.
+    unsafe { std::env::set_var(VAR, KEY) };
+    let pieces = [
+        "your key is sk-SPL",
+        "ITCANA",
+        "RY-77c1d0, and sk-S",
+        "oon more",
+    ];
+    let sse: String = pieces
+        .iter()
+        .map(|p| format!("data: {{\"choices\":[{{\"delta\":{{\"content\":\"{p}\"}}}}]}}\n\n"))
+        .chain(["data: [DONE]\n\n".to_owned()])
+        .collect();
+    let ndjson: String = pieces
+        .iter()
+        .map(|p| {
+            format!(
+                "{{\"message\":{{\"role\":\"assistant\",\"content\":\"{p}\"}},\"done\":false}}\n"
+            )
+        })
+        .chain([
+            "{\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true}\n".to_owned(),
+        ])
+        .collect();
+    for (kind, prefix, content_type, body) in [
+        (ProviderKind::Openai, "/v1", "text/event-stream", sse),
+        (ProviderKind::Ollama, "", "application/x-ndjson", ndjson),
+    ] {
+        let reply = Reply::new(
+            200,
+            content_type,
+            vec![crate::fixture::provider::Piece::Bytes(body.into_bytes())],
+        );
+        let srv = Server::start(vec![reply]).await;
+        let cfg = provider_cfg(kind, format!("{}{prefix}", srv.base()), Some(VAR));
+        let out = run_chat(&provider::build(&cfg), sample_request(true)).await;
+        let done = out.done();
+        let want = "your key is [redacted], and sk-Soon more";
+        assert_eq!(out.text(), want, "{kind:?}: {:?}", out.chunks);
+        assert_eq!(done.content, want, "{kind:?}");
+        for c in &out.chunks {
+            assert!(
+                !c.contains("SPLITCANARY"),
+                "{kind:?}: a chunk leaks the key: {c:?}"
+            );
+        }
+    }
+}
