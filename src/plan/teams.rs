@@ -122,13 +122,18 @@ pub(super) fn actions(loaded: &Loaded, actual: &Actual) -> Vec<TeamAction> {
 }
 
 fn compare(team: &TeamSpec, held: Option<&Arc<TeamSpec>>) -> TeamAction {
-    let new = Arc::new(team.clone());
     let Some(held) = held else {
-        return TeamAction::new(&team.name, TeamActionKind::Add, Some(new));
+        return TeamAction::new(
+            &team.name,
+            TeamActionKind::Add,
+            Some(Arc::new(team.clone())),
+        );
     };
+    // Unchanged (every resync, for every team): the held one, no copy made.
     if **held == *team {
         return TeamAction::new(&team.name, TeamActionKind::Keep, Some(held.clone()));
     }
+    let new = Arc::new(team.clone());
     let changed: Vec<String> = changed_fields(held, team)
         .into_iter()
         .map(|c| c.path)

@@ -87,17 +87,14 @@ impl Supervisor {
     /// Tell the component monitor what to poll now: every running
     /// specialist with a `[health] url`. Unchanged targets do not wake it.
     pub(super) fn publish_targets(&mut self) {
-        let running: Vec<&crate::config::SpecialistName> = self
-            .slots
-            .iter()
-            .filter(|(_, s)| s.running())
-            .map(|(n, _)| n)
-            .collect();
         self.cells.retain(|n, _| self.slots.contains_key(n));
+        // A map look-up per cell (a list scan per cell was O(N²) at 1000 specialists).
+        let running =
+            |n: &crate::config::SpecialistName| self.slots.get(n).is_some_and(|s| s.running());
         let targets: Vec<Target> = self
             .cells
             .iter()
-            .filter(|(n, _)| running.contains(n))
+            .filter(|(n, _)| running(n))
             .map(|(name, (check, cell))| Target {
                 name: name.clone(),
                 check: check.clone(),
