@@ -97,11 +97,7 @@ impl Client {
     /// The socket has SO_REUSEADDR (see [`crate::net::socket`]), so however
     /// many connections this opens, their TIME_WAITs never block a listener.
     pub async fn connect(host: &str, port: u16, timeout: Duration) -> Result<Client, ClientError> {
-        let addr = if host.contains(':') {
-            format!("[{host}]:{port}")
-        } else {
-            format!("{host}:{port}")
-        };
+        let addr = crate::net::socket::host_port(host, port);
         let connect = crate::net::socket::connect(host, port);
         let stream = match tokio::time::timeout(timeout, connect).await {
             Ok(Ok(s)) => s,

@@ -62,11 +62,7 @@ fn describe(attempts: &[Attempt]) -> String {
     if attempts.is_empty() {
         return "it has no live endpoint".into();
     }
-    attempts
-        .iter()
-        .map(|a| format!("{}: {}", a.target.addr(), a.error))
-        .collect::<Vec<_>>()
-        .join("; ")
+    pick::tried(attempts)
 }
 
 /// Send `body` to the first endpoint of `targets` that opens (in the

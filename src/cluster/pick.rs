@@ -36,11 +36,7 @@ pub struct Target {
 
 impl Target {
     pub fn addr(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
+        crate::net::socket::host_port(&self.host, self.port)
     }
 }
 
@@ -136,6 +132,16 @@ impl<S> Open<S> {
             Open::Retry(e) => Open::Retry(e),
         }
     }
+}
+
+/// The endpoints tried and why each failed, as errors name them
+/// (`host:port: why; …`).
+pub fn tried(attempts: &[Attempt]) -> String {
+    attempts
+        .iter()
+        .map(|a| format!("{}: {}", a.target.addr(), a.error))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// An endpoint that was tried and failed over from.

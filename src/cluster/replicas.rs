@@ -23,12 +23,16 @@ impl Replicated {
 
     /// True when its live endpoints run different generations.
     pub fn diverged(&self) -> bool {
-        let mut live = self.live().map(|e| e.generation.as_str());
-        match live.next() {
-            Some(first) => live.any(|g| g != first),
-            None => false,
-        }
+        differ(self.live().map(|e| e.generation.as_str()))
     }
+}
+
+/// Whether the live endpoints' generations are not all one: replicas of a
+/// name serving different configurations.
+pub fn differ<'a>(mut generations: impl Iterator<Item = &'a str>) -> bool {
+    generations
+        .next()
+        .is_some_and(|first| generations.any(|g| g != first))
 }
 
 /// A state in which an endpoint takes chats.

@@ -29,6 +29,15 @@ pub struct ResolvedProvider {
     pub keep_alive: Option<String>,
 }
 
+impl ResolvedProvider {
+    /// What tells two providers apart: the whole resolved config (same
+    /// settings, one provider and one connection pool; another timeout or
+    /// key variable, another provider).
+    pub fn identity(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| format!("{self:?}"))
+    }
+}
+
 /// Timeouts with every default filled in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ResolvedTimeouts {

@@ -57,7 +57,7 @@ struct Endpoint {
 fn client() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::provider::install_tls();
         reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::limited(3))
@@ -288,19 +288,12 @@ fn parts_text(parts: &Value) -> String {
         .join("")
 }
 
-async fn read_limited(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| format!("the agent's answer broke off: {}", reason(&e)))?
-    {
-        out.extend_from_slice(&chunk);
-        if out.len() > max {
-            return Err(format!("the agent's answer is larger than {max} bytes"));
-        }
-    }
-    Ok(out)
+async fn read_limited(resp: reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
+    use crate::net::body::{self, BodyError};
+    body::read_capped(resp, max).await.map_err(|e| match e {
+        BodyError::TooLarge => format!("the agent's answer is larger than {max} bytes"),
+        BodyError::Broke(e) => format!("the agent's answer broke off: {}", reason(&e)),
+    })
 }
 
 fn reason(e: &reqwest::Error) -> String {

@@ -11,9 +11,7 @@ use crate::health::{ProviderCheck, Severity};
 pub async fn check_all(loaded: &Loaded) -> Vec<Finding> {
     let mut uses: BTreeMap<String, (ResolvedProvider, BTreeSet<String>)> = BTreeMap::new();
     for spec in loaded.specs.iter().filter(|s| s.enabled) {
-        let key =
-            serde_json::to_string(&spec.provider).unwrap_or_else(|_| spec.provider.name.clone());
-        uses.entry(key)
+        uses.entry(spec.provider.identity())
             .or_insert_with(|| (spec.provider.clone(), BTreeSet::new()))
             .1
             .insert(spec.model.clone());

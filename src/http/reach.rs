@@ -71,7 +71,11 @@ impl Reach {
                 let (mut replies, first) = match open_local(path, id.clone(), body).await {
                     Open::Ready(opened) => opened,
                     Open::Retry(error) => {
-                        let tried = [(target.addr(), error)];
+                        let tried = [pick::Attempt {
+                            target: target.clone(),
+                            error,
+                            at: std::time::Instant::now(),
+                        }];
                         y.send(no_endpoint(&self.name, id, &tried)).await;
                         return;
                     }
@@ -108,11 +112,7 @@ impl Reach {
             let chosen = match chosen {
                 Ok(c) => c,
                 Err(attempts) => {
-                    let tried: Vec<(String, String)> = attempts
-                        .into_iter()
-                        .map(|a| (a.target.addr(), a.error))
-                        .collect();
-                    y.send(no_endpoint(&self.name, id, &tried)).await;
+                    y.send(no_endpoint(&self.name, id, &attempts)).await;
                     return;
                 }
             };
@@ -148,10 +148,9 @@ impl Reach {
     }
 }
 
-/// The error when every endpoint tried (address, why) failed before answering.
-fn no_endpoint(name: &SpecialistName, id: Option<Value>, tried: &[(String, String)]) -> Reply {
-    let tried: Vec<String> = tried.iter().map(|(a, e)| format!("{a}: {e}")).collect();
-    let msg = format!("no endpoint of {name} answered ({})", tried.join("; "));
+/// The error when every endpoint tried failed before answering.
+fn no_endpoint(name: &SpecialistName, id: Option<Value>, attempts: &[pick::Attempt]) -> Reply {
+    let msg = format!("no endpoint of {name} answered ({})", pick::tried(attempts));
     Reply::error(name, id, ErrorCode::ShuttingDown, msg)
 }
 

@@ -218,11 +218,12 @@ pub(super) async fn roster(state: &AppState) -> Result<Vec<SpecialistJson>, ApiE
 }
 
 fn diverged(endpoints: &[EndpointJson]) -> bool {
-    let mut live = endpoints
-        .iter()
-        .filter(|e| replicas::answers_chats(e.state))
-        .map(|e| e.generation.as_str());
-    live.next().is_some_and(|first| live.any(|g| g != first))
+    replicas::differ(
+        endpoints
+            .iter()
+            .filter(|e| replicas::answers_chats(e.state))
+            .map(|e| e.generation.as_str()),
+    )
 }
 
 pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<SpecialistJson>>, ApiError> {

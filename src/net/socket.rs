@@ -52,6 +52,16 @@ pub fn connect_blocking(addr: SocketAddr, timeout: Duration) -> io::Result<std::
     Ok(socket.into())
 }
 
+/// `host:port` as an address is written, an IPv6 host in brackets
+/// (`[::1]:45000`): what errors and logs name.
+pub fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Read;

@@ -82,17 +82,12 @@ pub enum GetError {
 pub const GET_CAP: usize = 8 << 20;
 
 /// The body as text (lossily), read up to [`GET_CAP`].
-async fn read_capped(mut resp: reqwest::Response) -> Result<String, String> {
-    let mut body = Vec::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) if body.len() + chunk.len() > GET_CAP => {
-                return Err(format!("the answer is larger than {} MiB", GET_CAP >> 20));
-            }
-            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-            Ok(None) => return Ok(String::from_utf8_lossy(&body).into_owned()),
-            Err(e) => return Err(format!("the answer broke off: {}", root_cause(&e))),
-        }
+async fn read_capped(resp: reqwest::Response) -> Result<String, String> {
+    use crate::net::body::{self, BodyError};
+    match body::read_capped(resp, GET_CAP).await {
+        Ok(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
+        Err(BodyError::TooLarge) => Err(format!("the answer is larger than {} MiB", GET_CAP >> 20)),
+        Err(BodyError::Broke(e)) => Err(format!("the answer broke off: {}", root_cause(&e))),
     }
 }
 

@@ -30,7 +30,7 @@ impl Supervisor {
         let mut uses: BTreeMap<String, Use> = BTreeMap::new();
         for slot in self.slots.values() {
             let spec = &slot.spec;
-            let key = super::providers::key(&spec.provider);
+            let key = spec.provider.identity();
             uses.entry(key)
                 .or_insert_with(|| Use {
                     cfg: spec.provider.clone(),
