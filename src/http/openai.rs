@@ -251,7 +251,7 @@ pub async fn completions(
                 usage: CompletionUsage {
                     prompt_tokens: usage.prompt_tokens,
                     completion_tokens: usage.completion_tokens,
-                    total_tokens: usage.prompt_tokens + usage.completion_tokens,
+                    total_tokens: usage.prompt_tokens.saturating_add(usage.completion_tokens),
                 },
             })
             .into_response()),
