@@ -8,7 +8,8 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::ProviderHealth;
-use super::driver::{Ctx, root_cause};
+use super::cause::root_cause;
+use super::driver::Ctx;
 use super::redact::scrub;
 use super::secret::ApiKey;
 use super::wire::{HealthProbe, short};

@@ -12,6 +12,7 @@
 //! round exactly as to a plain chat.
 
 pub mod anthropic;
+mod cause;
 mod check;
 mod driver;
 mod health;
@@ -39,7 +40,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Params, ProviderKind};
 pub use crate::conversation::{Message, ProviderHealth, Role, Usage};
-pub use driver::{reason, root_cause};
+pub use cause::{reason, root_cause};
 pub use health::GET_CAP;
 pub use tools::{Tool, ToolCall, ToolResult, ToolTurn, Tools};
 
