@@ -102,10 +102,7 @@ async fn eight_daemons_share_one_registry_and_each_stop_reaches_the_right_one() 
         .unwrap() as u16;
     ps[0].run(&["stop", "s3-2"]).status(0);
     assert!(
-        poll(WITHIN, || closed(port)
-            && ps[0]
-                .status_of("s3-2")
-                .is_some_and(|r| r["state"] == "stopped")),
+        poll(WITHIN, || closed(port) && ps[0].is_in("s3-2", "stopped")),
         "s3-2 not stopped: {:#?}\n{}",
         ps[0].status_of("s3-2"),
         ds[3].log()

@@ -239,7 +239,7 @@ async fn a_pinned_port_in_a_foreign_time_wait_is_explained_then_taken_when_freed
     assert!(
         poll(Duration::from_secs(90), || {
             d.assert_running();
-            pings(port) && p.status_of("late").is_some_and(|r| r["state"] == "ready")
+            pings(port) && p.is_in("late", "ready")
         }),
         "{:#?}\n{}",
         p.status(),

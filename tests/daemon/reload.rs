@@ -68,9 +68,7 @@ async fn a_broken_file_keeps_the_last_good_spec_until_fixed() {
     )
     .unwrap();
     assert!(
-        poll(WITHIN, || p
-            .status_of("numa")
-            .is_some_and(|r| r["state"] == "config_error")),
+        poll(WITHIN, || p.is_in("numa", "config_error")),
         "{:#?}\n{}",
         p.status(),
         d.log()
@@ -100,9 +98,7 @@ async fn a_broken_file_keeps_the_last_good_spec_until_fixed() {
 
     // Fix it: ready, with the new prompt, on the same connection.
     p.write("numa", "Fixed prompt.", None);
-    assert!(poll(WITHIN, || p
-        .status_of("numa")
-        .is_some_and(|r| r["state"] == "ready")));
+    assert!(poll(WITHIN, || p.is_in("numa", "ready")));
     assert!(p.status_of("numa").unwrap()["last_error"].is_null());
     assert!(chat_until_prompt(&mut c, &server, "Fixed prompt."));
 }
@@ -167,7 +163,7 @@ async fn editor_save_patterns_converge_on_the_final_content() {
     std::fs::write(&file, text("Recreated.")).unwrap();
     assert!(
         poll(WITHIN, || {
-            p.status_of("ed").is_some_and(|r| r["state"] == "ready")
+            p.is_in("ed", "ready")
                 && p.port_of("ed")
                     .and_then(|port| Conn::open(port).ok())
                     .is_some_and(|mut c| {
@@ -193,9 +189,7 @@ async fn a_broken_cadre_toml_keeps_everything_and_a_corrupt_registry_heals() {
     let good = std::fs::read_to_string(&project).unwrap();
     std::fs::write(&project, "[ports\nrange = 1\n").unwrap();
     assert!(
-        poll(WITHIN, || p
-            .status_of("keep")
-            .is_some_and(|r| r["state"] == "config_error")),
+        poll(WITHIN, || p.is_in("keep", "config_error")),
         "{:#?}\n{}",
         p.status(),
         d.log()
@@ -210,9 +204,7 @@ async fn a_broken_cadre_toml_keeps_everything_and_a_corrupt_registry_heals() {
     assert_eq!(c.chat("still?")["type"], "response");
     assert!(last_system_prompt(&server.requests()).contains("Kept prompt."));
     std::fs::write(&project, good).unwrap();
-    assert!(poll(WITHIN, || p
-        .status_of("keep")
-        .is_some_and(|r| r["state"] == "ready")));
+    assert!(poll(WITHIN, || p.is_in("keep", "ready")));
 
     // A registry file mangled behind our back is rebuilt on the next reconcile (SIGHUP forces one).
     std::fs::write(p.state.join("registry.json"), "{ not json").unwrap();
@@ -239,9 +231,9 @@ async fn two_files_claiming_one_port_change_neither() {
 
     p.write("right", "Right moved.", Some(46281));
     assert!(
-        poll(WITHIN, || ["left", "right"].iter().all(|n| p
-            .status_of(n)
-            .is_some_and(|r| r["state"] == "config_error"))),
+        poll(WITHIN, || ["left", "right"]
+            .iter()
+            .all(|n| p.is_in(n, "config_error"))),
         "{:#?}\n{}",
         p.status(),
         d.log()

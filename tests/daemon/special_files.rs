@@ -58,7 +58,7 @@ async fn a_fifo_dev_zero_and_a_huge_file_are_diagnostics_and_nothing_hangs() {
     let mut health_ok = true;
     let ready = poll(Duration::from_secs(30), || {
         health_ok &= healthz(&web.base);
-        p.status_of("beta").is_some_and(|r| r["state"] == "ready")
+        p.is_in("beta", "ready")
     });
     assert!(ready, "beta never started:\n{}", web.daemon.log());
     assert!(

@@ -210,8 +210,7 @@ async fn operator_stop_and_start_through_the_control_socket() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(poll(WITHIN, || closed(port)
-        && p.status_of("one").is_some_and(|r| r["state"] == "stopped")));
+    assert!(poll(WITHIN, || closed(port) && p.is_in("one", "stopped")));
     assert!(pings(p.port_of("two").unwrap()), "two was affected");
 
     // Stays stopped across reconciles.
@@ -230,9 +229,7 @@ async fn operator_stop_and_start_through_the_control_socket() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        poll(WITHIN, || p
-            .status_of("one")
-            .is_some_and(|r| r["state"] == "ready")),
+        poll(WITHIN, || p.is_in("one", "ready")),
         "{:#?}",
         p.status()
     );
@@ -277,9 +274,7 @@ async fn a_start_that_fails_is_retried_with_backoff_without_touching_the_others(
     assert!(
         poll(WITHIN, || {
             d.assert_running();
-            p.status_of("fine").is_some_and(|r| r["state"] == "ready")
-                && p.status_of("blocked")
-                    .is_some_and(|r| r["state"] == "failed")
+            p.is_in("fine", "ready") && p.is_in("blocked", "failed")
         }),
         "{:#?}\n{}",
         p.status(),
@@ -313,15 +308,12 @@ async fn a_start_that_fails_is_retried_with_backoff_without_touching_the_others(
         p.status()
     );
     p.write("blocked", "Blocked.", Some(46305));
-    assert!(poll(WITHIN, || p
-        .status_of("blocked")
-        .is_some_and(|r| r["state"] == "failed")));
+    assert!(poll(WITHIN, || p.is_in("blocked", "failed")));
 
     drop(squatter);
     assert!(
         poll(Duration::from_secs(20), || pings(46305)
-            && p.status_of("blocked")
-                .is_some_and(|r| r["state"] == "ready")),
+            && p.is_in("blocked", "ready")),
         "{:#?}\n{}",
         p.status(),
         d.log()

@@ -73,9 +73,7 @@ async fn replaced_directories_and_outside_symlink_targets_stay_watched() {
     let kept = p.root().join("templates.kept");
     std::fs::rename(&templates, &kept).unwrap();
     assert!(
-        poll(Duration::from_secs(10), || p
-            .status_of("alpha")
-            .is_some_and(|r| r["state"] == "config_error")),
+        poll(Duration::from_secs(10), || p.is_in("alpha", "config_error")),
         "{:#?}\n{}",
         p.status(),
         d.log()
@@ -94,9 +92,7 @@ async fn replaced_directories_and_outside_symlink_targets_stay_watched() {
     // 3. templates/ re-created (a new directory): ready again, and an edit inside applies.
     copy_dir(&kept, &templates);
     assert!(
-        poll(Duration::from_secs(10), || p
-            .status_of("alpha")
-            .is_some_and(|r| r["state"] == "ready")),
+        poll(Duration::from_secs(10), || p.is_in("alpha", "ready")),
         "{:#?}\n{}",
         p.status(),
         d.log()
@@ -124,9 +120,7 @@ async fn replaced_directories_and_outside_symlink_targets_stay_watched() {
     let away = p.root().join("specialists.away");
     std::fs::rename(&p.dir, &away).unwrap();
     assert!(
-        poll(Duration::from_secs(10), || p
-            .status_of("alpha")
-            .is_some_and(|r| r["state"] == "config_error")),
+        poll(Duration::from_secs(10), || p.is_in("alpha", "config_error")),
         "{:#?}\n{}",
         p.status(),
         d.log()
@@ -137,9 +131,9 @@ async fn replaced_directories_and_outside_symlink_targets_stay_watched() {
     assert!(!d.log().contains("stop alpha"), "{}", d.log());
     std::fs::rename(&away, &p.dir).unwrap();
     assert!(
-        poll(Duration::from_secs(10), || ["alpha", "beta"].iter().all(
-            |n| p.status_of(n).is_some_and(|r| r["state"] == "ready")
-        )),
+        poll(Duration::from_secs(10), || ["alpha", "beta"]
+            .iter()
+            .all(|n| p.is_in(n, "ready"))),
         "{:#?}\n{}",
         p.status(),
         d.log()
