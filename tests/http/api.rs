@@ -24,14 +24,7 @@ async fn api_lists_specialists_streams_chats_and_team_chats() {
     let health = c.get(web.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
 
-    let list: Vec<Value> = c
-        .get(web.url("/api/specialists"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Vec<Value> = web.json("/api/specialists").await;
     assert_eq!(list.len(), 2);
     let alpha = &list[0];
     assert_eq!(alpha["name"], "alpha");
@@ -41,14 +34,7 @@ async fn api_lists_specialists_streams_chats_and_team_chats() {
     assert_eq!(alpha["provider"], "local");
     assert_eq!(alpha["state"], "ready");
     assert!((47000..=47019).contains(&(alpha["port"].as_u64().unwrap() as u16)));
-    let one: Value = c
-        .get(web.url("/api/specialists/beta"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let one: Value = web.json("/api/specialists/beta").await;
     assert_eq!(one["name"], "beta");
 
     // A chat stream: chunks concatenate to the final response.

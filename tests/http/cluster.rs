@@ -24,14 +24,7 @@ async fn one_daemons_http_chats_with_another_daemons_specialists() {
     web.wait_ready(&["alpha", "beta"]).await;
 
     // The roster names whose each one is.
-    let list: Vec<Value> = client()
-        .get(web.url("/api/specialists"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Vec<Value> = web.json("/api/specialists").await;
     let beta = list.iter().find(|s| s["name"] == "beta").unwrap();
     assert_eq!(beta["local"], false, "{beta:#}");
     assert_eq!(beta["endpoints"][0]["pid"], db.pid(), "{beta:#}");
@@ -59,14 +52,7 @@ async fn one_daemons_http_chats_with_another_daemons_specialists() {
     assert_eq!(summary["answered"], 2, "{events:#?}");
 
     // `/v1` lists and talks to either.
-    let models: Value = client()
-        .get(web.url("/v1/models"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let models: Value = web.json("/v1/models").await;
     let ids: Vec<&str> = models["data"]
         .as_array()
         .unwrap()

@@ -38,7 +38,7 @@ async fn views(p: &Project, name: &str, web: &Web) -> [Value; 3] {
     let port = row["port"].as_u64().unwrap() as u16;
     let health = Conn::open(port).unwrap().ask(json!({"type": "health"}));
     assert_eq!(health["type"], "health_response", "{health}");
-    let api = web.json("/api/specialists").await;
+    let api: Value = web.json("/api/specialists").await;
     let card = api
         .as_array()
         .unwrap()

@@ -566,14 +566,7 @@ async fn cards_show_health_exactly_as_the_api_reports_it() {
     let (_server, _p, web) = team([47440, 47444], &["numa", "apollo"], Behaviour::default()).await;
     let c = d.client();
     open_team(c, &web, 2).await;
-    let list: Vec<Value> = client()
-        .get(web.url("/api/specialists"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Vec<Value> = web.json("/api/specialists").await;
     for s in &list {
         let name = s["name"].as_str().unwrap();
         let mut want = Vec::new();

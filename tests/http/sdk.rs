@@ -111,14 +111,7 @@ async fn a2a_sdk_resolves_cards_sends_streams_continues_contexts_and_gets_errors
 
     let card = &out["card"];
     assert_eq!(card["name"], "numa");
-    let api: Value = http::client()
-        .get(web.url("/api/specialists/numa"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let api: Value = web.json("/api/specialists/numa").await;
     assert_eq!(card["version"], api["generation"]);
     assert_eq!(card["supportedInterfaces"][0]["url"], web.url("/a2a/numa"));
     assert_eq!(card["supportedInterfaces"][0]["protocolVersion"], "1.0");
