@@ -169,6 +169,14 @@ impl Backend {
         }
     }
 
+    /// The cluster view's latest snapshot (without a handle on the view).
+    pub fn now(&self) -> Arc<Snapshot> {
+        match self {
+            Backend::File(b) => b.view.now(),
+            Backend::Etcd(b) => b.view.now(),
+        }
+    }
+
     /// The cluster view, followed.
     pub fn view(&self) -> View {
         match self {

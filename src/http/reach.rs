@@ -47,8 +47,6 @@ pub struct Reach {
     /// This daemon's own instance, when it serves one, and its target.
     local: Option<(ChatPath, Target)>,
     remote: Vec<Target>,
-    /// Bound on each wait for a remote reply.
-    timeout: Duration,
 }
 
 impl Reach {
@@ -96,7 +94,11 @@ impl Reach {
                 body: RequestBody::Chat(body.clone()),
             };
             let local = self.local.as_ref().map(|(p, _)| p);
-            let timeout = self.timeout;
+            // Bound on each wait for a remote reply: this daemon's own
+            // spec's when it serves the name too, else a generous one.
+            let timeout = local.map_or(REMOTE_TIMEOUT, |p| {
+                p.serving().spec.provider.timeouts.total + GRACE
+            });
             let chosen = pick::first_open(&balancer, targets, |t| {
                 let (request, id, body) = (&request, &id, &body);
                 async move {
@@ -201,13 +203,23 @@ fn reply_for(name: &SpecialistName, id: &Option<Value>, e: ClientError) -> Reply
 /// binary search of the cluster view (issue 15: a chat must not cost more
 /// with 1000 specialists than with 18).
 pub async fn one(state: &AppState, name: &str) -> Result<Reach, ApiError> {
-    let snapshot = state.cluster.backend.view().now();
+    let snapshot = state.cluster.backend.now();
     let me = state.cluster.backend.identity();
     let local = state.sup.specialists().get(name);
-    if let Some(r) = join(local, snapshot.named(name), me)
+    let here = local.is_some();
+    let entries = snapshot.named(name);
+    if let Some(r) = join(local, entries, me)
         && r.reachable()
     {
         return Ok(r);
+    }
+    // Only another daemon knows it, and none of its endpoints takes chats.
+    if !here && let Some(e) = entries.iter().find(|e| !me.owns(e)) {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ApiCode::NotReady,
+            format!("specialist {name} is {}", e.state),
+        ));
     }
     // Nothing takes chats: say why, as the in-process look-up does.
     let err = super::target::chat_path(state, name).await.err();
@@ -222,7 +234,7 @@ pub async fn one(state: &AppState, name: &str) -> Result<Reach, ApiError> {
 
 /// Every specialist of the cluster that some endpoint serves, sorted by name.
 pub fn all(state: &AppState) -> Vec<Reach> {
-    let snapshot = state.cluster.backend.view().now();
+    let snapshot = state.cluster.backend.now();
     let me = state.cluster.backend.identity();
     let mut local: BTreeMap<SpecialistName, ChatPath> = state
         .sup
@@ -253,11 +265,10 @@ fn join(local: Option<ChatPath>, entries: &[Entry], me: &Identity) -> Option<Rea
                 host: own.map_or("in-process", |e| e.connect_host()).to_owned(),
                 port: own.map_or(0, |e| e.port),
                 local: true,
-                in_flight: path.counters().in_flight,
+                in_flight: path.in_flight(),
             };
             Reach {
                 name: path.name(),
-                timeout: path.serving().spec.provider.timeouts.total + GRACE,
                 local: Some((path, target)),
                 remote: Vec::new(),
             }
@@ -266,7 +277,6 @@ fn join(local: Option<ChatPath>, entries: &[Entry], me: &Identity) -> Option<Rea
             name: entries.first()?.name.clone(),
             local: None,
             remote: Vec::new(),
-            timeout: REMOTE_TIMEOUT,
         },
     };
     reach.remote = entries

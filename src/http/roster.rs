@@ -201,7 +201,7 @@ fn describe(
 /// Every specialist of the cluster, by name.
 pub(super) async fn roster(state: &AppState) -> Result<Vec<SpecialistJson>, ApiError> {
     let live = state.sup.live().await?;
-    let snapshot = state.cluster.backend.view().now();
+    let snapshot = state.cluster.backend.now();
     let me = state.cluster.backend.identity();
     let mut groups: std::collections::BTreeMap<SpecialistName, Replicated> =
         replicas::group(&snapshot.entries)
@@ -236,7 +236,7 @@ pub async fn one(
 ) -> Result<Json<SpecialistJson>, ApiError> {
     // Only this name: the supervisor's one view, the registry's endpoints of it.
     let local = state.sup.one(&name).await?;
-    let snapshot = state.cluster.backend.view().now();
+    let snapshot = state.cluster.backend.now();
     let group = replicas::group(snapshot.named(&name)).into_iter().next();
     describe(
         local.as_ref(),

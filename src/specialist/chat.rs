@@ -91,6 +91,11 @@ impl ChatPath {
         self.shared.counters.snapshot()
     }
 
+    /// Its chats in flight now.
+    pub fn in_flight(&self) -> u64 {
+        self.shared.counters.in_flight_now()
+    }
+
     /// Start a chat: counted as one request, answered on the spec serving
     /// now. `id` is echoed on every reply. Nothing happens until the stream
     /// is polled; dropping it cancels the chat.

@@ -120,6 +120,11 @@ impl Counters {
         InFlight(self)
     }
 
+    /// Chats in flight now (what a balancer needs, without the whole snapshot).
+    pub(crate) fn in_flight_now(&self) -> u64 {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn snapshot(&self) -> CountersSnapshot {
         let last = self.last_latency_ms.load(Ordering::Relaxed);
         CountersSnapshot {

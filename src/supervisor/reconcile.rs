@@ -88,7 +88,7 @@ impl Supervisor {
     pub(super) fn actual(&self) -> Actual {
         let now = Instant::now();
         let backend = &self.opts.backend;
-        let mut held = backend::held(&backend.view().now(), backend.identity(), &self.host);
+        let mut held = backend::held(&backend.now(), backend.identity(), &self.host);
         for (name, h) in &self.refused {
             held.entry(name.clone()).or_insert_with(|| h.clone());
         }

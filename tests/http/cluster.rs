@@ -75,6 +75,29 @@ async fn one_daemons_http_chats_with_another_daemons_specialists() {
         "{done:#}"
     );
 
+    // B stops beta (its entry stays, `stopped`): A's server answers 503
+    // saying so, not 404, as it does for a stopped specialist of its own.
+    b.run(&["stop", "beta"]).status(0);
+    // A's view of the registry follows the file: wait until it shows the stop.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let beta: Value = web.json("/api/specialists/beta").await;
+        if beta["endpoints"][0]["state"] == "stopped" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{beta:#}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let r = client()
+        .post(web.url("/api/specialists/beta/chat"))
+        .json(&json!({"content": "hello?"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    let e: Value = r.json().await.unwrap();
+    assert!(e.to_string().contains("stopped"), "{e}");
+
     // B leaves: A's event stream says the cluster changed (pages re-read),
     // and B's specialist is unknown to A's server, not an error page.
     let mut events = client().get(web.url("/api/events")).send().await.unwrap();
