@@ -234,10 +234,12 @@ pub(super) fn wake_on_departure(
     wake: Arc<Notify>,
 ) -> impl Fn(&Snapshot, &Snapshot) + Send + 'static {
     move |old, new| {
+        // A look-up per name (both are sorted): a scan of `new` per entry
+        // of `old` was N² on every change at 1000 entries.
         let gone = old.entries.iter().any(|o| {
-            !new.entries
+            !new.named(o.name.as_str())
                 .iter()
-                .any(|n| n.host == o.host && n.name == o.name && n.pid == o.pid)
+                .any(|n| n.host == o.host && n.pid == o.pid)
         });
         if gone {
             wake.notify_one();

@@ -71,16 +71,14 @@ async fn run(mut targets: watch::Receiver<Vec<Target>>) {
 /// The schedule for `targets`: one that was already polled with the same
 /// check keeps its time, a new or changed one is due now.
 fn reschedule(old: Vec<Scheduled>, targets: &[Target], now: Instant) -> Vec<Scheduled> {
+    let by_name: std::collections::HashMap<&SpecialistName, &Scheduled> =
+        old.iter().map(|s| (&s.target.name, s)).collect();
     targets
         .iter()
         .map(|t| {
-            let due = old
-                .iter()
-                .find(|s| {
-                    s.target.name == t.name
-                        && s.target.check == t.check
-                        && Arc::ptr_eq(&s.target.cell, &t.cell)
-                })
+            let due = by_name
+                .get(&t.name)
+                .filter(|s| s.target.check == t.check && Arc::ptr_eq(&s.target.cell, &t.cell))
                 .map_or(now, |s| s.due);
             Scheduled {
                 target: t.clone(),

@@ -75,6 +75,14 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// Whether this trigger may come from a change of the files themselves
+    /// (or an operator asking for them to be read). A timer, a retry and a
+    /// registry change cannot change a file, so their reconcile plans from
+    /// the last load when the files' fingerprint is unchanged.
+    pub fn rereads(self) -> bool {
+        !matches!(self, Trigger::Resync | Trigger::Retry | Trigger::Registry)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Trigger::Startup => "startup",

@@ -28,16 +28,17 @@ impl Supervisor {
             .await
     }
 
-    /// This project's desired state. A resync first compares the files'
-    /// fingerprint with the last load's and, when nothing changed, plans from
-    /// that load again without reading a file (see [`Fingerprint`]); every
-    /// other trigger reads everything.
+    /// This project's desired state. A trigger that cannot change a file
+    /// ([`Trigger::rereads`]: a resync, a retry, a registry change) first
+    /// compares the files' fingerprint with the last load's and, when nothing
+    /// changed, plans from that load again without reading a file (see
+    /// [`Fingerprint`]); every other trigger reads everything.
     async fn desired(&mut self, trigger: Trigger) -> Option<Arc<Loaded>> {
         let paths = self.opts.paths.clone();
         let fingerprint = tokio::task::spawn_blocking(move || Fingerprint::take(&paths))
             .await
             .ok()?;
-        if trigger == Trigger::Resync
+        if !trigger.rereads()
             && let Some((last, loaded)) = &self.last_load
             && *last == fingerprint
         {

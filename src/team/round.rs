@@ -78,14 +78,17 @@ pub async fn run(
     }
     let (index, named): (Vec<usize>, Vec<(SpecialistName, String)>) =
         ready.into_iter().map(|(i, m, c)| (i, (m, c))).unzip();
-    let started_chats = tokio::time::timeout_at(until, members.ask_all(named.clone())).await;
+    // The names alone kept: each message (in a discussion, every earlier
+    // answer) goes to its member without a copy.
+    let names: Vec<SpecialistName> = named.iter().map(|(m, _)| m.clone()).collect();
+    let started_chats = tokio::time::timeout_at(until, members.ask_all(named)).await;
     let streams = match started_chats {
         Ok(s) => s,
         // Even starting the chats took the whole round: every one is silent.
-        Err(_) => named.iter().map(|_| Err(timed_out(deadline))).collect(),
+        Err(_) => names.iter().map(|_| Err(timed_out(deadline))).collect(),
     };
     let mut runs = FuturesUnordered::new();
-    for ((i, (m, _)), started) in index.into_iter().zip(named).zip(streams) {
+    for ((i, m), started) in index.into_iter().zip(names).zip(streams) {
         match started {
             Ok(stream) => runs.push(member(&out, i, m, stream, until, deadline)),
             Err(e) => {

@@ -67,18 +67,23 @@ impl<F: Future> OwnWakes<F> {
 impl<F: Future> Future for OwnWakes<F> {
     type Output = F::Output;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        self.state.task.register(cx.waker());
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // Unpin (the inner future is boxed): the fields borrow apart, so the
+        // waker is lent to each poll instead of cloned for it.
+        let this = self.get_mut();
+        this.state.task.register(cx.waker());
         for _ in 0..REPOLLS {
-            self.state.woken.store(false, Ordering::SeqCst);
-            self.state.polling.store(true, Ordering::SeqCst);
-            let waker = self.waker.clone();
-            let out = self.inner.as_mut().poll(&mut Context::from_waker(&waker));
-            self.state.polling.store(false, Ordering::SeqCst);
+            this.state.woken.store(false, Ordering::SeqCst);
+            this.state.polling.store(true, Ordering::SeqCst);
+            let out = this
+                .inner
+                .as_mut()
+                .poll(&mut Context::from_waker(&this.waker));
+            this.state.polling.store(false, Ordering::SeqCst);
             if out.is_ready() {
                 return out;
             }
-            if !self.state.woken.swap(false, Ordering::SeqCst) {
+            if !this.state.woken.swap(false, Ordering::SeqCst) {
                 return Poll::Pending;
             }
         }
