@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::registry::{Entry, Registry, RegistryError, StateDir};
+use crate::registry::{Registry, RegistryError, StateDir};
 
 mod advertise;
 pub mod chat;
@@ -93,11 +93,6 @@ impl Global {
         Ok(snap)
     }
 
-    /// Every registered specialist, every endpoint.
-    pub fn entries(&self) -> Result<Vec<Entry>, CliError> {
-        Ok(self.snapshot()?.entries)
-    }
-
     /// The control socket of the daemon running `--dir`, else of the only
     /// daemon of the registry this process can reach.
     pub fn daemon_socket(&self) -> Result<std::path::PathBuf, CliError> {
@@ -139,8 +134,6 @@ pub enum CliError {
     StateDir(#[source] RegistryError),
     #[error("cannot open the registry")]
     OpenRegistry(#[source] RegistryError),
-    #[error("cannot read the registry")]
-    ReadRegistry(#[source] RegistryError),
     #[error(transparent)]
     DaemonLock(#[from] crate::registry::DaemonLockError),
     #[error(transparent)]

@@ -116,7 +116,8 @@ async fn serve(d: Daemon) -> Result<(), CliError> {
         .map_err(|e| CliError::Refused(format!("cannot use the registry: {e}")))?;
     let backend = std::sync::Arc::new(backend);
     let ledger = Arc::new(Ledger::open(d.state.path(), &d.dir));
-    let _ledger_writer = AbortOnDrop(tokio::spawn(ledger.clone().write_changes()));
+    let _ledger_writer =
+        tokio_util::task::AbortOnDropHandle::new(tokio::spawn(ledger.clone().write_changes()));
     let sup = supervisor::spawn(supervisor::Options {
         paths: d.paths.clone(),
         backend: backend.clone(),
@@ -170,15 +171,6 @@ async fn serve(d: Daemon) -> Result<(), CliError> {
 }
 
 type HttpTask = tokio::task::JoinHandle<std::io::Result<()>>;
-
-/// A background task that ends with the scope holding it.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
 
 /// The base URL of the HTTP listener.
 fn http_url(listener: &std::net::TcpListener) -> Result<String, CliError> {

@@ -187,9 +187,10 @@ pub fn load_registry(paths: &ProjectPaths) -> Result<super::RegistrySettings, Bo
         registry: super::RegistrySettings,
     }
     let file = &paths.project_file;
-    let src = match std::fs::read(file) {
+    // Read as every config file is: a FIFO or /dev/zero in its place must not hang or fill memory.
+    let src = match super::read::read_file(file) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
+        Err(e) if e.is_not_found() => return Ok(Default::default()),
         Err(e) => {
             let p = Problem::at(None, None, format!("cannot read: {e}"));
             return Err(Box::new(Diagnostic::error(file, None, p)));

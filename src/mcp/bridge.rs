@@ -43,7 +43,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Run until stdin closes.
 pub async fn run(target: Target) -> std::io::Result<()> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::provider::install_tls();
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .build()

@@ -59,7 +59,7 @@ async fn probe(ctx: &Ctx) -> ProviderHealth {
         }
         HealthProbe::Get(url) => url,
     };
-    match get(ctx, &url, key.as_ref()).await {
+    match answered(ctx, &url, key.as_ref()).await {
         Ok(_) => health(true, None),
         Err(e) => health(false, Some(e.to_string())),
     }
@@ -95,6 +95,22 @@ async fn read_capped(resp: reqwest::Response) -> Result<String, String> {
 /// GET `url` with the provider's headers, bounded by its connect timeout
 /// plus 5 s; the body of a 2xx answer, or why there is none.
 pub async fn get(ctx: &Ctx, url: &str, key: Option<&ApiKey>) -> Result<String, GetError> {
+    let (resp, shown) = answered(ctx, url, key).await?;
+    let status = resp.status();
+    read_capped(resp).await.map_err(|why| {
+        let why = format!("GET {shown} returned HTTP {}: {why}", status.as_u16());
+        GetError::Transport(scrub(key, &why))
+    })
+}
+
+/// [`get`] up to a 2xx status, the body left unread (a reachability probe
+/// needs no model list); a failure status reads the body for its message.
+/// Also returns the url as shown.
+async fn answered(
+    ctx: &Ctx,
+    url: &str,
+    key: Option<&ApiKey>,
+) -> Result<(reqwest::Response, String), GetError> {
     let cfg = &ctx.cfg;
     let redact = |text: String| scrub(key, &text);
     let headers = ctx
@@ -118,13 +134,13 @@ pub async fn get(ctx: &Ctx, url: &str, key: Option<&ApiKey>) -> Result<String, G
         }
     };
     let status = resp.status();
+    if status.is_success() {
+        return Ok((resp, shown));
+    }
     let body = read_capped(resp).await.map_err(|why| {
         let why = format!("GET {shown} returned HTTP {}: {why}", status.as_u16());
         GetError::Transport(redact(why))
     })?;
-    if status.is_success() {
-        return Ok(body);
-    }
     Err(GetError::Status {
         url: shown,
         status: status.as_u16(),

@@ -23,11 +23,17 @@ pub fn without_key(key: Option<&ApiKey>, text: &str) -> String {
     }
 }
 
-/// Whether `text` can hold a spelling of `key` at all: every spelling starts
-/// with the key's literal text or a JSON escape, so a line with neither is
-/// clean without being walked (the common case of every streamed line).
+/// Whether `text` can hold a spelling of `key` at all: the literal key, a
+/// `\u` escape, or one of the short escapes (`\/`, `\\`, `\"`) of a character
+/// the key has. A streamed line's `\n` or `\"` in ordinary text is not
+/// enough to walk it (almost every line of a chatty answer has one).
 pub fn may_hold_key(text: &str, key: &ApiKey) -> bool {
-    text.contains('\\') || text.contains(key.expose())
+    let key = key.expose();
+    text.contains(key)
+        || text.contains("\\u")
+        || [('/', "\\/"), ('\\', "\\\\"), ('"', "\\\"")]
+            .iter()
+            .any(|(c, esc)| key.contains(*c) && text.contains(esc))
 }
 
 /// Replace every spelling of `key` in `text`: each of its characters may appear

@@ -111,14 +111,6 @@ impl View {
         View { rx }
     }
 
-    /// A view that never changes (tests, and a daemon without a registry view).
-    pub fn fixed(snapshot: Snapshot) -> View {
-        let (tx, rx) = watch::channel(Arc::new(snapshot.sorted()));
-        // Keep the sender alive for the life of the process: the view never changes.
-        std::mem::forget(tx);
-        View { rx }
-    }
-
     /// The latest snapshot.
     pub fn now(&self) -> Arc<Snapshot> {
         self.rx.borrow().clone()

@@ -58,7 +58,7 @@ pub(crate) fn credentials(s: &EtcdSettings) -> Result<Option<Credentials>, EtcdE
 pub(crate) fn http_client(s: &EtcdSettings) -> Result<reqwest::Client, EtcdError> {
     static TLS: Once = Once::new();
     TLS.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::provider::install_tls();
     });
     let mut b = reqwest::Client::builder()
         .connect_timeout(s.request_timeout.min(Duration::from_secs(2)))
