@@ -157,6 +157,12 @@ fn code(s: &str) -> String {
     format!("{ticks}{pad}{s}{pad}{ticks}")
 }
 
+/// A code fence for `text`: one backtick longer than its longest run, so no
+/// line of it closes the block early.
+pub(super) fn fence(text: &str) -> String {
+    "`".repeat(longest_run(text, '`').max(2) + 1)
+}
+
 fn longest_run(s: &str, c: char) -> usize {
     let (mut best, mut cur) = (0, 0);
     for ch in s.chars() {
@@ -235,7 +241,7 @@ fn md_specialist(out: &mut String, s: &SpecialistChange) {
                 (p, m)
             }
         });
-        let fence = "`".repeat(longest_run(d, '`').max(2) + 1);
+        let fence = fence(d);
         let _ = writeln!(
             out,
             "\n<details><summary>system prompt (+{plus} −{minus})</summary>\n\n{fence}diff\n{}{fence}\n\n</details>",
@@ -278,6 +284,33 @@ mod tests {
             base,
             head,
         }
+    }
+
+    /// Specialists' and teams' prompt diffs share one fence rule: longer
+    /// than any run of backticks inside (one run of five used to get a team
+    /// diff a fence of four, closed early by a line of the diff).
+    #[test]
+    fn a_fence_is_longer_than_any_backtick_run_inside() {
+        assert_eq!(fence("+plain"), "```");
+        assert_eq!(fence("+a ``` b"), "````");
+        assert_eq!(fence("+`````\n-x"), "``````");
+        let mut out = String::new();
+        super::super::teams::markdown(
+            &mut out,
+            &[super::super::teams::TeamChange {
+                name: "council".into(),
+                kind: Kind::Changed,
+                file: "teams.d/council.toml".into(),
+                fields: Vec::new(),
+                prompts: vec![super::super::teams::PromptDiff {
+                    kind: crate::config::team::PromptKind::Round,
+                    diff: "+`````".into(),
+                }],
+            }],
+            |s| s.to_owned(),
+            |_, _| {},
+        );
+        assert!(out.contains("``````diff\n+`````\n``````"), "{out}");
     }
 
     #[test]

@@ -144,7 +144,7 @@ pub fn markdown(
             fields(out, &t.fields);
         }
         for p in &t.prompts {
-            let fence = "`".repeat(p.diff.matches("```").count().max(1) * 3 + 1);
+            let fence = super::render::fence(&p.diff);
             let body = if p.diff.ends_with('\n') {
                 p.diff.clone()
             } else {
