@@ -34,10 +34,14 @@ type SseStream = Response;
 /// that left is noticed, so a wait for the first token is given up on within
 /// two of these after the client is gone.
 const CHAT_KEEP_ALIVE: Duration = Duration::from_secs(2);
-/// The same for the long-lived, mostly idle reconcile event stream.
-const EVENTS_KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// The same for the long-lived, mostly idle reconcile event stream (and
+/// team runs, whose members' chats each have their own bounds).
+pub(super) const EVENTS_KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-fn sse(events: impl Stream<Item = Event> + Send + 'static, keep_alive: Duration) -> Response {
+pub(super) fn sse(
+    events: impl Stream<Item = Event> + Send + 'static,
+    keep_alive: Duration,
+) -> Response {
     let ok: fn(Event) -> Result<Event, Infallible> = Ok;
     Sse::new(events.map(ok))
         .keep_alive(KeepAlive::new().interval(keep_alive))

@@ -84,10 +84,16 @@ impl ApiError {
         self
     }
 
-    /// The `Retry-After` header of this error, if it has a wait.
-    pub fn retry_after_header(&self) -> Option<(axum::http::HeaderName, axum::http::HeaderValue)> {
-        let secs = self.retry_after_ms?.div_ceil(1000);
-        Some((axum::http::header::RETRY_AFTER, secs.into()))
+    /// `body` with this error's status, and its `Retry-After` when it has a
+    /// wait: the response of every error shape (cadre's, OpenAI's).
+    pub fn respond(&self, body: Value) -> Response {
+        let mut r = (self.status, Json(body)).into_response();
+        if let Some(ms) = self.retry_after_ms {
+            let secs = ms.div_ceil(1000);
+            r.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        r
     }
 
     pub fn unknown_specialist(name: &str) -> ApiError {
@@ -133,12 +139,7 @@ impl IntoResponse for ApiError {
         if let Some(ms) = self.retry_after_ms {
             body["retry_after_ms"] = ms.into();
         }
-        let header = self.retry_after_header();
-        let mut r = (self.status, Json(body)).into_response();
-        if let Some((k, v)) = header {
-            r.headers_mut().insert(k, v);
-        }
-        r
+        self.respond(body)
     }
 }
 

@@ -52,12 +52,7 @@ impl IntoResponse for OpenAiError {
         };
         let body =
             json!({"error": {"message": e.message, "type": kind, "param": null, "code": code}});
-        let header = e.retry_after_header();
-        let mut r = (e.status, Json(body)).into_response();
-        if let Some((k, v)) = header {
-            r.headers_mut().insert(k, v);
-        }
-        r
+        e.respond(body)
     }
 }
 

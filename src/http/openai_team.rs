@@ -9,10 +9,8 @@
 //! A run that ends without an answer (`routing_failed`, no member answered)
 //! is an OpenAI error, never a completion whose text is an error.
 
-use std::convert::Infallible;
-
 use axum::Json;
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::Event;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use futures::stream::BoxStream;
@@ -61,11 +59,8 @@ pub async fn completions(
         }))
         .into_response());
     }
-    let ok: fn(Event) -> Result<Event, Infallible> = Ok;
-    let sse = Sse::new(stream_events(events, id, created, model).map(ok));
-    Ok(sse
-        .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
-        .into_response())
+    let events = stream_events(events, id, created, model);
+    Ok(super::api::sse(events, super::api::EVENTS_KEEP_ALIVE))
 }
 
 /// Why a run gave no answer, as an OpenAI error.

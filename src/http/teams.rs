@@ -7,8 +7,8 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+use axum::response::sse::Event;
 use futures::StreamExt;
 use serde_json::{Map, Value};
 
@@ -65,11 +65,9 @@ pub async fn run(
     let question = question(&json_object(body)?)?;
     let (spec, events) = state.teams.start(&name, question).await?;
     let team = spec.name.clone();
-    let sse = events.map(move |ev| {
+    let events = events.map(move |ev| {
         let data = ev.to_json(&team).to_string();
-        Ok::<_, std::convert::Infallible>(Event::default().event(ev.kind()).data(data))
+        Event::default().event(ev.kind()).data(data)
     });
-    Ok(Sse::new(sse)
-        .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
-        .into_response())
+    Ok(super::api::sse(events, super::api::EVENTS_KEEP_ALIVE))
 }
